@@ -1,0 +1,166 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""Pieces every entry point shares: TPU flags, RunConfig, checkpoint
+initialisation with readable errors, and progress logging."""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import time
+
+from absl import flags
+import tensorflow.compat.v1 as tf
+
+import modeling
+
+
+def define_tpu_flags():
+    """Defines the TPU flags BERT's scripts take (CPU/GPU when off)."""
+    flags.DEFINE_bool("use_tpu", False, "Whether to use TPU or GPU/CPU.")
+    flags.DEFINE_string("tpu_name", None, "Cloud TPU name or grpc address.")
+    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
+    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
+    flags.DEFINE_string("master", None, "TensorFlow master URL.")
+    flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
+    flags.DEFINE_integer("iterations_per_loop", 1000,
+                         "Steps per TPU loop (estimator call).")
+
+
+def make_run_config(flags_obj,
+                    model_dir,
+                    save_checkpoints_steps,
+                    keep_checkpoint_max=5,
+                    tf_random_seed=None,
+                    iterations_per_loop=None):
+    """A TPU RunConfig that falls back to CPU/GPU when --use_tpu is off."""
+    cluster = None
+    if flags_obj.use_tpu and flags_obj.tpu_name:
+        cluster = tf.distribute.cluster_resolver.TPUClusterResolver(
+            flags_obj.tpu_name,
+            zone=flags_obj.tpu_zone,
+            project=flags_obj.gcp_project)
+    per_host = tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2
+    loops = iterations_per_loop or flags_obj.iterations_per_loop
+    return tf.estimator.tpu.RunConfig(
+        cluster=cluster,
+        master=flags_obj.master,
+        model_dir=model_dir,
+        save_checkpoints_steps=save_checkpoints_steps,
+        keep_checkpoint_max=keep_checkpoint_max,
+        tf_random_seed=tf_random_seed,
+        log_step_count_steps=loops,
+        tpu_config=tf.estimator.tpu.TPUConfig(
+            iterations_per_loop=loops,
+            num_shards=flags_obj.num_tpu_cores,
+            per_host_input_for_training=per_host))
+
+
+def restore_student(init_checkpoint, use_tpu, tvars=None):
+    """Initialises graph variables of the same name from `init_checkpoint`.
+
+    Variables absent from the checkpoint (a new task head) keep their
+    initial values and are logged; a variable whose shape differs is an
+    error that lists every such name.
+
+    Args:
+      init_checkpoint: checkpoint prefix, `.index` file or directory; None
+        or "" to train from scratch.
+      use_tpu: return a scaffold function for TPUEstimator.
+
+    Returns:
+      scaffold_fn or None.
+
+    Raises:
+      ValueError: the checkpoint disagrees with the graph, or shares no
+        variable with it.
+    """
+    if not init_checkpoint:
+        log_variables(tvars or tf.trainable_variables(), {})
+        return None
+    tvars = tvars or tf.trainable_variables()
+    match = modeling.plain_assignment(tvars, init_checkpoint)
+    if match.shape_mismatches:
+        raise ValueError(
+            "init_checkpoint %s does not fit this model's config:\n  %s" %
+            (init_checkpoint, "\n  ".join(modeling.describe_mismatches(match))))
+    if not match.assignment_map:
+        raise ValueError(
+            "init_checkpoint %s shares no variable with the model (missing "
+            "e.g. %s)" % (init_checkpoint, ", ".join(match.missing[:5])))
+    return init_from_match(init_checkpoint, match, use_tpu, tvars)
+
+
+def init_from_match(init_checkpoint, match, use_tpu, tvars):
+    """Applies a CheckpointMatch (or several) and logs the result.
+
+    Args:
+      init_checkpoint: checkpoint path.
+      match: a modeling.CheckpointMatch or a list of them.
+      use_tpu: wrap the initialisation in a scaffold function.
+      tvars: variables to log.
+
+    Returns:
+      scaffold_fn or None.
+    """
+    matches = match if isinstance(match, (list, tuple)) else [match]
+    path = modeling.resolve_checkpoint(init_checkpoint)
+    initialized = {}
+    for m in matches:
+        initialized.update(m.initialized_variable_names)
+
+    def apply_maps():
+        for m in matches:
+            tf.train.init_from_checkpoint(path, dict(m.assignment_map))
+
+    scaffold_fn = None
+    if use_tpu:
+
+        def scaffold_fn():
+            apply_maps()
+            return tf.train.Scaffold()
+    else:
+        apply_maps()
+    log_variables(tvars, initialized)
+    return scaffold_fn
+
+
+def log_variables(tvars, initialized):
+    """Logs each variable, its shape and whether a checkpoint fills it."""
+    tf.logging.info("**** Trainable Variables ****")
+    for var in tvars:
+        note = ", *INIT_FROM_CKPT*" if var.name in initialized else ""
+        tf.logging.info("  name = %s, shape = %s%s", var.name, var.shape,
+                        note)
+
+
+class ProgressHook(tf.train.SessionRunHook):
+    """Logs step, the given scalars and examples/sec every N steps."""
+
+    def __init__(self, tensors, batch_size, every_n_steps=10):
+        """Args: tensors {label: scalar tensor}; batch_size per step."""
+        self._tensors = dict(tensors)
+        self._batch_size = batch_size
+        self._every = max(1, every_n_steps)
+        self._last = None
+
+    def begin(self):
+        self._step = tf.train.get_or_create_global_step()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs([self._step, self._tensors])
+
+    def after_run(self, run_context, run_values):
+        step, values = run_values.results
+        now = time.time()
+        if self._last is None:
+            self._last = (step, now)
+            return
+        if step - self._last[0] < self._every:
+            return
+        steps = step - self._last[0]
+        rate = steps * self._batch_size / max(now - self._last[1], 1e-9)
+        parts = " ".join("%s=%.5g" % (k, v) for k, v in sorted(values.items()))
+        tf.logging.info("step %d %s examples/sec=%.1f", step, parts, rate)
+        self._last = (step, now)

@@ -1,0 +1,833 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""The MobileBERT / BERT model, its masked-LM head and checkpoint helpers.
+
+One model class covers both the RoBERTa-wwm-ext teacher (a plain BERT) and the
+MobileBERT students (bottlenecks, stacked feed-forward networks, trigram
+input, no-norm).  Each building block below is a function whose variable
+scope is the name that appears in released TF1 checkpoints:
+
+    bert/embeddings                      embeddings()
+    bert/encoder/layer_{i}               transformer_layer()
+      bottleneck/{input,attention}         bottleneck()
+      attention/{self,output}              attention()
+      ffn_layer_{j}, intermediate/output   feed_forward()
+      output/bottleneck                    output_bottleneck()
+    bert/pooler                          pooler()
+    cls/predictions                      masked_lm_logits()
+
+Shape letters in comments: B batch, S sequence, H hidden_size, E
+embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary.
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import collections
+import copy
+import json
+import math
+import re
+
+import numpy as np
+import six
+import tensorflow.compat.v1 as tf
+
+_NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
+_POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
+                    "num_attention_heads", "intermediate_size",
+                    "max_position_embeddings", "type_vocab_size",
+                    "embedding_size", "intra_bottleneck_size",
+                    "num_feedforward_networks")
+
+
+def gelu(x):
+    """GELU with the tanh approximation, as BERT and MobileBERT use it."""
+    cdf = 0.5 * (1.0 + tf.tanh(
+        math.sqrt(2.0 / math.pi) * (x + 0.044715 * tf.pow(x, 3))))
+    return x * cdf
+
+
+_ACTIVATIONS = {
+    "gelu": gelu,
+    "relu": tf.nn.relu,
+    "tanh": tf.tanh,
+    "linear": None,
+}
+
+
+def get_activation(name):
+    """Returns the activation function called `name` (None for linear)."""
+    key = name.lower() if isinstance(name, six.string_types) else name
+    if key not in _ACTIVATIONS:
+        raise ValueError(
+            "hidden_act: unknown activation %r; expected one of %s" %
+            (name, sorted(_ACTIVATIONS)))
+    return _ACTIVATIONS[key]
+
+
+class BertConfig(object):
+    """Configuration of a BERT or MobileBERT model (the JSON config file)."""
+
+    def __init__(self,
+                 vocab_size,
+                 hidden_size=768,
+                 num_hidden_layers=12,
+                 num_attention_heads=12,
+                 intermediate_size=3072,
+                 hidden_act="gelu",
+                 hidden_dropout_prob=0.1,
+                 attention_probs_dropout_prob=0.1,
+                 max_position_embeddings=512,
+                 type_vocab_size=16,
+                 initializer_range=0.02,
+                 embedding_size=None,
+                 trigram_input=False,
+                 use_bottleneck=False,
+                 intra_bottleneck_size=None,
+                 use_bottleneck_attention=False,
+                 key_query_shared_bottleneck=False,
+                 num_feedforward_networks=1,
+                 normalization_type="layer_norm",
+                 classifier_activation=True):
+        """Stores the fields and checks that they describe a buildable model.
+
+    Raises:
+      ValueError: naming the offending field, for non-positive sizes, heads
+        that do not divide the attention width, an unknown activation or an
+        unknown normalization type.
+    """
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_hidden_layers = num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_act = hidden_act
+        self.hidden_dropout_prob = hidden_dropout_prob
+        self.attention_probs_dropout_prob = attention_probs_dropout_prob
+        self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.initializer_range = initializer_range
+        self.embedding_size = (hidden_size
+                               if embedding_size is None else embedding_size)
+        self.trigram_input = trigram_input
+        self.use_bottleneck = use_bottleneck
+        self.intra_bottleneck_size = (hidden_size if intra_bottleneck_size
+                                      is None else intra_bottleneck_size)
+        self.use_bottleneck_attention = use_bottleneck_attention
+        self.key_query_shared_bottleneck = key_query_shared_bottleneck
+        self.num_feedforward_networks = num_feedforward_networks
+        self.normalization_type = normalization_type
+        self.classifier_activation = classifier_activation
+        self.validate()
+
+    @property
+    def attention_width(self):
+        """Width of the attention block: the bottleneck size or hidden size."""
+        return self.intra_bottleneck_size if self.use_bottleneck else (
+            self.hidden_size)
+
+    def validate(self):
+        """Raises ValueError naming the first field that cannot work."""
+        for field in _POSITIVE_FIELDS:
+            value = getattr(self, field)
+            if not isinstance(value, six.integer_types) or isinstance(
+                    value, bool):
+                raise ValueError("%s: expected a positive integer, got %r" %
+                                 (field, value))
+            if value <= 0:
+                raise ValueError("%s: expected a positive integer, got %r" %
+                                 (field, value))
+        if self.attention_width % self.num_attention_heads:
+            raise ValueError(
+                "num_attention_heads: %d heads do not divide the attention width %d"
+                " (%s)" % (self.num_attention_heads, self.attention_width,
+                           "intra_bottleneck_size"
+                           if self.use_bottleneck else "hidden_size"))
+        get_activation(self.hidden_act)
+        if self.normalization_type not in _NORMALIZATION_TYPES:
+            raise ValueError(
+                "normalization_type: unknown value %r; expected one of "
+                "%s" % (self.normalization_type, _NORMALIZATION_TYPES))
+        for field in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            value = getattr(self, field)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(
+                    "%s: expected a probability in [0, 1), got %r" %
+                    (field, value))
+        if self.initializer_range <= 0:
+            raise ValueError(
+                "initializer_range: expected a positive number, got %r" %
+                self.initializer_range)
+        if self.embedding_size > self.hidden_size:
+            raise ValueError(
+                "embedding_size: %d is larger than hidden_size %d" %
+                (self.embedding_size, self.hidden_size))
+
+    def check_seq_length(self, max_seq_length):
+        """Raises ValueError when sequences would outgrow the position table."""
+        if max_seq_length > self.max_position_embeddings:
+            raise ValueError("max_seq_length: %d is larger than the config's "
+                             "max_position_embeddings %d" %
+                             (max_seq_length, self.max_position_embeddings))
+
+    @classmethod
+    def from_dict(cls, json_object):
+        """Builds a config from a dict; unknown keys are ignored.
+
+    Teacher configs carry keys such as `directionality` and `pooler_*` that
+    the model does not use.
+    """
+        known = set(cls.__init__.__code__.co_varnames[1:])
+        if "vocab_size" not in json_object:
+            raise ValueError("vocab_size: missing from the config")
+        kwargs = {k: v for k, v in six.iteritems(json_object) if k in known}
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json_file(cls, json_file):
+        """Reads a config from a JSON file (local path or gs://)."""
+        with tf.io.gfile.GFile(json_file, "r") as reader:
+            text = reader.read()
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise ValueError("%s: not valid JSON (%s)" % (json_file, e))
+        try:
+            return cls.from_dict(data)
+        except (ValueError, TypeError) as e:
+            raise ValueError("%s: %s" % (json_file, e))
+
+    def to_dict(self):
+        """Returns the fields as a dict."""
+        return copy.deepcopy(self.__dict__)
+
+    def to_json_string(self):
+        """Returns the config as a sorted, indented JSON string."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+class BertModel(object):
+    """BERT / MobileBERT encoder.
+
+  Example:
+    config = BertConfig.from_json_file("config/student_base_f2.json")
+    model = BertModel(config, is_training=False, input_ids=ids,
+                      input_mask=mask, token_type_ids=segments)
+    features = model.get_sequence_output()   # [B, S, H]
+  """
+
+    def __init__(self,
+                 config,
+                 is_training,
+                 input_ids,
+                 input_mask=None,
+                 token_type_ids=None,
+                 use_one_hot_embeddings=False,
+                 scope=None,
+                 use_einsum=True):
+        """Builds the graph.
+
+    Args:
+      config: BertConfig.
+      is_training: bool; False turns dropout off.
+      input_ids: int32 [B, S].
+      input_mask: int32 [B, S], 1 for real tokens (defaults to all ones).
+      token_type_ids: int32 [B, S] segment ids (defaults to zeros).
+      use_one_hot_embeddings: look words up by one-hot matmul (TPU).
+      scope: variable scope, default "bert".
+      use_einsum: einsum or reshape+matmul implementation (same numbers).
+    """
+        config = copy.deepcopy(config)
+        if not is_training:
+            config.hidden_dropout_prob = 0.0
+            config.attention_probs_dropout_prob = 0.0
+        batch_size, seq_length = get_shape_list(input_ids, expected_rank=2)
+        if input_mask is None:
+            input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
+        if token_type_ids is None:
+            token_type_ids = tf.zeros([batch_size, seq_length], dtype=tf.int32)
+
+        with tf.variable_scope(scope, default_name="bert"):
+            with tf.variable_scope("embeddings"):
+                (self.embedding_output, self.word_embedding_output,
+                 self.embedding_table) = embeddings(config, input_ids,
+                                                    token_type_ids,
+                                                    use_one_hot_embeddings,
+                                                    use_einsum)
+            with tf.variable_scope("encoder"):
+                attention_mask = attention_mask_from_input_mask(
+                    input_ids, input_mask)
+                self.all_encoder_layers, self.all_attention_scores = encoder(
+                    config, self.embedding_output, attention_mask, use_einsum)
+            self.sequence_output = self.all_encoder_layers[-1]
+            with tf.variable_scope("pooler"):
+                self.pooled_output = pooler(config, self.sequence_output)
+
+    def get_pooled_output(self):
+        """[B, H] pooled first-token representation."""
+        return self.pooled_output
+
+    def get_sequence_output(self):
+        """[B, S, H] output of the last layer."""
+        return self.sequence_output
+
+    def get_all_encoder_layers(self):
+        """L + 1 tensors [B, S, H]: the embedding output, then each layer's."""
+        return self.all_encoder_layers
+
+    def get_all_attention_scores(self):
+        """L tensors [B, N, S, S]: pre-softmax scores with the mask adder."""
+        return self.all_attention_scores
+
+    def get_embedding_output(self):
+        """[B, S, H] embeddings after position/type addition and norm."""
+        return self.embedding_output
+
+    def get_word_embedding_output(self):
+        """[B, S, E] raw word-embedding lookup."""
+        return self.word_embedding_output
+
+    def get_embedding_table(self):
+        """[V, E] word-embedding table."""
+        return self.embedding_table
+
+
+# ---------------------------------------------------------------------------
+# Building blocks.
+# ---------------------------------------------------------------------------
+
+
+def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
+               use_einsum):
+    """Word (+ trigram) + token-type + position embeddings, normalised.
+
+  Returns:
+    (embedding_output [B, S, H], word_embedding_output [B, S, E],
+     embedding_table [V, E]).
+  """
+    initializer = create_initializer(config.initializer_range)
+    embedding_table = tf.get_variable(
+        "word_embeddings", [config.vocab_size, config.embedding_size],
+        initializer=initializer)
+    if use_one_hot_embeddings:
+        one_hot = tf.one_hot(input_ids, depth=config.vocab_size)  # [B, S, V]
+        word_output = tf.einsum("bsv,ve->bse", one_hot, embedding_table)
+    else:
+        word_output = tf.gather(embedding_table, input_ids)  # [B, S, E]
+
+    output = word_output
+    if config.trigram_input:
+        output = trigram(word_output)  # [B, S, 3E]
+    if config.trigram_input or config.embedding_size != config.hidden_size:
+        output = dense(output, config.hidden_size, initializer,
+                       "embedding_transformation", use_einsum)  # [B, S, H]
+
+    seq_length = get_shape_list(input_ids)[1]
+    token_type_table = tf.get_variable(
+        "token_type_embeddings", [config.type_vocab_size, config.hidden_size],
+        initializer=initializer)
+    token_types = tf.one_hot(token_type_ids, depth=config.type_vocab_size)
+    output += tf.einsum("bst,th->bsh", token_types, token_type_table)
+
+    position_table = tf.get_variable(
+        "position_embeddings",
+        [config.max_position_embeddings, config.hidden_size],
+        initializer=initializer)
+    output += tf.expand_dims(position_table[:seq_length], 0)
+
+    output = normalize(output, config.normalization_type)
+    output = dropout(output, config.hidden_dropout_prob)
+    return output, word_output, embedding_table
+
+
+def trigram(word_output):
+    """Concatenates next, current and previous token embeddings.
+
+  Args:
+    word_output: [B, S, E].
+
+  Returns:
+    [B, S, 3E]: [emb(t+1), emb(t), emb(t-1)], zeros past either end.
+  """
+    next_tokens = tf.pad(word_output[:, 1:], [[0, 0], [0, 1], [0, 0]])
+    previous_tokens = tf.pad(word_output[:, :-1], [[0, 0], [1, 0], [0, 0]])
+    return tf.concat([next_tokens, word_output, previous_tokens], axis=2)
+
+
+def encoder(config, embedding_output, attention_mask, use_einsum):
+    """Stacks `num_hidden_layers` transformer layers.
+
+  Returns:
+    (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
+     embedding output; all_attention_scores: L tensors [B, N, S, S]).
+  """
+    all_layers = [embedding_output]
+    all_scores = []
+    prev_output = embedding_output
+    for layer_idx in range(config.num_hidden_layers):
+        with tf.variable_scope("layer_%d" % layer_idx):
+            prev_output, scores = transformer_layer(config, prev_output,
+                                                    attention_mask, use_einsum)
+        all_layers.append(prev_output)
+        all_scores.append(scores)
+    return all_layers, all_scores
+
+
+def transformer_layer(config, layer_input, attention_mask, use_einsum):
+    """One MobileBERT (or BERT) layer, as in the paper's figure.
+
+  Args:
+    layer_input: [B, S, H] output of the previous layer.
+
+  Returns:
+    (layer output [B, S, H], attention scores [B, N, S, S]).
+  """
+    prev_output = layer_input
+    if config.use_bottleneck:
+        inner_input, query_key, value = bottleneck(config, prev_output,
+                                                   use_einsum)  # [B, S, I]
+    else:
+        inner_input = query_key = value = prev_output
+
+    with tf.variable_scope("attention"):
+        attention_output, scores = attention(config, query_key, value,
+                                             inner_input, attention_mask,
+                                             use_einsum)  # [B, S, I]
+
+    inner_output = attention_output
+    for ffn_idx in range(config.num_feedforward_networks - 1):
+        with tf.variable_scope("ffn_layer_%d" % ffn_idx):
+            inner_output = feed_forward(config, inner_output, use_einsum)
+
+    inner_output = feed_forward(config, inner_output, use_einsum,
+                                is_last=True)  # [B, S, I]
+    if not config.use_bottleneck:
+        return inner_output, scores
+    with tf.variable_scope("output/bottleneck"):
+        layer_output = output_bottleneck(config, inner_output, prev_output,
+                                         use_einsum)  # [B, S, H]
+    return layer_output, scores
+
+
+def bottleneck(config, prev_output, use_einsum):
+    """Linear projections from the hidden width into the bottleneck.
+
+  Args:
+    prev_output: [B, S, H].
+
+  Returns:
+    (layer_input, query_key, value): the residual input of the attention
+    block [B, S, I], the query/key input and the value input.
+  """
+    initializer = create_initializer(config.initializer_range)
+    with tf.variable_scope("bottleneck"):
+        with tf.variable_scope("input"):
+            layer_input = dense(prev_output, config.intra_bottleneck_size,
+                                initializer, "dense", use_einsum)  # [B, S, I]
+            layer_input = normalize(layer_input, config.normalization_type)
+        if config.use_bottleneck_attention:
+            return layer_input, layer_input, layer_input
+        if config.key_query_shared_bottleneck:
+            with tf.variable_scope("attention"):
+                shared = dense(prev_output, config.intra_bottleneck_size,
+                               initializer, "dense", use_einsum)  # [B, S, I]
+                shared = normalize(shared, config.normalization_type)
+            return layer_input, shared, prev_output
+    return layer_input, prev_output, prev_output
+
+
+def attention(config, query_key, value, residual, attention_mask, use_einsum):
+    """Multi-head self-attention (`self`) and its output projection (`output`).
+
+  Args:
+    query_key: [B, S, W] input of the query and key projections.
+    value: [B, S, W'] input of the value projection.
+    residual: [B, S, I] tensor added back after the output projection.
+    attention_mask: [B, S, S] with 1 where attention is allowed.
+
+  Returns:
+    (attention output [B, S, I], pre-softmax scores [B, N, S, S]).
+  """
+    initializer = create_initializer(config.initializer_range)
+    num_heads = config.num_attention_heads
+    head_size = config.attention_width // num_heads
+    with tf.variable_scope("self"):
+        query = dense_heads(query_key, num_heads, head_size, initializer,
+                            "query", use_einsum)  # [B, S, N, D]
+        key = dense_heads(query_key, num_heads, head_size, initializer, "key",
+                          use_einsum)
+        value = dense_heads(value, num_heads, head_size, initializer, "value",
+                            use_einsum)
+        if use_einsum:
+            scores = tf.einsum("bfnd,btnd->bnft", query, key)  # [B, N, S, S]
+        else:
+            scores = tf.matmul(tf.transpose(query, [0, 2, 1, 3]),
+                               tf.transpose(key, [0, 2, 1, 3]),
+                               transpose_b=True)
+        scores *= 1.0 / math.sqrt(float(head_size))
+        adder = (1.0 - tf.cast(attention_mask[:, None], tf.float32)) * -10000.0
+        scores += adder
+        probs = dropout(tf.nn.softmax(scores),
+                        config.attention_probs_dropout_prob)
+        if use_einsum:
+            context = tf.einsum("bnft,btnd->bfnd", probs,
+                                value)  # [B, S, N, D]
+        else:
+            context = tf.transpose(
+                tf.matmul(probs, tf.transpose(value, [0, 2, 1, 3])),
+                [0, 2, 1, 3])
+
+    with tf.variable_scope("output"):
+        output = dense_from_heads(context, config.intra_bottleneck_size,
+                                  initializer, "dense",
+                                  use_einsum)  # [B, S, I]
+        if not config.use_bottleneck:
+            output = dropout(output, config.hidden_dropout_prob)
+        output = normalize(output + residual, config.normalization_type)
+    return output, scores
+
+
+def feed_forward(config, ffn_input, use_einsum, is_last=False):
+    """One feed-forward network: `intermediate` then `output`, residual, norm.
+
+  Extra stacked FFNs run under `ffn_layer_{j}`; the last one sits directly in
+  the layer scope, where BERT's only FFN lives.  Without a bottleneck the
+  last FFN applies dropout before the residual.
+
+  Args:
+    ffn_input: [B, S, I].
+
+  Returns:
+    [B, S, I].
+  """
+    initializer = create_initializer(config.initializer_range)
+    with tf.variable_scope("intermediate"):
+        hidden = dense(ffn_input, config.intermediate_size,
+                       initializer, "dense", use_einsum,
+                       get_activation(config.hidden_act))  # [B, S, F]
+    with tf.variable_scope("output"):
+        output = dense(hidden, config.intra_bottleneck_size, initializer,
+                       "dense", use_einsum)  # [B, S, I]
+        if is_last and not config.use_bottleneck:
+            output = dropout(output, config.hidden_dropout_prob)
+        return normalize(output + ffn_input, config.normalization_type)
+
+
+def output_bottleneck(config, inner_output, prev_output, use_einsum):
+    """Projects the bottleneck back to the hidden width, residual with input.
+
+  Args:
+    inner_output: [B, S, I].
+    prev_output: [B, S, H] input of the layer.
+
+  Returns:
+    [B, S, H].
+  """
+    initializer = create_initializer(config.initializer_range)
+    output = dense(inner_output, config.hidden_size, initializer, "dense",
+                   use_einsum)  # [B, S, H]
+    output = dropout(output, config.hidden_dropout_prob)
+    return normalize(output + prev_output, config.normalization_type)
+
+
+def pooler(config, sequence_output):
+    """First-token pooling: dense + tanh, or the raw vector without it."""
+    first_token = sequence_output[:, 0]  # [B, H]
+    if not config.classifier_activation:
+        return first_token
+    return tf.layers.dense(first_token,
+                           config.hidden_size,
+                           activation=tf.tanh,
+                           kernel_initializer=create_initializer(
+                               config.initializer_range),
+                           name="dense")
+
+
+def masked_lm_logits(config, sequence_output, embedding_table, positions):
+    """The `cls/predictions` head: logits at the masked positions.
+
+  Must be called inside the scope that holds `cls` (the root for a student,
+  `teacher` for the teacher).
+
+  Args:
+    config: BertConfig.
+    sequence_output: [B, S, H].
+    embedding_table: [V, E] word embeddings (tied output weights).
+    positions: int32 [B, P] masked positions.
+
+  Returns:
+    [B * P, V] logits.
+  """
+    initializer = create_initializer(config.initializer_range)
+    hidden = gather_indexes(sequence_output, positions)  # [B * P, H]
+    with tf.variable_scope("cls/predictions"):
+        with tf.variable_scope("transform"):
+            hidden = tf.layers.dense(hidden,
+                                     config.hidden_size,
+                                     activation=get_activation(
+                                         config.hidden_act),
+                                     kernel_initializer=initializer,
+                                     name="dense")
+            hidden = layer_norm(hidden)
+        output_weights = embedding_table  # [V, E]
+        if config.hidden_size > config.embedding_size:
+            extra = tf.get_variable("extra_output_weights", [
+                config.vocab_size, config.hidden_size - config.embedding_size
+            ],
+                                    initializer=initializer)
+            output_weights = tf.concat([embedding_table, extra],
+                                       axis=1)  # [V, H]
+        output_bias = tf.get_variable("output_bias", [config.vocab_size],
+                                      initializer=tf.zeros_initializer())
+        logits = tf.matmul(hidden, output_weights, transpose_b=True)
+        return tf.nn.bias_add(logits, output_bias)  # [B * P, V]
+
+
+# ---------------------------------------------------------------------------
+# Layers.
+# ---------------------------------------------------------------------------
+
+
+def dense(inputs, units, initializer, name, use_einsum, activation=None):
+    """Dense layer over the last axis with variables `name/{kernel,bias}`.
+
+  Args:
+    inputs: [..., in].
+
+  Returns:
+    [..., units].
+  """
+    in_width = get_shape_list(inputs)[-1]
+    with tf.variable_scope(name):
+        kernel = tf.get_variable("kernel", [in_width, units],
+                                 initializer=initializer)
+        bias = tf.get_variable("bias", [units],
+                               initializer=tf.zeros_initializer())
+    if use_einsum:
+        output = tf.einsum("...i,io->...o", inputs, kernel)
+    else:
+        shape = get_shape_list(inputs)
+        flat = tf.reshape(inputs, [-1, in_width])
+        output = tf.reshape(tf.matmul(flat, kernel), shape[:-1] + [units])
+    output += bias
+    return activation(output) if activation is not None else output
+
+
+def dense_heads(inputs, num_heads, head_size, initializer, name, use_einsum):
+    """Projects [B, S, W] to per-head [B, S, N, D]; kernel stored [W, N*D]."""
+    batch_size, seq_length = get_shape_list(inputs)[:2]
+    output = dense(inputs, num_heads * head_size, initializer, name,
+                   use_einsum)
+    return tf.reshape(output, [batch_size, seq_length, num_heads, head_size])
+
+
+def dense_from_heads(inputs, units, initializer, name, use_einsum):
+    """Projects per-head [B, S, N, D] to [B, S, units]; kernel [N*D, units]."""
+    batch_size, seq_length, num_heads, head_size = get_shape_list(inputs)
+    flat = tf.reshape(inputs, [batch_size, seq_length, num_heads * head_size])
+    return dense(flat, units, initializer, name, use_einsum)
+
+
+def normalize(inputs, normalization_type):
+    """Applies the configured normalization in its checkpoint scope."""
+    if normalization_type == "no_norm":
+        return fake_layer_norm(inputs)
+    epsilon = 1e-6 if normalization_type == "manual_layer_norm" else 1e-12
+    return layer_norm(inputs, epsilon)
+
+
+def layer_norm(inputs, epsilon=1e-12, scope="LayerNorm"):
+    """Layer normalisation over the last axis (variables beta, gamma)."""
+    width = get_shape_list(inputs)[-1]
+    with tf.variable_scope(scope):
+        beta = tf.get_variable("beta", [width],
+                               initializer=tf.zeros_initializer())
+        gamma = tf.get_variable("gamma", [width],
+                                initializer=tf.ones_initializer())
+    mean, variance = tf.nn.moments(inputs, [-1], keep_dims=True)
+    return (inputs - mean) * tf.rsqrt(variance + epsilon) * gamma + beta
+
+
+def fake_layer_norm(inputs, scope="FakeLayerNorm"):
+    """MobileBERT's NoNorm: an element-wise affine map `x * gamma + beta`."""
+    width = get_shape_list(inputs)[-1]
+    with tf.variable_scope(scope):
+        beta = tf.get_variable("beta", [width],
+                               initializer=tf.zeros_initializer())
+        gamma = tf.get_variable("gamma", [width],
+                                initializer=tf.ones_initializer())
+    return inputs * gamma + beta
+
+
+def dropout(inputs, dropout_prob):
+    """Dropout that is the identity when the probability is zero."""
+    if not dropout_prob:
+        return inputs
+    return tf.nn.dropout(inputs, rate=dropout_prob)
+
+
+def create_initializer(initializer_range=0.02):
+    """Truncated-normal initializer with the given standard deviation."""
+    return tf.truncated_normal_initializer(stddev=initializer_range)
+
+
+def attention_mask_from_input_mask(input_ids, input_mask):
+    """[B, S] token mask → [B, S, S] mask: every query sees the real keys."""
+    batch_size, seq_length = get_shape_list(input_ids)
+    to_mask = tf.cast(tf.reshape(input_mask, [batch_size, 1, seq_length]),
+                      tf.float32)
+    return tf.ones([batch_size, seq_length, 1], tf.float32) * to_mask
+
+
+def gather_indexes(sequence_tensor, positions):
+    """Gathers vectors at `positions` [B, P] from [B, S, W] → [B * P, W]."""
+    batch_size, seq_length, width = get_shape_list(sequence_tensor,
+                                                   expected_rank=3)
+    offsets = tf.reshape(
+        tf.range(0, batch_size, dtype=tf.int32) * seq_length, [-1, 1])
+    flat_positions = tf.reshape(tf.cast(positions, tf.int32) + offsets, [-1])
+    flat_sequence = tf.reshape(sequence_tensor,
+                               [batch_size * seq_length, width])
+    return tf.gather(flat_sequence, flat_positions)
+
+
+def get_shape_list(tensor, expected_rank=None):
+    """Static dimensions where known, dynamic scalars otherwise."""
+    shape = tensor.shape.as_list()
+    if expected_rank is not None and len(shape) != expected_rank:
+        raise ValueError("tensor %s has rank %d, expected %d" %
+                         (tensor.name, len(shape), expected_rank))
+    dynamic = tf.shape(tensor)
+    return [
+        dim if dim is not None else dynamic[i] for i, dim in enumerate(shape)
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints.
+# ---------------------------------------------------------------------------
+
+CheckpointMatch = collections.namedtuple("CheckpointMatch", [
+    "assignment_map", "initialized_variable_names", "shape_mismatches",
+    "missing"
+])
+
+
+def resolve_checkpoint(path):
+    """Accepts a checkpoint prefix, a `.index`/`.data-*` file or a directory.
+
+  Returns:
+    The checkpoint prefix (e.g. `dir/model.ckpt-1000`).
+
+  Raises:
+    ValueError: when nothing checkpoint-like is found at `path`.
+  """
+    path = re.sub(r"\.(index|meta|data-\d+-of-\d+)$", "", path)
+    if tf.io.gfile.isdir(path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest is None:
+            candidates = sorted(
+                tf.io.gfile.glob(path.rstrip("/") + "/*.index"))
+            if not candidates:
+                raise ValueError("%s: directory holds no checkpoint" % path)
+            latest = candidates[-1][:-len(".index")]
+        return latest
+    if not tf.io.gfile.exists(path + ".index"):
+        raise ValueError("%s: no checkpoint found (expected %s.index)" %
+                         (path, path))
+    return path
+
+
+def _graph_name(variable):
+    return re.sub(r":\d+$", "", variable.name)
+
+
+def match_checkpoint(tvars, init_checkpoint, to_checkpoint_name):
+    """Maps graph variables to checkpoint variables with the same shape.
+
+  Args:
+    tvars: graph variables to consider.
+    init_checkpoint: checkpoint path (see resolve_checkpoint).
+    to_checkpoint_name: function graph name → checkpoint name, or None to
+      skip the variable.
+
+  Returns:
+    CheckpointMatch: `assignment_map` {checkpoint name: graph name} for
+    `tf.train.init_from_checkpoint`, `initialized_variable_names` (graph
+    names, also with ":0"), `shape_mismatches` as (graph name, graph shape,
+    checkpoint shape), `missing` graph names absent from the checkpoint.
+  """
+    ckpt_shapes = dict(
+        tf.train.list_variables(resolve_checkpoint(init_checkpoint)))
+    assignment_map = collections.OrderedDict()
+    initialized = {}
+    mismatches = []
+    missing = []
+    for var in tvars:
+        name = _graph_name(var)
+        ckpt_name = to_checkpoint_name(name)
+        if ckpt_name is None:
+            continue
+        if ckpt_name not in ckpt_shapes:
+            missing.append(name)
+            continue
+        graph_shape = var.shape.as_list()
+        if list(ckpt_shapes[ckpt_name]) != graph_shape:
+            mismatches.append(
+                (name, graph_shape, list(ckpt_shapes[ckpt_name])))
+            continue
+        assignment_map[ckpt_name] = name
+        initialized[name] = 1
+        initialized[name + ":0"] = 1
+    return CheckpointMatch(assignment_map, initialized, mismatches, missing)
+
+
+def plain_assignment(tvars, init_checkpoint, exclude_prefix="teacher/"):
+    """Same-name map for every variable not under `exclude_prefix`."""
+
+    def to_checkpoint_name(name):
+        return None if exclude_prefix and name.startswith(
+            exclude_prefix) else name
+
+    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
+
+
+def teacher_assignment(tvars, init_checkpoint, prefix="teacher/"):
+    """Map `X → teacher/X` from a plain BERT checkpoint to the teacher."""
+
+    def to_checkpoint_name(name):
+        return name[len(prefix):] if name.startswith(prefix) else None
+
+    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
+
+
+def non_encoder_assignment(tvars, init_checkpoint, prefix="teacher/"):
+    """Student variables outside `bert/encoder` copied from a teacher ckpt.
+
+  These are the word/position/token-type embeddings and `cls/predictions`,
+  which a student of the teacher's hidden size can share; variables whose
+  name is absent or whose shape differs are reported, not mapped.
+  """
+
+    def to_checkpoint_name(name):
+        if name.startswith(prefix) or name.startswith("bert/encoder/"):
+            return None
+        return name
+
+    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
+
+
+def describe_mismatches(match):
+    """Human-readable lines for shape mismatches in a CheckpointMatch."""
+    return [
+        "%s: graph shape %s, checkpoint shape %s" % m
+        for m in match.shape_mismatches
+    ]
+
+
+def count_parameters(tvars):
+    """Total number of scalars in `tvars`."""
+    return int(sum(np.prod(v.shape.as_list()) for v in tvars))

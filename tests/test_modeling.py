@@ -1,0 +1,301 @@
+"""Model tests: golden parity, the variable contract, configs, checkpoints."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import modeling
+from conftest import REPO, SHARED
+
+GOLDEN_DIR = os.path.join(SHARED, "spec", "golden")
+VARIABLES_DIR = os.path.join(SHARED, "spec", "variables")
+PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
+             "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
+
+
+def build_with_head(config,
+                    input_ids,
+                    input_mask,
+                    token_type_ids,
+                    positions,
+                    use_einsum=True,
+                    is_training=False):
+    model = modeling.BertModel(config,
+                               is_training,
+                               input_ids,
+                               input_mask,
+                               token_type_ids,
+                               use_einsum=use_einsum)
+    logits = modeling.masked_lm_logits(config, model.get_sequence_output(),
+                                       model.get_embedding_table(), positions)
+    return model, logits
+
+
+def golden_names():
+    return sorted(
+        os.path.basename(p)[:-4]
+        for p in glob.glob(os.path.join(GOLDEN_DIR, "*.npz")))
+
+
+def test_golden_files_present():
+    assert len(golden_names()) == 4
+
+
+@pytest.mark.parametrize("use_einsum", [True, False])
+@pytest.mark.parametrize("name", golden_names())
+def test_golden_parity(name, use_einsum):
+    config = modeling.BertConfig.from_json_file(
+        os.path.join(GOLDEN_DIR, name + ".json"))
+    data = np.load(os.path.join(GOLDEN_DIR, name + ".npz"))
+    weights = {
+        k[len("var/"):]: data[k]
+        for k in data.files if k.startswith("var/")
+    }
+    with tf.Graph().as_default():
+        inputs = [
+            tf.constant(data["input/" + k])
+            for k in ("input_ids", "input_mask", "token_type_ids",
+                      "masked_lm_positions")
+        ]
+        model, logits = build_with_head(config, *inputs, use_einsum=use_einsum)
+        graph_vars = {v.name[:-2]: v for v in tf.global_variables()}
+        assert sorted(graph_vars) == sorted(weights)
+        fetches = {
+            "word_embedding_output": model.get_word_embedding_output(),
+            "embedding_output": model.get_embedding_output(),
+            "pooled_output": model.get_pooled_output(),
+            "mlm_logits": logits,
+        }
+        for i, layer in enumerate(model.get_all_encoder_layers()):
+            fetches["encoder_layer_%d" % i] = layer
+        for i, scores in enumerate(model.get_all_attention_scores()):
+            fetches["attention_scores_%d" % i] = scores
+        with tf.Session() as sess:
+            for vname, var in graph_vars.items():
+                var.load(weights[vname], sess)
+            outputs = sess.run(fetches)
+    expected = {
+        k[len("output/"):]
+        for k in data.files if k.startswith("output/")
+    }
+    assert set(outputs) == expected
+    for key, value in outputs.items():
+        np.testing.assert_allclose(value,
+                                   data["output/" + key],
+                                   rtol=0,
+                                   atol=1e-5,
+                                   err_msg=key)
+
+
+def read_variable_file(name):
+    path = os.path.join(VARIABLES_DIR, name + ".variables.txt")
+    with open(path, encoding="utf-8") as f:
+        header = f.readline()
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    total = int(header.split(",")[1].split()[0])
+    shapes = [(n, [int(d) for d in s.split(",")]) for n, s in rows]
+    return shapes, total
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_variable_contract(name):
+    expected, total = read_variable_file(name)
+    config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", name + ".json"))
+    with tf.Graph().as_default():
+        ids = tf.placeholder(tf.int32, [None, 128])
+        positions = tf.placeholder(tf.int32, [None, 20])
+        build_with_head(config, ids, ids, ids, positions)
+        actual = [(v.name[:-2], v.shape.as_list())
+                  for v in tf.global_variables()]
+        assert modeling.count_parameters(tf.global_variables()) == total
+    assert actual == expected
+
+
+def test_published_parameter_totals():
+    totals = {n: read_variable_file(n)[1] for n in PUBLISHED}
+    assert totals["student_base_f2"] == 26260424
+    assert totals["roberta_wwm_large_ext"] == 326595208
+
+
+def test_einsum_and_matmul_agree_on_padded_batch():
+    config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_student_f4.json"))
+    rng = np.random.RandomState(0)
+    ids = rng.randint(0, config.vocab_size, size=(2, 9)).astype(np.int32)
+    mask = np.ones_like(ids)
+    mask[1, 6:] = 0
+    outputs = []
+    weights = None
+    for use_einsum in (True, False):
+        with tf.Graph().as_default():
+            model = modeling.BertModel(config,
+                                       False,
+                                       tf.constant(ids),
+                                       tf.constant(mask),
+                                       use_einsum=use_einsum)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                if weights is None:
+                    weights = {
+                        v.name: sess.run(v)
+                        for v in tf.global_variables()
+                    }
+                else:
+                    for v in tf.global_variables():
+                        v.load(weights[v.name], sess)
+                outputs.append(sess.run(model.get_sequence_output()))
+    assert np.abs(outputs[0]).max() > 1e-2
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+BASE = {
+    "vocab_size": 100,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 64
+}
+
+
+@pytest.mark.parametrize("change,field", [
+    ({
+        "num_attention_heads": 5
+    }, "num_attention_heads"),
+    ({
+        "use_bottleneck": True,
+        "intra_bottleneck_size": 18
+    }, "num_attention_heads"),
+    ({
+        "hidden_act": "sigmoidish"
+    }, "hidden_act"),
+    ({
+        "normalization_type": "batch_norm"
+    }, "normalization_type"),
+    ({
+        "hidden_size": 0
+    }, "hidden_size"),
+    ({
+        "vocab_size": -3
+    }, "vocab_size"),
+    ({
+        "intermediate_size": 0
+    }, "intermediate_size"),
+    ({
+        "num_feedforward_networks": 0
+    }, "num_feedforward_networks"),
+    ({
+        "hidden_dropout_prob": 1.5
+    }, "hidden_dropout_prob"),
+])
+def test_bad_config_names_field(change, field):
+    with pytest.raises(ValueError, match=field):
+        modeling.BertConfig.from_dict(dict(BASE, **change))
+
+
+def test_bad_config_file_names_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(dict(BASE, num_attention_heads=7)))
+    with pytest.raises(ValueError, match="bad.json.*num_attention_heads"):
+        modeling.BertConfig.from_json_file(str(path))
+
+
+def test_seq_length_longer_than_positions_rejected():
+    config = modeling.BertConfig.from_dict(
+        dict(BASE, max_position_embeddings=64))
+    config.check_seq_length(64)
+    with pytest.raises(ValueError, match="max_seq_length"):
+        config.check_seq_length(65)
+
+
+def test_teacher_config_extra_keys_ignored_and_roundtrip():
+    config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "roberta_wwm_ext.json"))
+    assert config.hidden_size == 768 and config.embedding_size == 768
+    again = modeling.BertConfig.from_dict(json.loads(config.to_json_string()))
+    assert again.to_dict() == config.to_dict()
+
+
+def _save_plain_teacher(tmp_path, config):
+    """Writes a plain BERT checkpoint (no prefix) with random weights."""
+    with tf.Graph().as_default():
+        ids = tf.zeros([1, 8], tf.int32)
+        model, _ = build_with_head(config, ids, None, None,
+                                   tf.zeros([1, 2], tf.int32))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            values = {v.name[:-2]: sess.run(v) for v in tf.global_variables()}
+            path = tf.train.Saver().save(sess, str(tmp_path / "teacher.ckpt"))
+    return path, values
+
+
+def test_teacher_and_student_restore_from_plain_checkpoint(tmp_path):
+    teacher_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_teacher.json"))
+    student_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_student_f2.json"))
+    ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
+    with tf.Graph().as_default():
+        ids = tf.zeros([1, 8], tf.int32)
+        positions = tf.zeros([1, 2], tf.int32)
+        build_with_head(student_config, ids, None, None, positions)
+        with tf.variable_scope("teacher"):
+            build_with_head(teacher_config, ids, None, None, positions)
+        tvars = tf.global_variables()
+        teacher = modeling.teacher_assignment(tvars, ckpt + ".index")
+        student = modeling.non_encoder_assignment(tvars, ckpt)
+        assert not teacher.missing and not teacher.shape_mismatches
+        assert len(teacher.assignment_map) == len(values)
+        assert set(student.assignment_map) == {
+            "bert/embeddings/word_embeddings",
+            "bert/embeddings/token_type_embeddings",
+            "bert/embeddings/position_embeddings",
+            "cls/predictions/transform/dense/kernel",
+            "cls/predictions/transform/dense/bias",
+            "cls/predictions/transform/LayerNorm/beta",
+            "cls/predictions/transform/LayerNorm/gamma",
+            "cls/predictions/output_bias"
+        }
+        # Student embedding norm is FakeLayerNorm; the teacher has LayerNorm.
+        assert "bert/embeddings/FakeLayerNorm/gamma" in student.missing
+        tf.train.init_from_checkpoint(ckpt, teacher.assignment_map)
+        tf.train.init_from_checkpoint(ckpt, student.assignment_map)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            graph = {v.name[:-2]: v for v in tvars}
+            for name, value in values.items():
+                np.testing.assert_array_equal(
+                    sess.run(graph["teacher/" + name]), value)
+            np.testing.assert_array_equal(
+                sess.run(graph["bert/embeddings/word_embeddings"]),
+                values["bert/embeddings/word_embeddings"])
+
+
+def test_shape_mismatch_reported_by_name(tmp_path):
+    teacher_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_teacher.json"))
+    ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
+    wider = modeling.BertConfig.from_dict(
+        dict(teacher_config.to_dict(), max_position_embeddings=256))
+    with tf.Graph().as_default():
+        ids = tf.zeros([1, 8], tf.int32)
+        build_with_head(wider, ids, None, None, tf.zeros([1, 2], tf.int32))
+        match = modeling.plain_assignment(tf.global_variables(), ckpt)
+    assert [m[0] for m in match.shape_mismatches
+            ] == ["bert/embeddings/position_embeddings"]
+    assert "bert/embeddings/position_embeddings" not in match.assignment_map
+    assert "256" in modeling.describe_mismatches(match)[0]
+
+
+def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
+    teacher_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_teacher.json"))
+    ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
+    assert modeling.resolve_checkpoint(ckpt + ".index") == ckpt
+    assert modeling.resolve_checkpoint(ckpt + ".data-00000-of-00001") == ckpt
+    assert modeling.resolve_checkpoint(str(tmp_path)) == ckpt
+    with pytest.raises(ValueError, match="no checkpoint"):
+        modeling.resolve_checkpoint(str(tmp_path / "nothing.ckpt"))
