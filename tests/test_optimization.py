@@ -44,3 +44,102 @@ def test_adamw_matches_numpy_and_skips_teacher():
     np.testing.assert_allclose(new_b, adamw(gb, np.array([0.5]), 0.0),
                                rtol=1e-5)
     assert new_t[0] == 3.0 and step == 1
+
+
+def np_lamb_step(w, g, m, v, lr, decay, multiplier=1.0, adapt=True):
+    """One LAMB step in NumPy (no bias correction, decoupled decay)."""
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    update = m / (np.sqrt(v) + 1e-6) + decay * w
+    ratio = 1.0
+    if adapt and np.linalg.norm(w) > 0 and np.linalg.norm(update) > 0:
+        ratio = np.linalg.norm(w) / np.linalg.norm(update)
+    return w - lr * multiplier * ratio * update, m, v
+
+
+def lamb_graph(lr_multipliers=None, optimizer_name="lamb"):
+    """Two variables and a loss whose gradients are easy to write down."""
+    w = tf.get_variable("layer/kernel", initializer=[1.0, -2.0, 0.5])
+    b = tf.get_variable("layer/bias", initializer=[0.3, 0.1])
+    loss = 0.5 * tf.reduce_sum(w * w * [1.0, 2.0, 3.0]) + tf.reduce_sum(b)
+    multipliers = None
+    if lr_multipliers is not None:
+        multipliers = {"layer/kernel": lr_multipliers,
+                       "layer/bias": tf.constant(1.0)}
+    train_op, _ = optimization.create_optimizer(
+        loss, 0.1, 10, 0, False, optimizer_name=optimizer_name,
+        weight_decay_rate=0.01, end_lr_rate=1.0, lr_multipliers=multipliers)
+    return w, b, train_op
+
+
+def clipped(grads):
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    return [g * min(1.0, 1.0 / norm) for g in grads]
+
+
+def test_lamb_matches_numpy_with_multiplier():
+    with tf.Graph().as_default():
+        mult = tf.placeholder(tf.float32, [])
+        w, b, train_op = lamb_graph(mult)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_op, {mult: 2.5})
+            new_w, new_b = sess.run([w, b])
+    w0, b0 = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1])
+    gw, gb = clipped([w0 * [1.0, 2.0, 3.0], np.ones(2)])
+    zeros_w, zeros_b = np.zeros(3), np.zeros(2)
+    exp_w = np_lamb_step(w0, gw, zeros_w, zeros_w, 0.1, 0.01, 2.5)[0]
+    # Bias: no weight decay and no trust ratio.
+    exp_b = np_lamb_step(b0, gb, zeros_b, zeros_b, 0.1, 0.0, adapt=False)[0]
+    np.testing.assert_allclose(new_w, exp_w, rtol=1e-5)
+    np.testing.assert_allclose(new_b, exp_b, rtol=1e-5)
+
+
+def test_lamb_zero_multiplier_freezes_variable_and_moments():
+    with tf.Graph().as_default():
+        mult = tf.placeholder(tf.float32, [])
+        w, _, train_op = lamb_graph(mult)
+        slots = [tf.global_variables("layer/kernel/adam_" + s)[0]
+                 for s in ("m", "v")]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_op, {mult: 1.0})
+            before = sess.run([w] + slots)
+            sess.run(train_op, {mult: 0.0})
+            after = sess.run([w] + slots)
+            sess.run(train_op, {mult: 1.0})
+            moved = sess.run(w)
+    assert np.any(before[1] != 0)
+    for x, y in zip(before, after):
+        np.testing.assert_array_equal(x, y)
+    assert np.all(moved != after[0])
+
+
+def test_lamb_freezes_variables_missing_from_multipliers():
+    with tf.Graph().as_default():
+        w = tf.get_variable("encoder/kernel", initializer=[1.0, 2.0])
+        emb = tf.get_variable("embeddings/table", initializer=[3.0, 4.0])
+        loss = tf.reduce_sum(w * w) + tf.reduce_sum(emb * emb)
+        train_op, _ = optimization.create_optimizer(
+            loss, 0.1, 10, 0, False, optimizer_name="lamb",
+            end_lr_rate=1.0, lr_multipliers={"encoder/kernel": 1.0})
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_op)
+            new_w, new_emb = sess.run([w, emb])
+    assert np.all(new_w != [1.0, 2.0])
+    np.testing.assert_array_equal(new_emb, [3.0, 4.0])
+
+
+def test_adamw_ignores_multipliers():
+    with tf.Graph().as_default():
+        w, _, train_op = lamb_graph(tf.constant(0.0), optimizer_name="adamw")
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_op)
+            new_w = sess.run(w)
+    w0 = np.array([1.0, -2.0, 0.5])
+    gw, _ = clipped([w0 * [1.0, 2.0, 3.0], np.ones(2)])
+    m, v = 0.1 * gw, 0.001 * gw * gw
+    expected = w0 - 0.1 * (m / (np.sqrt(v) + 1e-6) + 0.01 * w0)
+    np.testing.assert_allclose(new_w, expected, rtol=1e-5)

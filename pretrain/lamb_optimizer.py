@@ -1,0 +1,127 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""LAMB: Adam with a layer-wise trust ratio, plus per-variable multipliers.
+
+For each variable w with gradient g (moments m, v; no bias correction, as in
+BERT's AdamW):
+
+    m' = beta_1 * m + (1 - beta_1) * g
+    v' = beta_2 * v + (1 - beta_2) * g^2
+    u  = m' / (sqrt(v') + epsilon) + weight_decay_rate * w
+    r  = ||w|| / ||u||      (1.0 when either norm is 0, or the name is
+                             excluded from layer adaptation)
+    w' = w - learning_rate * multiplier * r * u
+
+The optional per-variable `multiplier` implements MobileBERT's layer-wise
+learning rate during progressive knowledge transfer: while it is 0 the
+variable *and* its moments stay exactly as they are.
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import tensorflow.compat.v1 as tf
+
+import optimization
+
+
+class LAMBOptimizer(tf.train.Optimizer):
+    """LAMB with decoupled weight decay and optional lr multipliers.
+
+    Slots are `<var>/adam_m` and `<var>/adam_v`, the names in the published
+    checkpoints.  `global_step` is not incremented here (create_optimizer
+    does it).
+    """
+
+    def __init__(self,
+                 learning_rate,
+                 weight_decay_rate=0.0,
+                 beta_1=0.9,
+                 beta_2=0.999,
+                 epsilon=1e-6,
+                 exclude_from_weight_decay=None,
+                 exclude_from_layer_adaptation=None,
+                 lr_multipliers=None,
+                 name="LAMBOptimizer"):
+        """Stores the hyper-parameters.
+
+        Args:
+          learning_rate: float or scalar tensor.
+          weight_decay_rate: decoupled weight decay.
+          beta_1: first-moment decay.
+          beta_2: second-moment decay.
+          epsilon: added to sqrt(v).
+          exclude_from_weight_decay: regexes; matching names get no decay.
+          exclude_from_layer_adaptation: regexes; matching names use a trust
+            ratio of 1.0.
+          lr_multipliers: optional {variable name (no ':0'): scalar tensor}.
+            When given, a variable absent from the dict is frozen
+            (multiplier 0); when None every variable trains normally.
+          name: op name.
+        """
+        super(LAMBOptimizer, self).__init__(False, name)
+        self.learning_rate = learning_rate
+        self.weight_decay_rate = weight_decay_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.exclude_from_weight_decay = exclude_from_weight_decay
+        self.exclude_from_layer_adaptation = exclude_from_layer_adaptation
+        self.lr_multipliers = lr_multipliers
+
+    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+        """Applies one LAMB step to every (gradient, variable) pair."""
+        assignments = []
+        for grad, param in grads_and_vars:
+            if grad is None or param is None:
+                continue
+            var_name = optimization.variable_name(param)
+            m = optimization.moment_slot(var_name + "/adam_m", param)
+            v = optimization.moment_slot(var_name + "/adam_v", param)
+            multiplier = self._multiplier(var_name)
+            if multiplier is None:
+                continue
+            next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+            next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+            update = next_m / (tf.sqrt(next_v) + self.epsilon)
+            if self.weight_decay_rate and not optimization.matches_any(
+                    var_name, self.exclude_from_weight_decay):
+                update += self.weight_decay_rate * param
+            step_size = self.learning_rate * self._trust_ratio(
+                var_name, param, update)
+            if multiplier is not True:
+                step_size *= multiplier
+            next_param = param - step_size * update
+            if multiplier is not True:
+                active = tf.greater(multiplier, 0.0)
+                next_param = tf.where_v2(active, next_param, param)
+                next_m = tf.where_v2(active, next_m, m)
+                next_v = tf.where_v2(active, next_v, v)
+            assignments.extend([
+                param.assign(next_param),
+                m.assign(next_m),
+                v.assign(next_v)
+            ])
+        return tf.group(*assignments, name=name)
+
+    def _multiplier(self, var_name):
+        """True (no multiplier), a scalar tensor, or None (frozen)."""
+        if self.lr_multipliers is None:
+            return True
+        if var_name not in self.lr_multipliers:
+            return None
+        return tf.cast(self.lr_multipliers[var_name], tf.float32)
+
+    def _trust_ratio(self, var_name, param, update):
+        """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""
+        if optimization.matches_any(var_name,
+                                    self.exclude_from_layer_adaptation):
+            return 1.0
+        w_norm = tf.norm(param, ord=2)
+        u_norm = tf.norm(update, ord=2)
+        both_positive = tf.logical_and(tf.greater(w_norm, 0.0),
+                                       tf.greater(u_norm, 0.0))
+        return tf.where(both_positive, w_norm / tf.maximum(u_norm, 1e-30),
+                        1.0)
