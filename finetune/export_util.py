@@ -1,0 +1,344 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""SavedModel and TFLite export, and TFLite inference, for fine-tuned models.
+
+Shared by `run_classifier.py` and `run_squad.py`. Public API:
+
+  serving_input_receiver_fn_builder(max_seq_length, feature_names=...)
+      -> serving_input_receiver_fn with int32 [None, max_seq_length]
+         placeholders named after `feature_names` (default input_ids,
+         input_mask, segment_ids).
+  export_saved_model(estimator, serving_input_receiver_fn, export_dir,
+                     checkpoint_path=None) -> str
+      Writes a SavedModel under `export_dir/<timestamp>/` from the
+      estimator's newest checkpoint (or `checkpoint_path`) and returns that
+      directory.
+  convert_to_tflite(saved_model_dir, output_path, quantize=False) -> str
+      Converts the SavedModel's serving signature to a TFLite flatbuffer
+      (batch size 1); `quantize=True` applies dynamic-range post-training
+      quantization (int8 weights, float activations). Returns output_path.
+  export_models(estimator, serving_input_receiver_fn, export_dir,
+                use_post_quantization=False, checkpoint_path=None) -> dict
+      All of the above: {"saved_model": dir, "tflite": export_dir/model.tflite
+      [, "tflite_quant": export_dir/model_quant.tflite]}.
+  run_tflite(model_path, feature_dicts) -> {output name: np.ndarray}
+      Runs a TFLite model on each feature dict ({input name: [S] values})
+      one example at a time and stacks each output along axis 0.
+
+Conventions the model_fn must follow so that exports are usable:
+  * build the serving graph with `use_einsum=False` (reshape + MatMul, the
+    form TFLite runs natively; in TF 1.15.5 `tf.einsum` also lowers to
+    MatMul/BatchMatMul and converts, but that is a property of this TF
+    version, not a guarantee);
+  * name every prediction tensor after its key, e.g.
+    `tf.identity(probs, name="probabilities")`, so that the TFLite output
+    carries the same name and `run_tflite` returns it under that key.
+
+Converter limitation handled here: TF 1.15's converter cannot infer shapes
+through a StridedSlice that inserts an axis (`mask[:, None]`, used by the
+attention-mask adder in modeling.py); `convert_to_tflite` rewrites such slices
+as the equivalent ExpandDims before converting.
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import copy
+import os
+import sys
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+
+DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
+TFLITE_NAME = "model.tflite"
+TFLITE_QUANT_NAME = "model_quant.tflite"
+SIGNATURE_KEY = "serving_default"
+
+
+def serving_input_receiver_fn_builder(max_seq_length,
+                                      feature_names=DEFAULT_FEATURE_NAMES):
+    """Returns a serving input fn of int32 [None, max_seq_length] inputs.
+
+    Args:
+      max_seq_length: sequence length of every input.
+      feature_names: names of the inputs; each becomes both the placeholder
+        name and the feature key handed to the model_fn.
+
+    Returns:
+      A function returning a `tf.estimator.export.ServingInputReceiver`.
+    """
+
+    def serving_input_receiver_fn():
+        features = {
+            name: tf.placeholder(tf.int32, [None, max_seq_length], name=name)
+            for name in feature_names
+        }
+        return tf.estimator.export.ServingInputReceiver(features, features)
+
+    return serving_input_receiver_fn
+
+
+def export_saved_model(estimator,
+                       serving_input_receiver_fn,
+                       export_dir,
+                       checkpoint_path=None):
+    """Writes a SavedModel of the estimator's PREDICT graph.
+
+    Args:
+      estimator: a tf.estimator.Estimator or TPUEstimator (for a
+        TPUEstimator, construct it with `export_to_tpu=False` unless a TPU
+        graph is wanted too).
+      serving_input_receiver_fn: see serving_input_receiver_fn_builder.
+      export_dir: base directory; the model goes to a timestamped
+        sub-directory.
+      checkpoint_path: checkpoint to export (default: newest in model_dir).
+
+    Returns:
+      The SavedModel directory (str).
+
+    Raises:
+      ValueError: when there is no checkpoint to export.
+    """
+    if checkpoint_path is None:
+        checkpoint_path = tf.train.latest_checkpoint(estimator.model_dir)
+        if checkpoint_path is None:
+            raise ValueError(
+                "export: no checkpoint in %s to export; train first or pass "
+                "a checkpoint" % estimator.model_dir)
+    tf.io.gfile.makedirs(export_dir)
+    path = estimator.export_saved_model(export_dir,
+                                        serving_input_receiver_fn,
+                                        checkpoint_path=checkpoint_path)
+    if isinstance(path, bytes):
+        path = path.decode("utf-8")
+    tf.logging.info("SavedModel of %s written to %s", checkpoint_path, path)
+    return path
+
+
+def convert_to_tflite(saved_model_dir, output_path, quantize=False):
+    """Converts a SavedModel's serving signature to a TFLite model.
+
+    The variables are frozen, slices that only insert an axis are rewritten
+    as ExpandDims (see `replace_new_axis_slices`), and the batch dimension is
+    fixed to 1 by the converter.
+
+    Args:
+      saved_model_dir: directory written by export_saved_model.
+      output_path: where to write the `.tflite` file.
+      quantize: apply dynamic-range post-training quantization.
+
+    Returns:
+      output_path.
+    """
+    graph_def, input_names, output_names = freeze_saved_model(saved_model_dir)
+    graph_def = replace_new_axis_slices(graph_def)
+    ensure_converter_on_path()
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(graph_def, name="")
+        inputs = [graph.get_tensor_by_name(name) for name in input_names]
+        outputs = [graph.get_tensor_by_name(name) for name in output_names]
+        converter = tf.lite.TFLiteConverter(graph_def, inputs, outputs)
+        if quantize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        model = converter.convert()
+    with tf.io.gfile.GFile(output_path, "wb") as writer:
+        writer.write(model)
+    tf.logging.info("TFLite model%s written to %s (%d bytes)",
+                    " (dynamic-range quantized)" if quantize else "",
+                    output_path, len(model))
+    return output_path
+
+
+def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
+    """Loads a SavedModel and folds its variables into constants.
+
+    Returns:
+      (GraphDef, input tensor names, output tensor names), the names in the
+      signature's key order.
+
+    Raises:
+      ValueError: the SavedModel has no such signature.
+    """
+    with tf.Graph().as_default() as graph, tf.Session() as sess:
+        meta_graph = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING], saved_model_dir)
+        if signature_key not in meta_graph.signature_def:
+            raise ValueError(
+                "%s: no signature %r (has %s)" %
+                (saved_model_dir, signature_key,
+                 ", ".join(sorted(meta_graph.signature_def))))
+        signature = meta_graph.signature_def[signature_key]
+        input_names = [signature.inputs[k].name for k in sorted(signature.inputs)]
+        output_names = [
+            signature.outputs[k].name for k in sorted(signature.outputs)
+        ]
+        graph_def = tf.graph_util.convert_variables_to_constants(
+            sess, graph.as_graph_def(),
+            [name.split(":")[0] for name in output_names])
+    return graph_def, input_names, output_names
+
+
+def replace_new_axis_slices(graph_def):
+    """Rewrites `x[:, None]`-style StridedSlice nodes as ExpandDims.
+
+    The TF 1.15 converter cannot infer the shape of a StridedSlice that
+    inserts an axis (`new_axis_mask`); every tensor downstream then has an
+    unknown shape and the attention BatchMatMul cannot be lowered to TFLite
+    builtins ("custom implementations: BatchMatMul"). A slice whose only
+    effect is to insert one axis is exactly ExpandDims, which converts.
+
+    Args:
+      graph_def: a frozen GraphDef (slice bounds are Const nodes).
+
+    Returns:
+      A new GraphDef; other nodes are unchanged.
+    """
+    graph_def = copy.deepcopy(graph_def)
+    constants = {node.name: node for node in graph_def.node
+                 if node.op == "Const"}
+    added = []
+    for node in graph_def.node:
+        axis = inserted_axis(node, constants)
+        if axis is None:
+            continue
+        axis_name = node.name + "/expand_dims_axis"
+        added.append(
+            tf.NodeDef(name=axis_name,
+                       op="Const",
+                       attr={
+                           "dtype":
+                               tf.AttrValue(type=tf.int32.as_datatype_enum),
+                           "value":
+                               tf.AttrValue(tensor=tf.make_tensor_proto(
+                                   axis, tf.int32)),
+                       }))
+        data_input = node.input[0]
+        dtype = node.attr["T"].type
+        node.ClearField("input")
+        node.ClearField("attr")
+        node.op = "ExpandDims"
+        node.input.extend([data_input, axis_name])
+        node.attr["T"].type = dtype
+        node.attr["Tdim"].type = tf.int32.as_datatype_enum
+    graph_def.node.extend(added)
+    return graph_def
+
+
+def inserted_axis(node, constants):
+    """The axis a StridedSlice inserts when that is all it does, else None.
+
+    Such a slice has one `new_axis_mask` bit, no ellipsis or shrink bits,
+    stride 1 everywhere and full (masked) begin and end on every other
+    axis it names.
+
+    Args:
+      node: a NodeDef.
+      constants: {name: Const NodeDef} of the graph.
+    """
+    if node.op != "StridedSlice":
+        return None
+    masks = {
+        key: node.attr[key].i for key in ("begin_mask", "end_mask",
+                                          "ellipsis_mask", "new_axis_mask",
+                                          "shrink_axis_mask")
+    }
+    new_axis = masks["new_axis_mask"]
+    if (not new_axis or new_axis & (new_axis - 1) or masks["ellipsis_mask"] or
+            masks["shrink_axis_mask"]):
+        return None
+    bounds = []
+    for name in node.input[1:4]:
+        const = constants.get(name.split(":")[0].lstrip("^"))
+        if const is None:
+            return None
+        bounds.append(tf.make_ndarray(const.attr["value"].tensor))
+    axis = new_axis.bit_length() - 1
+    for i, stride in enumerate(bounds[2]):
+        if i == axis:
+            continue
+        full = masks["begin_mask"] >> i & 1 and masks["end_mask"] >> i & 1
+        if stride != 1 or not full:
+            return None
+    return axis
+
+
+def ensure_converter_on_path():
+    """Puts this interpreter's bin/ on PATH for the TF 1.15 converter.
+
+    The converter runs the `toco_from_protos` console script in a
+    subprocess; when the virtual environment is used without being
+    activated (`.venv/bin/python run_classifier.py`), that script is not on
+    PATH and the conversion fails with "toco_from_protos: not found".
+    """
+    bin_dir = os.path.dirname(os.path.abspath(sys.executable))
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+
+
+def export_models(estimator,
+                  serving_input_receiver_fn,
+                  export_dir,
+                  use_post_quantization=False,
+                  checkpoint_path=None):
+    """SavedModel, float TFLite model and optionally a quantized one.
+
+    Returns:
+      {"saved_model": dir, "tflite": path[, "tflite_quant": path]}.
+    """
+    saved_model_dir = export_saved_model(estimator, serving_input_receiver_fn,
+                                         export_dir, checkpoint_path)
+    paths = {
+        "saved_model":
+            saved_model_dir,
+        "tflite":
+            convert_to_tflite(saved_model_dir,
+                              os.path.join(export_dir, TFLITE_NAME)),
+    }
+    if use_post_quantization:
+        paths["tflite_quant"] = convert_to_tflite(
+            saved_model_dir,
+            os.path.join(export_dir, TFLITE_QUANT_NAME),
+            quantize=True)
+    return paths
+
+
+def run_tflite(model_path, feature_dicts):
+    """Runs a TFLite model example by example.
+
+    Args:
+      model_path: `.tflite` file.
+      feature_dicts: iterable of {input name: sequence of values [S]}; every
+        model input must be present (extra keys are ignored).
+
+    Returns:
+      {output tensor name: np.ndarray [num_examples, ...]} (the leading batch
+      dimension of 1 of each model output is removed before stacking).
+
+    Raises:
+      ValueError: a feature dict lacks one of the model's inputs.
+    """
+    with tf.io.gfile.GFile(model_path, "rb") as reader:
+        interpreter = tf.lite.Interpreter(model_content=reader.read())
+    interpreter.allocate_tensors()
+    inputs = interpreter.get_input_details()
+    outputs = interpreter.get_output_details()
+    results = {detail["name"]: [] for detail in outputs}
+    for index, features in enumerate(feature_dicts):
+        for detail in inputs:
+            if detail["name"] not in features:
+                raise ValueError(
+                    "run_tflite: example %d has no input %r (model inputs: "
+                    "%s)" % (index, detail["name"],
+                             ", ".join(d["name"] for d in inputs)))
+            value = np.asarray(features[detail["name"]], dtype=detail["dtype"])
+            interpreter.set_tensor(detail["index"],
+                                   value.reshape(detail["shape"]))
+        interpreter.invoke()
+        for detail in outputs:
+            results[detail["name"]].append(
+                interpreter.get_tensor(detail["index"])[0])
+    return {name: np.stack(values) for name, values in results.items()}
