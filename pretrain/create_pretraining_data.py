@@ -702,7 +702,10 @@ def write_instances_to_example_files(instances, tokenizer, max_seq_length,
         for count, instance in enumerate(instances):
             example = instance_to_example(instance, tokenizer, max_seq_length,
                                           max_predictions_per_seq)
-            writers[count % len(writers)].write(example.SerializeToString())
+            # Deterministic serialization orders the feature map by name, so
+            # the same instances always give the same bytes.
+            writers[count % len(writers)].write(
+                example.SerializeToString(deterministic=True))
             if count < NUM_LOGGED_EXAMPLES:
                 _log_example(example, tokenizer)
             if (count + 1) % LOG_EVERY_INSTANCES == 0:
