@@ -98,19 +98,6 @@ class TrainingInstance(object):
         self.masked_lm_labels = masked_lm_labels
         self.continues_word = continues_word
 
-    def __str__(self):
-        lines = [
-            "tokens: %s" % " ".join(
-                tokenization.printable_text(token) for token in self.tokens),
-            "segment_ids: %s" % " ".join(str(x) for x in self.segment_ids),
-            "is_random_next: %s" % self.is_random_next,
-            "masked_lm_positions: %s" % " ".join(
-                str(x) for x in self.masked_lm_positions),
-            "masked_lm_labels: %s" % " ".join(
-                tokenization.printable_text(x) for x in self.masked_lm_labels),
-        ]
-        return "\n".join(lines)
-
 
 # ---------------------------------------------------------------------------
 # Options and file lists.
@@ -182,7 +169,10 @@ def expand_input_files(input_patterns):
                          "list of files and/or glob patterns.")
     input_files = []
     for pattern in patterns:
-        matches = sorted(tf.io.gfile.glob(pattern))
+        try:
+            matches = sorted(tf.io.gfile.glob(pattern))
+        except tf.errors.NotFoundError:  # The pattern's directory is missing.
+            matches = []
         if not matches:
             raise ValueError("Input pattern %r matched no files." % pattern)
         for path in matches:

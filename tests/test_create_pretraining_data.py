@@ -13,14 +13,15 @@ import random
 import re
 import subprocess
 import sys
+import types
 
 import pytest
 import tensorflow.compat.v1 as tf
 
 from conftest import REPO, SHARED
 
-import create_pretraining_data as cpd  # noqa: E402
-import tokenization  # noqa: E402
+import create_pretraining_data as cpd
+import tokenization
 
 VOCAB_FILE = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CMRC_TRIAL = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_trial.json")
@@ -415,6 +416,9 @@ def test_empty_glob_names_the_pattern(tmp_path, corpus):
     pattern = str(tmp_path / "missing-*.txt")
     with pytest.raises(ValueError, match=re.escape(pattern)):
         cpd.expand_input_files("%s,%s" % (corpus, pattern))
+    in_missing_directory = str(tmp_path / "missing" / "*.txt")
+    with pytest.raises(ValueError, match=re.escape(in_missing_directory)):
+        cpd.expand_input_files(in_missing_directory)
     with pytest.raises(ValueError, match="No input file"):
         cpd.expand_input_files(" , ")
 
@@ -466,6 +470,13 @@ def test_bad_options_are_rejected(option, value, message, corpus, tokenizer,
         cpd.build_records([corpus], [str(tmp_path / "out")], tokenizer,
                           **options)
     assert not os.path.exists(str(tmp_path / "out"))
+
+
+def test_whole_word_masking_with_sentencepiece_is_rejected(corpus):
+    sentencepiece_tokenizer = types.SimpleNamespace(sp_model=object())
+    with pytest.raises(ValueError, match="spm_model_file"):
+        cpd.read_documents([corpus], sentencepiece_tokenizer,
+                           do_whole_word_mask=True)
 
 
 def test_vocabulary_without_mask_token_is_rejected(tmp_path, corpus):
