@@ -299,6 +299,14 @@ def write_checkpoint(reader, names, output_prefix):
             saver.save(session, output_prefix, write_meta_graph=False)
 
 
+def copy_file(source, destination):
+    """Copies bytes (not permissions: sources may be read-only)."""
+    with tf.io.gfile.GFile(source, "rb") as reader:
+        data = reader.read()
+    with tf.io.gfile.GFile(destination, "wb") as writer:
+        writer.write(data)
+
+
 def format_size(num_bytes):
     """Bytes in MB with one decimal (1 MB = 10^6 bytes)."""
     return "%.1f MB" % (num_bytes / 1e6)
@@ -341,12 +349,9 @@ def export_release(inputs, output_dir):
     tf.io.gfile.makedirs(output_dir)
     output_prefix = os.path.join(output_dir, RELEASE_CHECKPOINT)
     write_checkpoint(reader, list(selection.kept), output_prefix)
-    tf.io.gfile.copy(inputs.bert_config_file,
-                     os.path.join(output_dir, RELEASE_CONFIG),
-                     overwrite=True)
-    tf.io.gfile.copy(inputs.vocab_file,
-                     os.path.join(output_dir, RELEASE_VOCAB),
-                     overwrite=True)
+    copy_file(inputs.bert_config_file,
+              os.path.join(output_dir, RELEASE_CONFIG))
+    copy_file(inputs.vocab_file, os.path.join(output_dir, RELEASE_VOCAB))
 
     size_before = checkpoint_files_size(inputs.checkpoint)
     size_after = checkpoint_files_size(output_prefix)

@@ -1,0 +1,237 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""Checks converted models with PyTorch + transformers (run in .venv-torch).
+
+This script runs in the second environment built by
+scripts/setup_torch_env.sh (Python 3.11, torch, transformers), never in the
+TensorFlow one. Three commands:
+
+  outputs   load converted folders with transformers and compare every hidden
+            state, the pooled output, the MLM logits and any head logits
+            with the TF reference written by
+            `convert_to_pytorch.py --reference_npz`:
+              .venv-torch/bin/python scripts/verify_pytorch.py outputs \\
+                  --model_dir OUT --reference OUT.npz [--atol 1e-4]
+            Exit status 1 when a difference exceeds --atol or a class
+            reports missing weights.
+  tokenize  token ids of the converted tokenizer (AutoTokenizer, which is the
+            fast one, and the pure-Python BertTokenizer) for a JSON list of
+            texts, written as JSON.
+  shapes    instantiate the transformers classes on the meta device (no
+            memory, no weights) from planned configs and tensor shapes, and
+            report parameters that are missing, unexpected or mis-shaped.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import transformers
+
+PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
+
+
+def load(cls_name, model_dir):
+    """Loads `cls_name` from `model_dir`; returns (model, loading info)."""
+    cls = getattr(transformers, cls_name)
+    model, info = cls.from_pretrained(model_dir, output_loading_info=True)
+    model.eval()
+    return model, {
+        "missing": sorted(info["missing_keys"]),
+        "unexpected": sorted(info["unexpected_keys"]),
+        "mismatched": [list(map(str, m)) for m in info["mismatched_keys"]],
+    }
+
+
+def torch_inputs(reference):
+    return {
+        "input_ids": torch.from_numpy(reference["input/input_ids"]).long(),
+        "attention_mask": torch.from_numpy(
+            reference["input/input_mask"]).long(),
+        "token_type_ids": torch.from_numpy(
+            reference["input/token_type_ids"]).long(),
+    }
+
+
+def gather_positions(logits, positions):
+    """[B, S, V] logits at [B, P] positions -> [B * P, V], as TF gathers."""
+    index = torch.from_numpy(positions).long()
+    batch = torch.arange(index.shape[0])[:, None]
+    return logits[batch, index].reshape(-1, logits.shape[-1])
+
+
+def model_outputs(model_dir, reference):
+    """PyTorch outputs named like the reference; plus loading info."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        prefix = PREFIX[json.load(f)["model_type"]]
+    inputs = torch_inputs(reference)
+    outputs, loading = {}, {}
+    with torch.no_grad():
+        model, loading["AutoModel"] = load("AutoModel", model_dir)
+        result = model(**inputs, output_hidden_states=True)
+        for i, hidden in enumerate(result.hidden_states):
+            outputs["output/hidden_states_%d" % i] = hidden
+        outputs["output/pooled_output"] = result.pooler_output
+        if "output/mlm_logits" in reference:
+            for suffix in ("ForMaskedLM", "ForPreTraining"):
+                model, loading[prefix + suffix] = load(prefix + suffix,
+                                                       model_dir)
+                result = model(**inputs)
+                logits = (result.logits if suffix == "ForMaskedLM" else
+                          result.prediction_logits)
+                outputs["output/mlm_logits" + ("" if suffix == "ForMaskedLM"
+                                               else "@ForPreTraining")] = (
+                    gather_positions(logits,
+                                     reference["input/masked_lm_positions"]))
+        if "output/classifier_logits" in reference:
+            model, loading["AutoModelForSequenceClassification"] = load(
+                "AutoModelForSequenceClassification", model_dir)
+            outputs["output/classifier_logits"] = model(**inputs).logits
+        if "output/squad_start_logits" in reference:
+            model, loading["AutoModelForQuestionAnswering"] = load(
+                "AutoModelForQuestionAnswering", model_dir)
+            result = model(**inputs)
+            outputs["output/squad_start_logits"] = result.start_logits
+            outputs["output/squad_end_logits"] = result.end_logits
+    return {k: v.numpy() for k, v in outputs.items()}, loading
+
+
+def compare(model_dir, reference_path, atol):
+    """Max abs differences against the reference; (report, ok)."""
+    reference = dict(np.load(reference_path))
+    outputs, loading = model_outputs(model_dir, reference)
+    diffs = {}
+    for name, value in outputs.items():
+        expected = reference[name.split("@")[0]]
+        if value.shape != expected.shape:
+            raise ValueError("%s: %s has shape %s, the reference %s" %
+                             (model_dir, name, value.shape, expected.shape))
+        diffs[name] = float(np.abs(value - expected).max())
+    absent = sorted(
+        k for k in reference
+        if k.startswith("output/") and k not in outputs)
+    # ForPreTraining has a next-sentence head the Chinese recipe never
+    # trains; it is the one weight allowed to be missing.
+    missing = {
+        cls: [k for k in info["missing"]
+              if not (cls.endswith("ForPreTraining") and
+                      k.startswith("cls.seq_relationship."))]
+        for cls, info in loading.items()
+    }
+    ok = (all(d <= atol for d in diffs.values()) and not absent and
+          not any(missing.values()))
+    return {
+        "max_abs_diff": diffs,
+        "worst": max(diffs.values()),
+        "not_compared": absent,
+        "loading": loading,
+        "ok": ok,
+    }, ok
+
+
+def command_outputs(args):
+    if len(args.model_dir) != len(args.reference):
+        sys.exit("outputs: give one --reference per --model_dir")
+    report, all_ok = {}, True
+    for model_dir, reference in zip(args.model_dir, args.reference):
+        report[model_dir], ok = compare(model_dir, reference, args.atol)
+        all_ok = all_ok and ok
+        print("%s: %s, max abs diff %.3g over %d outputs" %
+              (model_dir, "OK" if ok else "FAILED", report[model_dir]["worst"],
+               len(report[model_dir]["max_abs_diff"])))
+        for name, diff in sorted(report[model_dir]["max_abs_diff"].items()):
+            print("    %-40s %.3g" % (name, diff))
+    write_report(args.report_json, report)
+    return 0 if all_ok else 1
+
+
+def command_tokenize(args):
+    with open(args.texts, encoding="utf-8") as f:
+        texts = json.load(f)
+    fast = transformers.AutoTokenizer.from_pretrained(args.model_dir)
+    slow = transformers.BertTokenizer.from_pretrained(args.model_dir)
+    result = {
+        "auto_class": type(fast).__name__,
+        "auto": [fast.encode(t, add_special_tokens=False) for t in texts],
+        "slow": [slow.encode(t, add_special_tokens=False) for t in texts],
+        "slow_vocab_size": len(slow.vocab),
+    }
+    write_report(args.output, result)
+    print("tokenized %d texts with %s and BertTokenizer" %
+          (len(texts), result["auto_class"]))
+    return 0
+
+
+def planned_model_report(spec):
+    """Meta-device model of `spec["class"]` against the planned tensors."""
+    config = transformers.AutoConfig.for_model(**spec["config"])
+    with torch.device("meta"):
+        model = getattr(transformers, spec["class"])(config)
+    params = {k: list(v.shape) for k, v in model.state_dict().items()}
+    planned = spec["tensors"]
+    tied = set(getattr(model, "_tied_weights_keys", None) or [])
+    return {
+        "missing": sorted(k for k in params
+                          if k not in planned and k not in tied),
+        "unexpected": sorted(k for k in planned if k not in params),
+        "mismatched": sorted("%s: model %s, planned %s" %
+                             (k, params[k], planned[k])
+                             for k in planned
+                             if k in params and params[k] != planned[k]),
+        "parameters": int(sum(np.prod(s) for s in planned.values())),
+    }
+
+
+def command_shapes(args):
+    with open(args.specs, encoding="utf-8") as f:
+        specs = json.load(f)
+    report = {s["name"]: planned_model_report(s) for s in specs}
+    write_report(args.report_json, report)
+    bad = [n for n, r in report.items()
+           if r["missing"] or r["unexpected"] or r["mismatched"]]
+    print("shapes: %d models, %d with problems %s" %
+          (len(report), len(bad), bad))
+    return 1 if bad else 0
+
+
+def write_report(path, data):
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    outputs = sub.add_parser("outputs", help="compare with TF references")
+    outputs.add_argument("--model_dir", action="append", required=True)
+    outputs.add_argument("--reference", action="append", required=True)
+    outputs.add_argument("--atol", type=float, default=1e-4)
+    outputs.add_argument("--report_json")
+    tokenize = sub.add_parser("tokenize", help="token ids of texts")
+    tokenize.add_argument("--model_dir", required=True)
+    tokenize.add_argument("--texts", required=True)
+    tokenize.add_argument("--output", required=True)
+    shapes = sub.add_parser("shapes", help="check planned tensor shapes")
+    shapes.add_argument("--specs", required=True)
+    shapes.add_argument("--report_json")
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    transformers.logging.set_verbosity_error()
+    commands = {
+        "outputs": command_outputs,
+        "tokenize": command_tokenize,
+        "shapes": command_shapes,
+    }
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
