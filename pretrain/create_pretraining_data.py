@@ -597,10 +597,12 @@ def create_training_instances(documents, vocab_words, rng, max_seq_length,
 
 
 def _int64_feature(values):
+    """Wraps integers as an int64-list feature."""
     return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
 
 
 def _float_feature(values):
+    """Wraps numbers as a float-list feature."""
     return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
 
 
@@ -788,6 +790,7 @@ def define_flags():
 
 
 def main(_):
+    """Builds the tokenizer and file lists from the flags and runs the tool."""
     tf.logging.set_verbosity(tf.logging.INFO)
     if not FLAGS.vocab_file and not FLAGS.spm_model_file:
         raise ValueError("Pass --vocab_file (or --spm_model_file).")

@@ -66,6 +66,7 @@ def write_corpus(path, documents):
 
 
 def sha256(path):
+    """Hex SHA-256 digest of a file's bytes."""
     with open(path, "rb") as reader:
         return hashlib.sha256(reader.read()).hexdigest()
 
