@@ -142,21 +142,27 @@ def plain_records(workdir, corpus, tokenizer):
 
 
 @pytest.fixture(scope="module")
-def wwm_instances(corpus, tokenizer):
+def wwm_documents(corpus, tokenizer):
+    """The corpus read with word boundaries."""
+    return cpd.read_documents([corpus], tokenizer, do_whole_word_mask=True)
+
+
+@pytest.fixture(scope="module")
+def wwm_instances(wwm_documents, tokenizer):
     """Whole-word-masked instances built from the pieces, seed SEED."""
-    documents = cpd.read_documents([corpus], tokenizer,
-                                   do_whole_word_mask=True)
     return cpd.create_training_instances(
-        documents, list(tokenizer.vocab.keys()), random.Random(SEED),
+        wwm_documents, list(tokenizer.vocab.keys()), random.Random(SEED),
         MAX_SEQ_LENGTH, DUPE_FACTOR, OPTIONS["short_seq_prob"],
         MASKED_LM_PROB, MAX_PREDICTIONS)
 
 
 @pytest.fixture(scope="module")
-def wwm_records(workdir, corpus, tokenizer):
+def wwm_records(workdir, wwm_instances, tokenizer):
+    """`wwm_instances` written to one file."""
     path = str(workdir / "wwm.tfrecord")
-    cpd.build_records([corpus], [path], tokenizer, random_seed=SEED,
-                      do_whole_word_mask=True, **OPTIONS)
+    cpd.write_instances_to_example_files(wwm_instances, tokenizer,
+                                         MAX_SEQ_LENGTH, MAX_PREDICTIONS,
+                                         [path])
     return path
 
 
@@ -236,8 +242,8 @@ def test_masked_positions_count_ratio_and_labels(plain_records, tokenizer):
 
 def test_shards_are_filled_round_robin_by_the_command_line(
         wwm_records, corpus, workdir):
-    """The script, in a new process, with two shards reproduces the
-    single-file output of `build_records`."""
+    """The script (`build_records` in a new process) with two shards
+    reproduces the single file written from the pieces."""
     shards = [str(workdir / "cli-0.tfrecord"), str(workdir / "cli-1.tfrecord")]
     command = [
         sys.executable, SCRIPT, "--input_file=" + corpus,
@@ -337,9 +343,11 @@ def test_segment_words_follows_jieba_and_keeps_plain_tokens(tokenizer):
             for word in words_of(sentence.continues_word)] == expected_words
 
 
-def test_word_segmentation_never_changes_the_tokens(corpus, tokenizer):
+def test_word_segmentation_never_changes_the_tokens(corpus, tokenizer,
+                                                    wwm_documents):
     plain = cpd.read_documents([corpus], tokenizer, False)
-    words = cpd.read_documents([corpus], tokenizer, True)
+    words = wwm_documents
+    assert any(any(s.continues_word) for document in words for s in document)
     assert [[s.tokens for s in document] for document in plain] == [
         [s.tokens for s in document] for document in words]
     assert not any(any(s.continues_word) for document in plain
@@ -369,7 +377,7 @@ def test_every_masked_word_is_masked_whole(wwm_instances):
 
 def test_written_wwm_records_match_the_instances(wwm_instances, wwm_records,
                                                  tokenizer):
-    """build_records writes exactly the instances, with plain char ids."""
+    """The records hold exactly the instances, with plain char ids."""
     records = read_records(wwm_records)
     assert len(records) == len(wwm_instances)
     inv_vocab = tokenizer.inv_vocab
