@@ -29,6 +29,7 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import functools
 import json
 import os
 import random
@@ -288,9 +289,9 @@ CORPUS_TOPICS = collections.OrderedDict([
         "很多消费者在买东西之前都会先看看别人的评价。",
     ]),
     ("nature", [
-        "{animal[name]}是一种生活在{animal[home]}的动物。",
+        "{animal[name]}是一种生活在{animal[home]}里的动物。",
         "{animal[name]}主要以{animal[food]}为食。",
-        "每年{month}月，大批{bird}会飞到{lake}过冬。",
+        "每年{winter_month}月，大批{bird}会飞到{lake}过冬。",
         "{mountain}海拔{height}米，是当地最高的山。",
         "春天来了，山上开满了{flower}。",
         "保护环境是每个人的责任。",
@@ -429,8 +430,9 @@ CORPUS_BANKS = {
         {"name": "丹顶鹤", "home": "湿地", "food": "小鱼和水草"},
         {"name": "松鼠", "home": "森林", "food": "松子"},
         {"name": "骆驼", "home": "沙漠", "food": "耐旱的草"},
-        {"name": "海豚", "home": "温暖的海洋", "food": "小鱼"},
+        {"name": "海豚", "home": "温暖的海洋", "food": "小鱼和虾"},
     ],
+    "winter_month": ["10", "11", "12"],
     "bird": ["天鹅", "大雁", "白鹭", "野鸭"],
     "lake": ["鄱阳湖", "洞庭湖", "青海湖", "太湖"],
     "mountain": ["翠屏山", "云雾山", "青龙山", "凤凰岭"],
@@ -442,7 +444,7 @@ CORPUS_BANKS = {
     "career": CAREERS,
     "work": WORKS,
     "years": as_text(range(2, 9)),
-    "relative": ["自己的母亲", "自己的父亲", "中学时的语文老师", "自己的妻子",
+    "relative": ["自己的母亲", "自己的父亲", "中学时的语文老师", "自己的家人",
                  "大学时的导师"],
     "hobby": HOBBIES,
 }
@@ -905,7 +907,7 @@ def make_sentiment(rng):
     splits = {split: [] for split in REVIEWS_PER_LABEL}
     for label in (0, 1):
         total = sum(REVIEWS_PER_LABEL.values())
-        texts = draw_unique(rng, lambda r, lab=label: make_review(r, lab),
+        texts = draw_unique(rng, functools.partial(make_review, label=label),
                             lambda text: text, total, seen,
                             "reviews with label %d" % label)
         start = 0
@@ -983,11 +985,11 @@ def make_mrc(rng):
     for split in ("train", "dev"):
         paragraphs = []
         for index in range(MRC_PARAGRAPHS[split]):
-            kind = kinds[index % len(kinds)]
+            make_item = functools.partial(
+                make_paragraph, kind=kinds[index % len(kinds)],
+                num_references=references[split])
             paragraphs.extend(draw_unique(
-                rng,
-                lambda r, k=kind, n=references[split]: make_paragraph(r, k, n),
-                lambda paragraph: paragraph[1], 1, seen,
+                rng, make_item, lambda paragraph: paragraph[1], 1, seen,
                 "%s paragraphs" % split))
         datasets[split] = mrc_dataset(paragraphs, "DEMO_%s" % split.upper())
     return datasets
@@ -1103,6 +1105,7 @@ def write_demo_data(output_dir, seed=DEFAULT_SEED):
 
 
 def main(argv):
+    """Writes the demo files and logs their sizes."""
     del argv  # Unused.
     files = write_demo_data(FLAGS.output_dir, FLAGS.random_seed)
     total_bytes = 0
