@@ -355,7 +355,10 @@ def read_squad_examples(input_file, tokenizer, is_training):
                 examples.append(example)
     if not stats.questions:
         raise ValueError("%s: the dataset has no questions" % input_file)
-    tf.logging.info("Read %s: %s", input_file, stats)
+    if is_training:
+        tf.logging.info("Read %s: %s", input_file, stats)
+    else:
+        tf.logging.info("Read %s: %d questions", input_file, stats.questions)
     return examples, stats
 
 

@@ -1,0 +1,304 @@
+# coding=utf-8
+"""End-to-end tests of finetune/run_squad.py and the run.*.sh scripts.
+
+Every run goes through the command line in a subprocess, as a user runs it:
+a tiny MobileBERT is trained on a slice of the CMRC 2018 trial set and
+predicts a slice of the dev set.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import REPO, SHARED
+import cmrc2018_evaluate
+
+RUN_SQUAD = os.path.join(REPO, "finetune", "run_squad.py")
+SCRIPTS = [
+    os.path.join(REPO, "finetune", "run.cmrc2018.sh"),
+    os.path.join(REPO, "finetune", "run.drcd.sh"),
+]
+DATA = os.path.join(SHARED, "data")
+VOCAB = os.path.join(DATA, "vocab", "chinese_vocab.txt")
+TINY_CONFIG = {
+    "attention_probs_dropout_prob": 0.1,
+    "classifier_activation": False,
+    "embedding_size": 32,
+    "hidden_act": "relu",
+    "hidden_dropout_prob": 0.1,
+    "hidden_size": 64,
+    "intermediate_size": 64,
+    "intra_bottleneck_size": 32,
+    "max_position_embeddings": 128,
+    "normalization_type": "no_norm",
+    "num_attention_heads": 4,
+    "num_feedforward_networks": 2,
+    "num_hidden_layers": 2,
+    "trigram_input": True,
+    "type_vocab_size": 2,
+    "use_bottleneck": True,
+    "use_bottleneck_attention": True,
+    "vocab_size": 21128,
+}
+SMALL_RUN = [
+    "--max_seq_length=128", "--doc_stride=64", "--max_query_length=32",
+    "--train_batch_size=8", "--predict_batch_size=16",
+    "--learning_rate=1e-3", "--iterations_per_loop=5"
+]
+PREDICT_QUESTIONS = 10
+
+
+def run(args, cwd=REPO, env=None):
+    """Runs a command; returns the CompletedProcess (text output)."""
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    full_env.update(env or {})
+    return subprocess.run(args, cwd=cwd, env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=300)
+
+
+def slice_dataset(source, num_paragraphs, path, extra_question=None):
+    """Writes the first paragraphs of `source` (one article) to `path`."""
+    with open(source, encoding="utf-8") as reader:
+        dataset = json.load(reader)
+    paragraphs = [p for a in dataset["data"] for p in a["paragraphs"]]
+    paragraphs = json.loads(json.dumps(paragraphs[:num_paragraphs]))
+    if extra_question:
+        paragraphs[0]["qas"].append(extra_question)
+    with open(path, "w", encoding="utf-8") as writer:
+        json.dump({"data": [{"paragraphs": paragraphs}]}, writer,
+                  ensure_ascii=False)
+    return path
+
+
+def predict_slice(path):
+    """The first dev paragraphs holding PREDICT_QUESTIONS questions."""
+    slice_dataset(os.path.join(DATA, "cmrc2018", "cmrc2018_dev.json"), 3,
+                  path)
+    return path
+
+
+def question_contexts(path):
+    """{question id: context} of a squad-style file."""
+    with open(path, encoding="utf-8") as reader:
+        dataset = json.load(reader)
+    return {
+        q["id"]: p["context"] for a in dataset["data"]
+        for p in a["paragraphs"] for q in p["qas"]
+    }
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Tiny config, a train slice with one unfindable answer, a dev slice."""
+    root = tmp_path_factory.mktemp("squad")
+    config = str(root / "tiny_config.json")
+    with open(config, "w") as writer:
+        json.dump(TINY_CONFIG, writer)
+    absent = {"id": "ABSENT_ANSWER", "question": u"不存在的答案？",
+              "answers": [{"text": u"这段文字不在上下文里",
+                           "answer_start": 3}]}
+    train = slice_dataset(
+        os.path.join(DATA, "cmrc2018", "cmrc2018_trial.json"), 6,
+        str(root / "train.json"), absent)
+    return {"root": root, "config": config, "train": train,
+            "predict": predict_slice(str(root / "dev.json"))}
+
+
+@pytest.fixture(scope="module")
+def trained(files):
+    """Trains, predicts and exports through the script once."""
+    output_dir = str(files["root"] / "out")
+    export_dir = str(files["root"] / "export")
+    proc = run([
+        sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
+        "--vocab_file=" + VOCAB, "--do_train", "--train_file=" +
+        files["train"], "--do_predict", "--predict_file=" + files["predict"],
+        "--num_train_epochs=2", "--output_dir=" + output_dir,
+        "--export_dir=" + export_dir
+    ] + SMALL_RUN)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"proc": proc, "output_dir": output_dir, "export_dir": export_dir}
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as reader:
+        return json.load(reader)
+
+
+def test_predictions_cover_every_question(files, trained):
+    predictions = read_json(
+        os.path.join(trained["output_dir"], "predictions.json"))
+    contexts = question_contexts(files["predict"])
+    assert len(contexts) == PREDICT_QUESTIONS
+    assert set(predictions) == set(contexts)
+    for qas_id, text in predictions.items():
+        assert text and text in contexts[qas_id]
+
+
+def test_nbest_lists_are_consistent(trained):
+    output_dir = trained["output_dir"]
+    predictions = read_json(os.path.join(output_dir, "predictions.json"))
+    nbest = read_json(os.path.join(output_dir, "nbest_predictions.json"))
+    assert set(nbest) == set(predictions)
+    for qas_id, entries in nbest.items():
+        assert 1 <= len(entries) <= 20
+        assert entries[0]["text"] == predictions[qas_id]
+        assert abs(sum(e["probability"] for e in entries) - 1.0) < 1e-4
+        scores = [e["start_logit"] + e["end_logit"] for e in entries]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_metric_is_printed_and_written(files, trained):
+    printed = [
+        json.loads(line) for line in trained["proc"].stdout.splitlines()
+        if line.startswith("{") and "AVERAGE" in line
+    ]
+    assert len(printed) == 1
+    written = read_json(os.path.join(trained["output_dir"],
+                                     "eval_results.json"))
+    assert written == printed[0]
+    assert written["TOTAL"] == PREDICT_QUESTIONS and written["SKIP"] == 0
+    recomputed = cmrc2018_evaluate.evaluate_files(
+        files["predict"], os.path.join(trained["output_dir"],
+                                       "predictions.json"))
+    assert recomputed["F1"] == written["F1"]
+    assert recomputed["EM"] == written["EM"]
+
+
+def test_training_logs_progress_and_dropped_answer(trained):
+    log = trained["proc"].stderr
+    assert re.search(r"step \d+ learning_rate=\S+ loss=\S+ examples/sec=",
+                     log)
+    assert "answers_dropped=1" in log
+    assert "ABSENT_ANSWER" in log
+
+
+def test_checkpoint_holds_the_span_head(trained):
+    variables = dict(tf.train.list_variables(trained["output_dir"]))
+    assert variables["cls/squad/output_weights"] == [2, 64]
+    assert variables["cls/squad/output_bias"] == [2]
+    assert "bert/embeddings/word_embeddings" in variables
+
+
+def test_export_has_span_signature_without_einsum(trained):
+    export_root = trained["export_dir"]
+    saved = [d for d in os.listdir(export_root) if d.isdigit()]
+    assert len(saved) == 1
+    assert os.path.getsize(os.path.join(export_root, "model.tflite")) > 0
+    with tf.Graph().as_default(), tf.Session() as sess:
+        meta = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            os.path.join(export_root, saved[0]))
+        signature = meta.signature_def["serving_default"]
+        assert set(signature.inputs) == {
+            "input_ids", "input_mask", "segment_ids"
+        }
+        assert set(signature.outputs) == {"start_logits", "end_logits"}
+        ops = {op.type for op in sess.graph.get_operations()}
+        assert "Einsum" not in ops
+        feed = {
+            signature.inputs[name].name: [[101, 102] + [0] * 126]
+            for name in signature.inputs
+        }
+        start = sess.run(signature.outputs["start_logits"].name, feed)
+        assert start.shape == (1, 128)
+
+
+def test_script_predicts_from_index_file_in_any_directory(
+        files, trained, tmp_path):
+    """run.cmrc2018.sh from another directory, extra flags overriding its
+    defaults, restores `model.ckpt-N.index` and reproduces the predictions."""
+    checkpoint = tf.train.latest_checkpoint(trained["output_dir"])
+    output_dir = str(tmp_path / "script_out")
+    proc = run(["bash", SCRIPTS[0], "--do_train=false"] + SMALL_RUN,
+               cwd=str(tmp_path),
+               env={
+                   "DATA_DIR": str(tmp_path / "unused"),
+                   "PREDICT_FILE": files["predict"],
+                   "BERT_CONFIG": files["config"],
+                   "VOCAB": VOCAB,
+                   "INIT_CKPT": checkpoint + ".index",
+                   "OUTPUT_DIR": output_dir,
+                   "PYTHON": sys.executable,
+               })
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "INIT_FROM_CKPT" in proc.stderr
+    assert read_json(os.path.join(output_dir, "predictions.json")) == \
+        read_json(os.path.join(trained["output_dir"], "predictions.json"))
+    assert os.path.exists(os.path.join(output_dir, "eval_results.json"))
+
+
+@pytest.fixture(scope="module")
+def defined_flags():
+    """Names of every flag run_squad.py accepts, from --helpfull."""
+    proc = run([sys.executable, RUN_SQUAD, "--helpfull"])
+    return set(re.findall(r"^\s+--(?:\[no\])?([A-Za-z_0-9]+):",
+                          proc.stdout, re.M))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_flags_are_defined_and_hyper_parameters_published(
+        script, defined_flags):
+    with open(script) as reader:
+        text = reader.read()
+    assert "set -euo pipefail" in text
+    passed = set(re.findall(r"--([a-z_]+)=", text))
+    missing = passed - defined_flags
+    assert not missing, "%s passes undefined flags %s" % (script, missing)
+    for setting in ("--learning_rate=3e-5", "--num_train_epochs=2",
+                    "--train_batch_size=32", "--max_seq_length=512",
+                    "--doc_stride=128"):
+        assert setting in text
+
+
+def test_script_without_data_dir_explains(tmp_path):
+    proc = run(["bash", SCRIPTS[1]], cwd=str(tmp_path),
+               env={"DATA_DIR": ""})
+    assert proc.returncode != 0
+    assert "DATA_DIR" in proc.stderr
+
+
+def last_error_line(proc):
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    return lines[-1]
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"version": "v1"}, 'expected a JSON object with a "data" key'),
+    ({"data": [{"paragraphs": [{"context": u"上下文", "qas": [
+        {"question": u"问题？",
+         "answers": [{"text": u"上下", "answer_start": 0}]}]}]}]},
+     'article 0, paragraph 0, question 0: question has no "id"'),
+])
+def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
+                                                   message):
+    bad = str(tmp_path / "bad.json")
+    with open(bad, "w", encoding="utf-8") as writer:
+        json.dump(content, writer, ensure_ascii=False)
+    proc = run([
+        sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
+        "--vocab_file=" + VOCAB, "--do_train", "--train_file=" + bad,
+        "--output_dir=" + str(tmp_path / "out")
+    ] + SMALL_RUN)
+    assert proc.returncode != 0
+    error = last_error_line(proc)
+    assert error.startswith("ValueError: " + bad)
+    assert message in error
+    assert not os.path.exists(str(tmp_path / "out" / "train.tf_record"))
+
+
+def test_sequence_longer_than_positions_is_rejected(files, tmp_path):
+    proc = run([
+        sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
+        "--vocab_file=" + VOCAB, "--do_predict",
+        "--predict_file=" + files["predict"], "--max_seq_length=256",
+        "--output_dir=" + str(tmp_path / "out")
+    ])
+    assert proc.returncode != 0
+    assert "max_position_embeddings" in last_error_line(proc)
