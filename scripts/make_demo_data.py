@@ -16,7 +16,8 @@ so the output is identical on every run. It contains
 * `mrc/{train,dev}.json`: span-extraction questions in the CMRC 2018 format
   over generated paragraphs (biographies, companies and their products, small
   towns, marathons); dev questions carry one to three reference answers;
-* `vocab.txt`: a WordPiece vocabulary that covers every text above.
+* `vocab.txt`: a WordPiece vocabulary that covers every text above;
+* `README.md`: what the files are, with their sizes.
 
 The data is regular enough for a tiny model to learn something measurable in
 a few minutes on a CPU. Usage:
@@ -866,23 +867,24 @@ def plain_review(rng, domain, label):
     """Returns a review whose every clause has the polarity `label`."""
     clauses, _ = aspect_clauses(rng, domain, label, rng.randint(1, 3))
     subject = rng.choice(domain.subjects)
-    return "%s的%s，%s" % (subject, "，".join(clauses),
-                          closing(rng, domain, label))
+    ending = closing(rng, domain, label)
+    return "%s的%s，%s" % (subject, "，".join(clauses), ending)
 
 
 def turning_review(rng, domain, label):
     """Returns a review that opens with the opposite polarity and turns.
 
-    For example "虽然房间有点小，但是前台服务热情周到。": the clause after the
-    turning word decides the label.
+    For example "虽然这家酒店的房间又小又暗，但是前台服务热情周到。" is
+    positive: the clause after the turning word decides the label.
     """
     opening, names = aspect_clauses(rng, domain, 1 - label,
                                     rng.randint(1, 2))
     final, _ = aspect_clauses(rng, domain, label, 1, exclude=names)
     subject = rng.choice(domain.subjects)
-    text = "%s%s的%s，%s%s" % (rng.choice(["虽然", ""]), subject,
-                              "，".join(opening), rng.choice(TURNS[label]),
-                              final[0])
+    concession = rng.choice(["虽然", ""])
+    turn = rng.choice(TURNS[label])
+    text = "%s%s的%s，%s%s" % (concession, subject, "，".join(opening), turn,
+                             final[0])
     if rng.random() < 0.5:
         text += "，" + closing(rng, domain, label)
     return text
@@ -1051,6 +1053,61 @@ def json_text(dataset):
     return json.dumps(dataset, ensure_ascii=False, indent=1) + "\n"
 
 
+README_HEADER = """# Demo data (generated, do not edit)
+
+Synthetic Chinese data for `scripts/demo.sh`, written by
+`scripts/make_demo_data.py --random_seed={seed}` from hand-written templates
+and word banks; nothing here is copied from a public data set. People,
+companies, products, towns and sights are invented (cities, provinces and
+dynasties are real). Regenerate with `python scripts/make_demo_data.py`; the
+output is byte-identical.
+
+| file | content |
+|---|---|
+"""
+README_ROWS = (
+    ("`corpus.txt`",
+     "pretraining text, one sentence per line, blank line between "
+     "documents: {documents} documents, {sentences} sentences"),
+    ("`sentiment/train.tsv`, `sentiment/dev.tsv`",
+     "reviews in the ChnSentiCorp layout (`label<TAB>text_a`, 1 = "
+     "positive): {train_reviews} / {dev_reviews} rows, half of each label"),
+    ("`mrc/train.json`, `mrc/dev.json`",
+     "CMRC 2018 format: {train_questions} / {dev_questions} questions over "
+     "{train_paragraphs} / {dev_paragraphs} paragraphs; dev questions have "
+     "1-3 reference answers"),
+    ("`vocab.txt`",
+     "WordPiece vocabulary of {vocab_size} entries: `[PAD]` `[UNK]` `[CLS]` "
+     "`[SEP]` `[MASK]` (ids 0-4), every character of the data, `##a`-`##z`, "
+     "`##0`-`##9`, and the Latin words and numbers used; "
+     "`config/demo_teacher.json` and `config/demo_student.json` use this "
+     "vocabulary size"),
+)
+
+
+def count_questions(dataset):
+    """Returns the number of questions of a CMRC 2018 style dataset."""
+    return sum(len(paragraph["qas"]) for article in dataset["data"]
+               for paragraph in article["paragraphs"])
+
+
+def readme_text(documents, sentiment, mrc, vocab_size, seed):
+    """Returns the README describing the generated files."""
+    template = README_HEADER + "".join(
+        "| %s | %s |\n" % row for row in README_ROWS)
+    return template.format(
+        seed=seed,
+        documents=len(documents),
+        sentences=sum(len(document) for document in documents),
+        train_reviews=len(sentiment["train"]),
+        dev_reviews=len(sentiment["dev"]),
+        train_questions=count_questions(mrc["train"]),
+        dev_questions=count_questions(mrc["dev"]),
+        train_paragraphs=len(mrc["train"]["data"]),
+        dev_paragraphs=len(mrc["dev"]["data"]),
+        vocab_size=vocab_size)
+
+
 def write_text(path, text):
     """Writes `text` to `path` as UTF-8 with "\\n" line ends."""
     tf.io.gfile.makedirs(os.path.dirname(path))
@@ -1088,7 +1145,10 @@ def generate_files(seed):
         files["sentiment/%s.tsv" % split] = sentiment_text(sentiment[split])
     for split in ("train", "dev"):
         files["mrc/%s.json" % split] = json_text(mrc[split])
-    files["vocab.txt"] = "\n".join(build_vocab(texts)) + "\n"
+    vocab = build_vocab(texts)
+    files["vocab.txt"] = "\n".join(vocab) + "\n"
+    files["README.md"] = readme_text(documents, sentiment, mrc, len(vocab),
+                                     seed)
     return files
 
 
