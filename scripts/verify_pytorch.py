@@ -20,7 +20,8 @@ TensorFlow one. Three commands:
             texts, written as JSON.
   shapes    instantiate the transformers classes on the meta device (no
             memory, no weights) from planned configs and tensor shapes, and
-            report parameters that are missing, unexpected or mis-shaped.
+            report parameters that are missing (beyond each spec's
+            "allowed_missing" prefixes), unexpected or mis-shaped.
 """
 
 import argparse
@@ -173,10 +174,16 @@ def planned_model_report(spec):
         model = getattr(transformers, spec["class"])(config)
     params = {k: list(v.shape) for k, v in model.state_dict().items()}
     planned = spec["tensors"]
-    tied = set(getattr(model, "_tied_weights_keys", None) or [])
+    # Tied weights (the MLM decoder shares the word embeddings and the
+    # bias) are never stored; transformers lists some without the "cls."
+    # prefix, so they are matched as suffixes.
+    tied = tuple(getattr(model, "_tied_weights_keys", None) or ())
+    absent = sorted(k for k in params
+                    if k not in planned and not k.endswith(tied))
+    allowed = tuple(spec.get("allowed_missing", ()))
     return {
-        "missing": sorted(k for k in params
-                          if k not in planned and k not in tied),
+        "missing": [k for k in absent if not k.startswith(allowed)],
+        "allowed_missing": [k for k in absent if k.startswith(allowed)],
         "unexpected": sorted(k for k in planned if k not in params),
         "mismatched": sorted("%s: model %s, planned %s" %
                              (k, params[k], planned[k])
