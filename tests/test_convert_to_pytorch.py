@@ -30,7 +30,7 @@ VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
 NO_PYTHON311_EXIT = 3
 ATOL = 1e-4
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
-             "student_base_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
+             "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
 
 
 def config_dict(name):
