@@ -233,15 +233,17 @@ def locate_answer(context, answer_text, answer_start):
     Returns:
       (offset, outcome): the offset at `answer_start` when the text is there
       (ANSWER_AT_START), else the occurrence closest to it (ANSWER_MOVED),
-      else (None, ANSWER_NOT_FOUND).
+      else (None, ANSWER_NOT_FOUND), as for a blank answer.
     """
+    if not answer_text.strip():
+        return None, ANSWER_NOT_FOUND
     if (isinstance(answer_start, int) and answer_start >= 0 and
             context[answer_start:answer_start + len(answer_text)] ==
             answer_text):
         return answer_start, ANSWER_AT_START
     occurrences = []
     found = context.find(answer_text)
-    while found >= 0 and answer_text:
+    while found >= 0:
         occurrences.append(found)
         found = context.find(answer_text, found + 1)
     if not occurrences:

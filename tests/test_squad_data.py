@@ -121,6 +121,8 @@ def test_locate_answer_at_start_and_moved_to_closest():
         0, squad_data.ANSWER_MOVED)
     assert squad_data.locate_answer(context, u"丁", 0) == (
         None, squad_data.ANSWER_NOT_FOUND)
+    assert squad_data.locate_answer(context, u" ", 0) == (
+        None, squad_data.ANSWER_NOT_FOUND)
 
 
 def test_read_counts_moved_and_dropped_answers(tmp_path, tokenizer):
