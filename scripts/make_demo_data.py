@@ -673,7 +673,7 @@ MRC_BANKS = {
     "race_date": ["%d月%d日" % (month, day)
                   for month, day in ((3, 19), (4, 9), (10, 15), (10, 29),
                                      (11, 5), (11, 26), (12, 3))],
-    "runners": with_unit([8000, 12000, 15000, 20000, 26000, 30000], "名"),
+    "runners": with_unit([8000, 10000, 12000, 15000, 18000, 20000], "名"),
     "men_time": ["2小时%02d分%02d秒" % (minutes, seconds)
                  for minutes, seconds in ((8, 31), (9, 5), (10, 47), (11, 12),
                                           (12, 58), (14, 20))],
