@@ -35,10 +35,13 @@ Conventions the model_fn must follow so that exports are usable:
     `tf.identity(probs, name="probabilities")`, so that the TFLite output
     carries the same name and `run_tflite` returns it under that key.
 
-Converter limitation handled here: TF 1.15's converter cannot infer shapes
-through a StridedSlice that inserts an axis (`mask[:, None]`, used by the
-attention-mask adder in modeling.py); `convert_to_tflite` rewrites such slices
-as the equivalent ExpandDims before converting.
+Two defects of the TF 1.15 converter are worked around by graph rewrites
+before conversion (both exact): it cannot infer shapes through a StridedSlice
+that inserts an axis (`mask[:, None]` in modeling.py's attention), so the
+attention BatchMatMul cannot be lowered; and it folds a non-bias constant
+added after a dense layer (`dense(x) + position_table[:S]`) into that layer's
+bias, keeping only the first row. See replace_new_axis_slices and
+guard_constant_operands.
 """
 
 from __future__ import absolute_import
@@ -121,9 +124,9 @@ def export_saved_model(estimator,
 def convert_to_tflite(saved_model_dir, output_path, quantize=False):
     """Converts a SavedModel's serving signature to a TFLite model.
 
-    The variables are frozen, slices that only insert an axis are rewritten
-    as ExpandDims (see `replace_new_axis_slices`), and the batch dimension is
-    fixed to 1 by the converter.
+    The variables are frozen, the graph is adjusted around two defects of the
+    TF 1.15 converter (`replace_new_axis_slices`, `guard_constant_operands`)
+    and the batch dimension is fixed to 1 by the converter.
 
     Args:
       saved_model_dir: directory written by export_saved_model.
@@ -134,7 +137,7 @@ def convert_to_tflite(saved_model_dir, output_path, quantize=False):
       output_path.
     """
     graph_def, input_names, output_names = freeze_saved_model(saved_model_dir)
-    graph_def = replace_new_axis_slices(graph_def)
+    graph_def = guard_constant_operands(replace_new_axis_slices(graph_def))
     ensure_converter_on_path()
     with tf.Graph().as_default() as graph:
         tf.import_graph_def(graph_def, name="")
@@ -204,27 +207,87 @@ def replace_new_axis_slices(graph_def):
         axis = inserted_axis(node, constants)
         if axis is None:
             continue
-        axis_name = node.name + "/expand_dims_axis"
-        added.append(
-            tf.NodeDef(name=axis_name,
-                       op="Const",
-                       attr={
-                           "dtype":
-                               tf.AttrValue(type=tf.int32.as_datatype_enum),
-                           "value":
-                               tf.AttrValue(tensor=tf.make_tensor_proto(
-                                   axis, tf.int32)),
-                       }))
+        axis_node = tf.NodeDef(name=node.name + "/expand_dims_axis",
+                               op="Const")
+        axis_node.attr["dtype"].type = tf.int32.as_datatype_enum
+        axis_node.attr["value"].tensor.CopyFrom(
+            tf.make_tensor_proto(axis, tf.int32))
+        added.append(axis_node)
         data_input = node.input[0]
         dtype = node.attr["T"].type
         node.ClearField("input")
         node.ClearField("attr")
         node.op = "ExpandDims"
-        node.input.extend([data_input, axis_name])
+        node.input.extend([data_input, axis_node.name])
         node.attr["T"].type = dtype
         node.attr["Tdim"].type = tf.int32.as_datatype_enum
     graph_def.node.extend(added)
     return graph_def
+
+
+def guard_constant_operands(graph_def):
+    """Keeps the converter from folding non-bias constants into a layer.
+
+    TF 1.15's converter fuses an element-wise Add/Sub/Mul with a constant
+    into the preceding fully-connected layer even when the constant is not a
+    per-channel vector: `dense(x) + position_table[:S]` (the embedding sum of
+    modeling.py) becomes `dense(x) + position_table[0]` on every position.
+    Each such operation gets its other operand routed through
+    `Maximum(x, lowest float)`, an exact identity for finite values that the
+    fusion does not look through. Constants that broadcast along the last
+    axis only (scalars, biases) are left alone, so ordinary bias fusion
+    still happens.
+
+    Args:
+      graph_def: a frozen GraphDef.
+
+    Returns:
+      A new GraphDef.
+    """
+    graph_def = copy.deepcopy(graph_def)
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(graph_def, name="")
+    constant = set()
+    for op in graph.get_operations():  # Topological order.
+        if op.type == "Const" or (op.inputs and all(
+                t.op.name in constant for t in op.inputs)):
+            constant.add(op.name)
+    guard_name = "tflite_guard/lowest"
+    guarded = 0
+    for node in graph_def.node:
+        if (node.op not in ("Add", "AddV2", "Sub", "Mul") or
+                node.attr["T"].type != tf.float32.as_datatype_enum):
+            continue
+        data_inputs = node.input[:2]
+        names = [tensor_name(i) for i in data_inputs]
+        is_const = [graph.get_tensor_by_name(n).op.name in constant
+                    for n in names]
+        if is_const.count(True) != 1:
+            continue
+        shape = graph.get_tensor_by_name(names[is_const.index(True)]).shape
+        if shape.rank is not None and shape.is_fully_defined() and all(
+                d == 1 for d in shape.as_list()[:-1]):
+            continue
+        other = is_const.index(False)
+        guard = tf.NodeDef(name=node.name + "/tflite_guard",
+                           op="Maximum",
+                           input=[node.input[other], guard_name])
+        guard.attr["T"].type = tf.float32.as_datatype_enum
+        graph_def.node.extend([guard])
+        node.input[other] = guard.name
+        guarded += 1
+    if guarded:
+        lowest = tf.NodeDef(name=guard_name, op="Const")
+        lowest.attr["dtype"].type = tf.float32.as_datatype_enum
+        lowest.attr["value"].tensor.CopyFrom(
+            tf.make_tensor_proto(np.finfo(np.float32).min, tf.float32))
+        graph_def.node.extend([lowest])
+    return graph_def
+
+
+def tensor_name(graph_input):
+    """NodeDef input string ("node" or "node:1") to a tensor name."""
+    return graph_input if ":" in graph_input else graph_input + ":0"
 
 
 def inserted_axis(node, constants):

@@ -1,0 +1,204 @@
+"""Tests for finetune/export_util.py: SavedModel → TFLite on a tiny encoder."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import REPO  # noqa: F401  (puts finetune/ and pretrain/ on sys.path)
+import export_util
+import modeling
+
+SEQ = 16
+TINY = {
+    "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "intermediate_size": 16,
+    "max_position_embeddings": 32, "type_vocab_size": 2,
+    "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+}
+
+
+def encoder_model_fn(features, labels, mode, params):
+    """A tiny BERT whose outputs are named after their prediction keys."""
+    del labels, params
+    config = modeling.BertConfig.from_dict(TINY)
+    model = modeling.BertModel(config, False, features["input_ids"],
+                               features["input_mask"],
+                               features["segment_ids"], use_einsum=False)
+    pooled = tf.identity(model.get_pooled_output(), name="pooled")
+    first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
+    step = tf.train.get_or_create_global_step()
+    if mode == tf.estimator.ModeKeys.TRAIN:
+        return tf.estimator.EstimatorSpec(mode, loss=tf.reduce_sum(pooled),
+                                          train_op=step.assign_add(1))
+    return tf.estimator.EstimatorSpec(
+        mode, predictions={"pooled": pooled, "first": first})
+
+
+def random_features(count, seed=0):
+    rng = np.random.RandomState(seed)
+    result = []
+    for _ in range(count):
+        length = rng.randint(3, SEQ + 1)
+        mask = np.array([1] * length + [0] * (SEQ - length), np.int32)
+        result.append({
+            "input_ids": rng.randint(1, TINY["vocab_size"], SEQ) * mask,
+            "input_mask": mask,
+            "segment_ids": (np.arange(SEQ) >= length // 2) * mask,
+        })
+    return result
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A one-step-trained tiny estimator and its exports."""
+    base = tmp_path_factory.mktemp("export")
+    estimator = tf.estimator.Estimator(
+        encoder_model_fn, model_dir=str(base / "model"),
+        config=tf.estimator.RunConfig(tf_random_seed=3))
+
+    def train_input_fn():
+        batch = {k: np.stack([f[k] for f in random_features(2)])
+                 for k in export_util.DEFAULT_FEATURE_NAMES}
+        return tf.data.Dataset.from_tensors(batch).repeat()
+
+    estimator.train(train_input_fn, max_steps=1)
+    paths = export_util.export_models(
+        estimator,
+        export_util.serving_input_receiver_fn_builder(SEQ),
+        str(base / "export"),
+        use_post_quantization=True)
+    return estimator, paths
+
+
+def estimator_predictions(estimator, features):
+    def input_fn():
+        batch = {k: np.stack([f[k] for f in features])
+                 for k in export_util.DEFAULT_FEATURE_NAMES}
+        return tf.data.Dataset.from_tensors(batch)
+
+    rows = list(estimator.predict(input_fn))
+    return {k: np.stack([r[k] for r in rows]) for k in rows[0]}
+
+
+def test_export_writes_all_models(exported):
+    _, paths = exported
+    assert os.path.isfile(os.path.join(paths["saved_model"], "saved_model.pb"))
+    assert paths["tflite"].endswith(export_util.TFLITE_NAME)
+    assert paths["tflite_quant"].endswith(export_util.TFLITE_QUANT_NAME)
+    for key in ("tflite", "tflite_quant"):
+        assert os.path.getsize(paths[key]) > 0
+
+
+def test_saved_model_signature(exported):
+    _, paths = exported
+    with tf.Graph().as_default(), tf.Session() as sess:
+        meta = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING], paths["saved_model"])
+    signature = meta.signature_def[export_util.SIGNATURE_KEY]
+    assert set(signature.inputs) == set(export_util.DEFAULT_FEATURE_NAMES)
+    for info in signature.inputs.values():
+        assert info.dtype == tf.int32.as_datatype_enum
+        assert [d.size for d in info.tensor_shape.dim] == [-1, SEQ]
+    assert set(signature.outputs) == {"pooled", "first"}
+
+
+def test_float_tflite_matches_estimator(exported):
+    estimator, paths = exported
+    features = random_features(6, seed=1)
+    expected = estimator_predictions(estimator, features)
+    lite = export_util.run_tflite(paths["tflite"], features)
+    assert set(lite) == {"pooled", "first"}
+    for key in lite:
+        assert lite[key].shape == expected[key].shape
+        np.testing.assert_allclose(lite[key], expected[key], atol=1e-5)
+
+
+def test_quantized_tflite_runs_and_is_close(exported):
+    estimator, paths = exported
+    features = random_features(4, seed=2)
+    lite = export_util.run_tflite(paths["tflite_quant"], features)
+    expected = estimator_predictions(estimator, features)
+    assert lite["pooled"].shape == expected["pooled"].shape
+    assert np.all(np.isfinite(lite["pooled"]))
+    # int8 weights: close, not equal.
+    np.testing.assert_allclose(lite["pooled"], expected["pooled"], atol=0.1)
+
+
+def test_run_tflite_names_missing_input(exported):
+    _, paths = exported
+    features = random_features(1)
+    del features[0]["segment_ids"]
+    with pytest.raises(ValueError, match="segment_ids"):
+        export_util.run_tflite(paths["tflite"], features)
+
+
+def test_export_without_checkpoint_is_an_error(tmp_path):
+    estimator = tf.estimator.Estimator(encoder_model_fn,
+                                       model_dir=str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="no checkpoint"):
+        export_util.export_saved_model(
+            estimator, export_util.serving_input_receiver_fn_builder(SEQ),
+            str(tmp_path / "export"))
+
+
+def slice_graph():
+    """x[:, None], x[None], a real slice with a new axis, and a plain slice."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [None, 3, 4], name="x")
+        tf.identity(x[:, None], name="middle")
+        tf.identity(x[None], name="front")
+        tf.identity(x[:, None, 1:], name="sliced")
+        tf.identity(x[:, 1:], name="plain")
+    return graph
+
+
+def test_new_axis_slices_become_expand_dims():
+    graph = slice_graph()
+    graph_def = graph.as_graph_def()
+    rewritten = export_util.replace_new_axis_slices(graph_def)
+    ops = {n.name: n.op for n in rewritten.node}
+    # The two pure axis insertions are rewritten; real slices are kept.
+    assert ops["strided_slice"] == "ExpandDims"
+    assert ops["strided_slice_1"] == "ExpandDims"
+    assert ops["strided_slice_2"] == "StridedSlice"
+    assert ops["strided_slice_3"] == "StridedSlice"
+    # The input GraphDef is left untouched.
+    assert {n.op for n in graph_def.node if n.name.startswith(
+        "strided_slice")} == {"StridedSlice", "Const"}
+
+    value = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    names = ["middle:0", "front:0", "sliced:0", "plain:0"]
+    with tf.Session(graph=graph) as sess:
+        expected = sess.run(names, {"x:0": value})
+    with tf.Graph().as_default() as new_graph:
+        tf.import_graph_def(rewritten, name="")
+        with tf.Session(graph=new_graph) as sess:
+            actual = sess.run(names, {"x:0": value})
+    for want, got in zip(expected, actual):
+        np.testing.assert_array_equal(want, got)
+
+
+def test_guard_keeps_biases_and_guards_per_position_constants():
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, [None, 4, 3], name="x")
+        dense = tf.reshape(
+            tf.matmul(tf.reshape(x, [-1, 3]), tf.ones([3, 3])), [-1, 4, 3])
+        with_bias = tf.add(dense, tf.constant([1.0, 2.0, 3.0]), name="bias")
+        table = tf.constant(np.arange(24, dtype=np.float32).reshape(8, 3))
+        tf.add(with_bias, tf.expand_dims(table[:4], 0), name="position")
+    rewritten = export_util.guard_constant_operands(graph.as_graph_def())
+    nodes = {n.name: n for n in rewritten.node}
+    assert nodes["position"].input[0] == "position/tflite_guard"
+    assert nodes["position/tflite_guard"].op == "Maximum"
+    assert "bias/tflite_guard" not in nodes
+    value = np.random.RandomState(0).randn(2, 4, 3).astype(np.float32)
+    with tf.Session(graph=graph) as sess:
+        expected = sess.run("position:0", {"x:0": value})
+    with tf.Graph().as_default() as new_graph:
+        tf.import_graph_def(rewritten, name="")
+        with tf.Session(graph=new_graph) as sess:
+            actual = sess.run("position:0", {"x:0": value})
+    np.testing.assert_array_equal(expected, actual)
