@@ -104,7 +104,9 @@ def init_from_match(init_checkpoint, match, use_tpu, tvars):
     Returns:
       scaffold_fn or None.
     """
-    matches = match if isinstance(match, (list, tuple)) else [match]
+    # CheckpointMatch is itself a tuple: test for it first.
+    matches = ([match] if isinstance(match, modeling.CheckpointMatch) else
+               list(match))
     path = modeling.resolve_checkpoint(init_checkpoint)
     initialized = {}
     for m in matches:

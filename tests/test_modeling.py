@@ -299,3 +299,37 @@ def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
     assert modeling.resolve_checkpoint(str(tmp_path)) == ckpt
     with pytest.raises(ValueError, match="no checkpoint"):
         modeling.resolve_checkpoint(str(tmp_path / "nothing.ckpt"))
+
+
+def test_restore_student_initialises_from_checkpoint(tmp_path):
+    import estimator_util
+    teacher_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_teacher.json"))
+    ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
+    with tf.Graph().as_default():
+        ids = tf.zeros([1, 8], tf.int32)
+        build_with_head(teacher_config, ids, None, None,
+                        tf.zeros([1, 2], tf.int32))
+        head = tf.get_variable("output_weights", [2, 64])
+        assert estimator_util.restore_student(ckpt, use_tpu=False) is None
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            graph = {v.name[:-2]: v for v in tf.global_variables()}
+            for name, value in values.items():
+                np.testing.assert_array_equal(sess.run(graph[name]), value)
+            assert sess.run(head).shape == (2, 64)
+
+
+def test_restore_student_lists_mismatched_names(tmp_path):
+    import estimator_util
+    teacher_config = modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", "tiny_teacher.json"))
+    ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
+    wider = modeling.BertConfig.from_dict(
+        dict(teacher_config.to_dict(), type_vocab_size=3))
+    with tf.Graph().as_default():
+        ids = tf.zeros([1, 8], tf.int32)
+        build_with_head(wider, ids, None, None, tf.zeros([1, 2], tf.int32))
+        with pytest.raises(ValueError,
+                           match="token_type_embeddings: graph shape"):
+            estimator_util.restore_student(ckpt, use_tpu=False)
