@@ -432,11 +432,11 @@ def write_json(path, value):
 
 def score_predictions(predictions):
     """Scores the predictions with the CMRC 2018 metric when possible."""
-    if not squad_data.dataset_has_answers(FLAGS.predict_file):
+    dataset = squad_data.load_dataset(FLAGS.predict_file)
+    if not squad_data.dataset_has_answers(dataset, FLAGS.predict_file):
         tf.logging.info("%s has questions without answers: no metric",
                         FLAGS.predict_file)
         return
-    dataset = cmrc2018_evaluate.load_json(FLAGS.predict_file)
     f1, em, total, skip = cmrc2018_evaluate.evaluate(
         dataset, predictions, source=FLAGS.predict_file)
     result = cmrc2018_evaluate.format_result(

@@ -410,9 +410,13 @@ def _training_example(qas_id, question_text, context, question, where, stats):
                         token_span[0], token_span[1])
 
 
-def dataset_has_answers(input_file):
-    """True when every question of the file has a non-empty answers list."""
-    dataset = load_dataset(input_file)
+def dataset_has_answers(dataset, input_file):
+    """True when every question has a non-empty answers list.
+
+    Args:
+      dataset: the parsed file (see load_dataset).
+      input_file: its path, for error messages.
+    """
     for _, _, qas in iter_paragraphs(dataset, input_file):
         for question in qas:
             if not (isinstance(question, dict) and question.get("answers")):

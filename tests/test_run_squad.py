@@ -213,14 +213,23 @@ def test_export_has_span_signature_without_einsum(trained):
 def test_script_predicts_from_index_file_in_any_directory(
         files, trained, tmp_path):
     """run.cmrc2018.sh from another directory, extra flags overriding its
-    defaults, restores `model.ckpt-N.index` and reproduces the predictions."""
+    defaults, restores `model.ckpt-N.index` and reproduces the predictions;
+    a predict file without answers gets predictions but no metric."""
     checkpoint = tf.train.latest_checkpoint(trained["output_dir"])
     output_dir = str(tmp_path / "script_out")
+    unanswered = str(tmp_path / "questions_only.json")
+    dataset = read_json(files["predict"])
+    for article in dataset["data"]:
+        for paragraph in article["paragraphs"]:
+            for question in paragraph["qas"]:
+                del question["answers"]
+    with open(unanswered, "w", encoding="utf-8") as writer:
+        json.dump(dataset, writer, ensure_ascii=False)
     proc = run(["bash", SCRIPTS[0], "--do_train=false"] + SMALL_RUN,
                cwd=str(tmp_path),
                env={
                    "DATA_DIR": str(tmp_path / "unused"),
-                   "PREDICT_FILE": files["predict"],
+                   "PREDICT_FILE": unanswered,
                    "BERT_CONFIG": files["config"],
                    "VOCAB": VOCAB,
                    "INIT_CKPT": checkpoint + ".index",
@@ -231,7 +240,8 @@ def test_script_predicts_from_index_file_in_any_directory(
     assert "INIT_FROM_CKPT" in proc.stderr
     assert read_json(os.path.join(output_dir, "predictions.json")) == \
         read_json(os.path.join(trained["output_dir"], "predictions.json"))
-    assert os.path.exists(os.path.join(output_dir, "eval_results.json"))
+    assert "questions without answers: no metric" in proc.stderr
+    assert not os.path.exists(os.path.join(output_dir, "eval_results.json"))
 
 
 @pytest.fixture(scope="module")

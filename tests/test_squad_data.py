@@ -176,6 +176,18 @@ def test_structural_errors_name_file_and_record(tmp_path, tokenizer, content,
     assert message in str(error.value)
 
 
+def test_dataset_has_answers(tmp_path):
+    answered = {"id": "a", "question": u"问",
+                "answers": [{"text": u"文", "answer_start": 0}]}
+    path = write_dataset(tmp_path / "d.json", [
+        {"context": u"文", "qas": [answered, {"id": "b", "question": u"问"}]}
+    ])
+    dataset = squad_data.load_dataset(path)
+    assert not squad_data.dataset_has_answers(dataset, path)
+    dataset["data"][0]["paragraphs"][0]["qas"].pop()
+    assert squad_data.dataset_has_answers(dataset, path)
+
+
 def test_invalid_json_names_file(tmp_path, tokenizer):
     path = tmp_path / "broken.json"
     path.write_text(u'{"data": [', encoding="utf-8")
