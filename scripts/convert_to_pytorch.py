@@ -174,7 +174,6 @@ def hf_config(bert_config, heads, label_names=None, num_labels=None):
         ("initializer_range", bert_config.initializer_range),
         ("layer_norm_eps", 1e-12),
         ("pad_token_id", 0),
-        ("torch_dtype", "float32"),
     ])
     if kind == "bert":
         config["position_embedding_type"] = "absolute"

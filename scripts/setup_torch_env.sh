@@ -73,6 +73,7 @@ MSG
 fi
 
 echo "setup_torch_env.sh: using ${PY} to build ${VENV}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
 [ -x "${VENV}/bin/python" ] || "${PY}" -m venv "${VENV}"
 "${VENV}/bin/python" -m pip install -q --upgrade "pip<25" >/dev/null
 "${VENV}/bin/python" -m pip install -q "${PINS[@]}"
