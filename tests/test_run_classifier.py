@@ -1,0 +1,521 @@
+"""Tests for finetune/classifier_data.py and finetune/run_classifier.py.
+
+Processors, feature conversion and the feature cache are tested in process
+on fixtures in each task's exact file layout. The script itself runs in a
+subprocess, as a user runs it (it defines absl flags, which must not collide
+with other entry points imported by the test session): once through
+run.chnsenticorp.sh on a subset of the real ChnSentiCorp data with a tiny
+MobileBERT config, once more directly to check that --rand_seed repeats.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SHARED
+import classifier_data
+import export_util
+import tokenization
+
+VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
+CSC = os.path.join(SHARED, "data", "chnsenticorp")
+FINETUNE = os.path.join(REPO, "finetune")
+SCRIPTS = {
+    "xnli": "run.xnli.sh",
+    "chnsenticorp": "run.chnsenticorp.sh",
+    "lcqmc": "run.lcqmc.sh",
+    "bqcorpus": "run.bq.sh",
+}
+SEQ = 64
+TINY_CONFIG = (
+    '{"vocab_size": 21128, "hidden_size": 32, "embedding_size": 16,'
+    ' "num_hidden_layers": 2, "num_attention_heads": 2,'
+    ' "intermediate_size": 32, "intra_bottleneck_size": 16,'
+    ' "use_bottleneck": true, "use_bottleneck_attention": true,'
+    ' "trigram_input": true, "normalization_type": "no_norm",'
+    ' "num_feedforward_networks": 2, "hidden_act": "relu",'
+    ' "max_position_embeddings": 64, "type_vocab_size": 2,'
+    ' "classifier_activation": false, "initializer_range": 0.1,'
+    ' "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}\n')
+
+
+def write_lines(path, lines):
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+    with open(str(path), "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def examples(task, data_dir, split="train"):
+    return classifier_data.get_processor(task).get_examples(str(data_dir),
+                                                            split)
+
+
+# ---------------------------------------------------------------------------
+# Processors.
+# ---------------------------------------------------------------------------
+
+
+def test_chnsenticorp_header_and_columns(tmp_path):
+    write_lines(tmp_path / "dev.tsv",
+                ["label\ttext_a", "1\t房间很干净，服务也好", "0\t太吵了\u2028不推荐"])
+    result = examples("chnsenticorp", tmp_path, "dev")
+    assert [e.label for e in result] == ["1", "0"]
+    assert result[0].text_a == "房间很干净，服务也好"
+    # U+2028 inside a text is not a line break.
+    assert result[1].text_a == "太吵了\u2028不推荐"
+    assert result[0].text_b is None
+    assert result[0].guid == "dev-2"
+    assert classifier_data.get_processor("ChnSentiCorp").get_labels() == [
+        "0", "1"
+    ]
+
+
+def test_lcqmc_has_no_header(tmp_path):
+    write_lines(tmp_path / "train.txt",
+                ["喜欢打篮球的男生喜欢什么样的女生\t爱打篮球的男生喜欢什么样的女生\t1",
+                 "我手机丢了，我想换个手机\t我想买个新手机，求推荐\t0"])
+    result = examples("lcqmc", tmp_path)
+    assert len(result) == 2  # The first line is data, not a header.
+    assert result[0].text_b == "爱打篮球的男生喜欢什么样的女生"
+    assert [e.label for e in result] == ["1", "0"]
+
+
+def test_bqcorpus_skips_its_header(tmp_path):
+    write_lines(tmp_path / "test.tsv",
+                ["text_a\ttext_b\tlabel", "用微信都6年，微信没有微粒贷功能\t4。号码来微粒贷\t0",
+                 "微信消费算吗\t还有多少钱没还\t0", "借款后多长时间给打电话\t借款后多久打电话啊\t1"])
+    result = examples("bqcorpus", tmp_path, "test")
+    assert [e.label for e in result] == ["0", "0", "1"]
+    assert result[2].text_a == "借款后多长时间给打电话"
+    assert result[2].text_b == "借款后多久打电话啊"
+
+
+def test_bqcorpus_without_header_is_an_error(tmp_path):
+    write_lines(tmp_path / "train.tsv", ["微信消费算吗\t还有多少钱没还\t0"])
+    with pytest.raises(ValueError,
+                       match=r"train.tsv:1: expected a header row"):
+        examples("bqcorpus", tmp_path)
+
+
+def test_xnli_train_maps_contradictory(tmp_path):
+    write_lines(tmp_path / "multinli" / "multinli.train.zh.tsv", [
+        "premise\thypo\tlabel", "他说，妈妈，我回来了。\t他一放学就给他妈打电话。\tneutral",
+        "他说，妈妈，我回来了。\t他没说一句话。\tcontradictory",
+        "他说，妈妈，我回来了。\t他告诉他的妈妈他已经回到家了。\tentailment"
+    ])
+    result = examples("xnli", tmp_path)
+    assert [e.label for e in result] == [
+        "neutral", "contradiction", "entailment"
+    ]
+    assert result[1].text_b == "他没说一句话。"
+    assert classifier_data.get_processor("xnli").get_labels() == [
+        "contradiction", "entailment", "neutral"
+    ]
+
+
+def xnli_row(language, label, sentence1, sentence2):
+    # language, gold_label, 4 parse columns, sentence1, sentence2, ids.
+    return "\t".join([language, label, "(a)", "(b)", "(c)", "(d)", sentence1,
+                      sentence2, "31193", "31193.0"])
+
+
+def test_xnli_dev_keeps_chinese_rows(tmp_path):
+    header = "\t".join(["language", "gold_label", "sentence1_binary_parse",
+                        "sentence2_binary_parse", "sentence1_parse",
+                        "sentence2_parse", "sentence1", "sentence2",
+                        "promptID", "pairID"])
+    write_lines(tmp_path / "xnli.dev.tsv", [
+        header,
+        xnli_row("en", "neutral", "He said hi.", "He left."),
+        xnli_row("zh", "entailment", "他说你好。", "他打了招呼。"),
+        xnli_row("fr", "neutral", "Il a dit.", "Il est parti."),
+        xnli_row("zh", "contradiction", "天很热。", "天很冷。"),
+    ])
+    result = examples("xnli", tmp_path, "dev")
+    assert [(e.text_a, e.text_b, e.label) for e in result] == [
+        ("他说你好。", "他打了招呼。", "entailment"),
+        ("天很热。", "天很冷。", "contradiction"),
+    ]
+    assert [e.guid for e in result] == ["dev-3", "dev-5"]
+
+
+# ---------------------------------------------------------------------------
+# Bad input.
+# ---------------------------------------------------------------------------
+
+
+def test_short_row_names_file_and_line(tmp_path):
+    write_lines(tmp_path / "train.tsv", ["label\ttext_a", "1\t好", "0"])
+    with pytest.raises(ValueError) as error:
+        examples("chnsenticorp", tmp_path)
+    message = str(error.value)
+    assert os.path.join(str(tmp_path), "train.tsv") + ":3:" in message
+    assert "expected at least 2 tab-separated columns" in message
+    assert "got 1" in message
+
+
+def test_unknown_label_names_file_line_and_labels(tmp_path):
+    write_lines(tmp_path / "dev.txt", ["好\t不好\t1", "好\t不好\t2"])
+    with pytest.raises(ValueError,
+                       match=r"dev.txt:2: label '2' is not one of the "
+                       r"task's labels 0, 1"):
+        examples("lcqmc", tmp_path, "dev")
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ValueError,
+                       match=r"multinli.train.zh.tsv: data file not found"):
+        examples("xnli", tmp_path)
+
+
+def test_unknown_task_lists_known_ones():
+    with pytest.raises(ValueError,
+                       match=r"unknown task 'sst9'; expected one of "
+                       r"bqcorpus, chnsenticorp, lcqmc, xnli"):
+        classifier_data.get_processor("sst9")
+
+
+# ---------------------------------------------------------------------------
+# Features and cache.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return tokenization.FullTokenizer(VOCAB, do_lower_case=True)
+
+
+def test_pair_features_layout(tokenizer):
+    example = classifier_data.InputExample("x", "今天天气很好我们去公园散步吧",
+                                           "明天下雨", "1")
+    features = classifier_data.convert_single_example(example, {
+        "0": 0,
+        "1": 1
+    }, 12, tokenizer)
+    tokens = tokenizer.convert_ids_to_tokens(features.input_ids)
+    # 12 - 3 special tokens = 9: the longer text is cut down to 5.
+    assert tokens == ["[CLS]", "今", "天", "天", "气", "很", "[SEP]", "明",
+                      "天", "下", "雨", "[SEP]"]
+    assert features.segment_ids == [0] * 7 + [1] * 5
+    assert features.input_mask == [1] * 12
+    assert features.label_id == 1
+
+
+def test_single_features_are_padded(tokenizer):
+    example = classifier_data.InputExample("x", "好", None, "0")
+    features = classifier_data.convert_single_example(example, {
+        "0": 0,
+        "1": 1
+    }, 6, tokenizer)
+    assert tokenizer.convert_ids_to_tokens(features.input_ids[:3]) == [
+        "[CLS]", "好", "[SEP]"
+    ]
+    assert features.input_ids[3:] == [0, 0, 0]
+    assert features.input_mask == [1, 1, 1, 0, 0, 0]
+    padding = classifier_data.convert_single_example(
+        classifier_data.PaddingInputExample(), {}, 6, tokenizer)
+    assert not padding.is_real_example and padding.input_mask == [0] * 6
+
+
+def csc_fixture(path, rows):
+    write_lines(path / "train.tsv",
+                ["label\ttext_a"] + ["%d\t第%d条评论，很好" % (i % 2, i)
+                                     for i in range(rows)])
+
+
+def prepare(tokenizer, data_dir, cache_dir, max_seq_length=16,
+            vocab_file=VOCAB, do_lower_case=True):
+    return classifier_data.prepare_features(
+        classifier_data.get_processor("chnsenticorp"), "chnsenticorp",
+        "train", str(data_dir), tokenizer, max_seq_length, vocab_file, None,
+        do_lower_case, str(data_dir / "out"), str(cache_dir))
+
+
+def test_cache_is_reused_only_for_identical_settings(tmp_path, tokenizer,
+                                                     monkeypatch):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    csc_fixture(data, 5)
+    path, count = prepare(tokenizer, data, cache)
+    assert count == 5 and os.path.isfile(path)
+    records = classifier_data.read_features(path, 16)
+    assert len(records) == 5 and records[0]["input_ids"].shape == (16,)
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("features rebuilt although the cache matches")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(classifier_data, "write_features", no_rebuild)
+        assert prepare(tokenizer, data, cache) == (path, 5)
+
+    calls = []
+    real_write = classifier_data.write_features
+
+    def counting_write(*args, **kwargs):
+        calls.append(args[2])  # max_seq_length
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(classifier_data, "write_features", counting_write)
+    # Another max length: rebuilt into another file.
+    longer, count = prepare(tokenizer, data, cache, max_seq_length=24)
+    assert longer != path and calls == [24] and count == 5
+    assert classifier_data.read_features(longer, 24)[0]["input_ids"].shape == (
+        24,)
+    # The data file changes (same name, same size class): rebuilt.
+    csc_fixture(data, 6)
+    changed, count = prepare(tokenizer, data, cache)
+    assert changed != path and count == 6 and len(calls) == 2
+    # Lower-casing and vocabulary are part of the key too.
+    prepare(tokenizer, data, cache, do_lower_case=False)
+    other_vocab = tmp_path / "vocab.txt"
+    shutil.copy(VOCAB, str(other_vocab))
+    with open(str(other_vocab), "a", encoding="utf-8") as f:
+        f.write("[unused_extra]\n")
+    prepare(tokenizer, data, cache, vocab_file=str(other_vocab))
+    assert len(calls) == 4
+    assert len([n for n in os.listdir(str(cache))
+                if n.endswith(".tf_record")]) == 5
+
+
+def test_cache_rebuilds_when_content_changes_at_same_size(tmp_path,
+                                                          tokenizer):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    write_lines(data / "train.tsv", ["label\ttext_a", "1\t很好"])
+    first, _ = prepare(tokenizer, data, cache)
+    write_lines(data / "train.tsv", ["label\ttext_a", "0\t很好"])
+    second, _ = prepare(tokenizer, data, cache)
+    assert first != second
+    assert classifier_data.read_features(second, 16)[0]["label_ids"] == 0
+
+
+# ---------------------------------------------------------------------------
+# The scripts.
+# ---------------------------------------------------------------------------
+
+
+def script_flags(script):
+    """`--name` of every flag a run script passes, ignoring comments."""
+    names = set()
+    with open(os.path.join(FINETUNE, script), encoding="utf-8") as f:
+        for line in f:
+            if line.lstrip().startswith("#"):
+                continue
+            names.update(re.findall(r"(?<![\w-])--([a-z][a-z0-9_]*)", line))
+    return names
+
+
+def script_value(script, flag):
+    with open(os.path.join(FINETUNE, script), encoding="utf-8") as f:
+        return re.search(r"--%s=(\S+) " % flag, f.read()).group(1)
+
+
+@pytest.fixture(scope="module")
+def defined_flags():
+    code = ("import run_classifier\nfrom absl import flags\n"
+            "print('\\n'.join(sorted(flags.FLAGS)))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=FINETUNE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    return set(out.split())
+
+
+@pytest.mark.parametrize("task", sorted(SCRIPTS))
+def test_script_flags_exist_and_hyperparameters(task, defined_flags):
+    script = SCRIPTS[task]
+    flags_used = script_flags(script)
+    assert {"task_name", "learning_rate", "use_tpu"} <= flags_used
+    assert flags_used <= defined_flags, flags_used - defined_flags
+    assert script_value(script, "task_name") == task
+    assert float(script_value(script, "learning_rate")) == 6e-5
+    assert script_value(script, "train_batch_size") == "64"
+    assert float(script_value(script, "num_train_epochs")) == (
+        2.0 if task == "xnli" else 3.0)
+    assert script_value(script, "max_seq_length") == (
+        "256" if task == "chnsenticorp" else "128")
+    subprocess.run(["bash", "-n", os.path.join(FINETUNE, script)], check=True)
+
+
+def test_script_requires_data_dir(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DATA_DIR"}
+    result = subprocess.run(
+        ["bash", os.path.join(FINETUNE, "run.lcqmc.sh")], cwd=str(tmp_path),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True)
+    assert result.returncode != 0
+    assert "DATA_DIR" in result.stderr
+
+
+def test_unknown_task_through_the_script(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "run_classifier.py", "--task_name=sst9",
+         "--data_dir=" + str(tmp_path), "--vocab_file=" + VOCAB,
+         "--bert_config_file=x.json", "--output_dir=" + str(tmp_path / "o"),
+         "--do_eval"], cwd=FINETUNE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode != 0
+    assert "unknown task 'sst9'" in result.stderr
+
+
+# ---------------------------------------------------------------------------
+# End to end on real ChnSentiCorp rows.
+# ---------------------------------------------------------------------------
+
+
+def real_subset(data_dir):
+    with open(os.path.join(CSC, "train.tsv"), encoding="utf-8") as f:
+        train = f.read().split("\n")
+    with open(os.path.join(CSC, "dev.tsv"), encoding="utf-8") as f:
+        dev = f.read().split("\n")
+    write_lines(data_dir / "train.tsv", train[:201])
+    write_lines(data_dir / "dev.tsv", dev[:101])
+    write_lines(data_dir / "test.tsv", dev[:1] + dev[101:151])
+
+
+def common_args(base):
+    return [
+        "--max_seq_length=%d" % SEQ, "--train_batch_size=16",
+        "--eval_batch_size=32", "--predict_batch_size=32",
+        "--num_train_epochs=1", "--learning_rate=2e-3", "--rand_seed=7",
+        "--log_every_steps=4", "--tfrecord_dir=" + str(base / "features")
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Trains, evaluates, predicts, exports and runs TFLite in one go."""
+    base = tmp_path_factory.mktemp("csc")
+    real_subset(base / "data")
+    (base / "tiny.json").write_text(TINY_CONFIG)
+    env = dict(os.environ, DATA_DIR=str(base / "data"),
+               BERT_CONFIG=str(base / "tiny.json"), VOCAB=VOCAB,
+               OUTPUT_DIR=str(base / "out"), PYTHON=sys.executable,
+               TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("MODEL_DIR", None)
+    env.pop("INIT_CKPT", None)
+    env.pop("TPU_NAME", None)
+    export_dir = base / "export"
+    args = common_args(base) + [
+        "--export_dir=" + str(export_dir), "--use_post_quantization",
+        "--lite_model_path=" + str(export_dir / export_util.TFLITE_NAME)
+    ]
+    result = subprocess.run(
+        ["bash", os.path.join(FINETUNE, "run.chnsenticorp.sh")] + args,
+        cwd=str(base), env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return base, result.stdout
+
+
+def read_results(path):
+    with open(str(path)) as f:
+        return dict(line.strip().split(" = ", 1) for line in f)
+
+
+def read_probabilities(path):
+    return np.loadtxt(str(path), delimiter="\t", ndmin=2)
+
+
+def test_training_logs_progress(trained):
+    _, log = trained
+    steps = re.findall(r"step (\d+) learning_rate=\S+ loss=\S+ "
+                       r"examples/sec=\S+", log)
+    assert steps and int(steps[-1]) <= 12
+    assert "training from random weights" in log
+
+
+def test_eval_covers_every_dev_and_test_example(trained):
+    base, _ = trained
+    dev = read_results(base / "out" / "eval_results.txt")
+    test = read_results(base / "out" / "test_eval_results.txt")
+    # 200 examples / batch 16 = 12 steps.
+    assert dev["global_step"] == "12"
+    assert dev["eval_examples"] == "100" and test["eval_examples"] == "50"
+    for results in (dev, test):
+        assert 0.0 <= float(results["eval_accuracy"]) <= 1.0
+        assert float(results["eval_loss"]) > 0.0
+
+
+def test_predict_writes_one_row_per_test_example(trained):
+    base, _ = trained
+    probabilities = read_probabilities(base / "out" / "test_results.tsv")
+    assert probabilities.shape == (50, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_saved_model_serving_signature(trained):
+    import tensorflow.compat.v1 as tf
+    base, _ = trained
+    exported = [d for d in os.listdir(str(base / "export")) if d.isdigit()]
+    assert len(exported) == 1
+    with tf.Graph().as_default(), tf.Session() as sess:
+        meta = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            str(base / "export" / exported[0]))
+    signature = meta.signature_def["serving_default"]
+    assert sorted(signature.inputs) == ["input_ids", "input_mask",
+                                        "segment_ids"]
+    for info in signature.inputs.values():
+        assert info.dtype == tf.int32.as_datatype_enum
+        assert [d.size for d in info.tensor_shape.dim] == [-1, SEQ]
+    assert list(signature.outputs) == ["probabilities"]
+
+
+def feature_file(base, split):
+    names = [n for n in os.listdir(str(base / "features"))
+             if n.startswith("chnsenticorp.%s." % split) and
+             n.endswith(".tf_record")]
+    assert len(names) == 1
+    return str(base / "features" / names[0])
+
+
+def test_float_tflite_matches_estimator(trained):
+    base, _ = trained
+    expected = read_probabilities(base / "out" / "test_results.tsv")
+    # The comparison means something only if the model is not constant.
+    assert expected[:, 1].std() > 1e-3
+    features = classifier_data.read_features(feature_file(base, "test"), SEQ)
+    lite = export_util.run_tflite(
+        str(base / "export" / export_util.TFLITE_NAME), features)
+    np.testing.assert_allclose(lite["probabilities"], expected, atol=1e-4)
+
+
+def test_lite_eval_reports_the_estimator_metrics(trained):
+    base, _ = trained
+    estimator = read_results(base / "out" / "eval_results.txt")
+    lite = read_results(base / "out" / "lite_eval_results.txt")
+    assert lite["eval_examples"] == "100"
+    assert float(lite["eval_accuracy"]) == pytest.approx(
+        float(estimator["eval_accuracy"]), abs=1e-6)
+    assert float(lite["eval_loss"]) == pytest.approx(
+        float(estimator["eval_loss"]), abs=1e-4)
+    assert os.path.isfile(str(base / "out" / "lite_test_eval_results.txt"))
+
+
+def test_quantized_tflite_loads_and_runs(trained):
+    base, _ = trained
+    features = classifier_data.read_features(feature_file(base, "dev"),
+                                             SEQ)[:8]
+    lite = export_util.run_tflite(
+        str(base / "export" / export_util.TFLITE_QUANT_NAME), features)
+    assert lite["probabilities"].shape == (8, 2)
+    np.testing.assert_allclose(lite["probabilities"].sum(axis=1), 1.0,
+                               atol=1e-4)
+
+
+def test_rand_seed_repeats_a_cpu_run(trained):
+    base, _ = trained
+    args = [sys.executable, "run_classifier.py", "--task_name=chnsenticorp",
+            "--data_dir=" + str(base / "data"), "--vocab_file=" + VOCAB,
+            "--bert_config_file=" + str(base / "tiny.json"),
+            "--output_dir=" + str(base / "again"), "--do_train",
+            "--do_predict"] + common_args(base)
+    result = subprocess.run(args, cwd=FINETUNE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "Reusing cached features" in result.stdout
+    np.testing.assert_array_equal(
+        read_probabilities(base / "again" / "test_results.tsv"),
+        read_probabilities(base / "out" / "test_results.tsv"))
