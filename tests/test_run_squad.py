@@ -12,11 +12,13 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
 from conftest import REPO, SHARED
 import cmrc2018_evaluate
+import export_util
 
 RUN_SQUAD = os.path.join(REPO, "finetune", "run_squad.py")
 SCRIPTS = [
@@ -186,7 +188,7 @@ def test_checkpoint_holds_the_span_head(trained):
     assert "bert/embeddings/word_embeddings" in variables
 
 
-def test_export_has_span_signature_without_einsum(trained):
+def test_export_savedmodel_and_tflite_agree(trained):
     export_root = trained["export_dir"]
     saved = [d for d in os.listdir(export_root) if d.isdigit()]
     assert len(saved) == 1
@@ -202,12 +204,20 @@ def test_export_has_span_signature_without_einsum(trained):
         assert set(signature.outputs) == {"start_logits", "end_logits"}
         ops = {op.type for op in sess.graph.get_operations()}
         assert "Einsum" not in ops
-        feed = {
-            signature.inputs[name].name: [[101, 102] + [0] * 126]
-            for name in signature.inputs
+        example = {
+            "input_ids": [101, 1962, 102, 3300, 102] + [0] * 123,
+            "input_mask": [1] * 5 + [0] * 123,
+            "segment_ids": [0, 0, 0, 1, 1] + [0] * 123,
         }
-        start = sess.run(signature.outputs["start_logits"].name, feed)
-        assert start.shape == (1, 128)
+        feed = {signature.inputs[name].name: [example[name]]
+                for name in example}
+        start, end = sess.run([signature.outputs["start_logits"].name,
+                               signature.outputs["end_logits"].name], feed)
+    assert start.shape == end.shape == (1, 128)
+    lite = export_util.run_tflite(
+        os.path.join(export_root, "model.tflite"), [example])
+    assert np.allclose(lite["start_logits"], start, atol=1e-4)
+    assert np.allclose(lite["end_logits"], end, atol=1e-4)
 
 
 def test_script_predicts_from_index_file_in_any_directory(
