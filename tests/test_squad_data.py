@@ -73,6 +73,11 @@ def test_piece_spans_follow_wordpiece_pieces(tokenizer):
     assert context.token_to_unit[1:3] == [1, 1]
 
 
+def test_piece_spans_skip_sentencepiece_word_marks():
+    assert squad_data.piece_char_spans(
+        3, u"abc", [u"\u2581ab", u"c"], u"<unk>") == [(3, 5), (5, 6)]
+
+
 def test_piece_spans_fall_back_to_whole_unit():
     # An [UNK] piece (or lengths that do not add up) gives no exact offsets.
     assert squad_data.piece_char_spans(4, u"x\u0301yz", [u"xy", u"##z"],
