@@ -3,7 +3,8 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Converts a release folder to a Hugging Face transformers model folder.
 
-    python scripts/convert_to_pytorch.py --input_dir release/mobilebert_base_f2 \\
+    python scripts/convert_to_pytorch.py \\
+        --input_dir release/mobilebert_base_f2 \\
         --output_dir pytorch/mobilebert_base_f2
 
 The input is a folder written by export_checkpoint.py or the published
@@ -60,9 +61,11 @@ sys.path.insert(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                  "pretrain"))
 
-import export_checkpoint  # pylint: disable=g-import-not-at-top,wrong-import-position
-import modeling  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=wrong-import-position
+import export_checkpoint
+import modeling
+import tokenization
+# pylint: enable=wrong-import-position
 
 WEIGHTS_FILE = "model.safetensors"
 SPECIAL_TOKENS = collections.OrderedDict([
@@ -116,7 +119,7 @@ def is_plain_bert(bert_config):
 
 
 def model_type(bert_config):
-    """"bert" for teachers (plain BERT), "mobilebert" for students.
+    """Returns "bert" for plain BERT (teachers), "mobilebert" for students.
 
     Raises:
       ValueError: for MobileBERT variants that transformers' MobileBERT
@@ -351,6 +354,7 @@ def write_tokenizer_files(vocab_file, output_dir, do_lower_case,
 
 
 def write_json(path, data):
+    """Writes `data` as indented UTF-8 JSON."""
     with tf.io.gfile.GFile(path, "w") as writer:
         writer.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

@@ -46,9 +46,11 @@ sys.path.insert(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                  "pretrain"))
 
-import modeling  # pylint: disable=g-import-not-at-top,wrong-import-position
-import optimization  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=wrong-import-position
+import modeling
+import optimization
+import tokenization
+# pylint: enable=wrong-import-position
 
 RELEASE_CHECKPOINT = "model.ckpt"
 RELEASE_CONFIG = "bert_config.json"
@@ -388,8 +390,9 @@ def define_flags():
         "bert_config_file", None,
         "Model config JSON. Default: bert_config.json or the only *.json "
         "next to the checkpoint.")
-    flags.DEFINE_string("vocab_file", None,
-                        "Vocabulary. Default: vocab.txt next to the checkpoint.")
+    flags.DEFINE_string(
+        "vocab_file", None,
+        "Vocabulary. Default: vocab.txt next to the checkpoint.")
     flags.DEFINE_string("output_dir", None, "Release folder to write.")
     flags.mark_flags_as_required(["input", "output_dir"])
 

@@ -49,6 +49,7 @@ def load(cls_name, model_dir):
 
 
 def torch_inputs(reference):
+    """The reference's int32 inputs as the long tensors transformers takes."""
     return {
         "input_ids": torch.from_numpy(reference["input/input_ids"]).long(),
         "attention_mask": torch.from_numpy(
@@ -135,6 +136,7 @@ def compare(model_dir, reference_path, atol):
 
 
 def command_outputs(args):
+    """`outputs`: compares each --model_dir with its --reference."""
     if len(args.model_dir) != len(args.reference):
         sys.exit("outputs: give one --reference per --model_dir")
     report, all_ok = {}, True
@@ -151,6 +153,7 @@ def command_outputs(args):
 
 
 def command_tokenize(args):
+    """`tokenize`: ids from AutoTokenizer and BertTokenizer for --texts."""
     with open(args.texts, encoding="utf-8") as f:
         texts = json.load(f)
     fast = transformers.AutoTokenizer.from_pretrained(args.model_dir)
@@ -194,6 +197,7 @@ def planned_model_report(spec):
 
 
 def command_shapes(args):
+    """`shapes`: checks planned tensors against meta-device models."""
     with open(args.specs, encoding="utf-8") as f:
         specs = json.load(f)
     report = {s["name"]: planned_model_report(s) for s in specs}
@@ -206,12 +210,14 @@ def command_shapes(args):
 
 
 def write_report(path, data):
+    """Writes `data` as JSON to `path` when a path is given."""
     if path:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, ensure_ascii=False)
 
 
 def parse_args(argv):
+    """The command line: one of the three subcommands and its options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     outputs = sub.add_parser("outputs", help="compare with TF references")
