@@ -174,7 +174,9 @@ def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
                 (saved_model_dir, signature_key,
                  ", ".join(sorted(meta_graph.signature_def))))
         signature = meta_graph.signature_def[signature_key]
-        input_names = [signature.inputs[k].name for k in sorted(signature.inputs)]
+        input_names = [
+            signature.inputs[k].name for k in sorted(signature.inputs)
+        ]
         output_names = [
             signature.outputs[k].name for k in sorted(signature.outputs)
         ]
@@ -339,7 +341,8 @@ def ensure_converter_on_path():
     bin_dir = os.path.dirname(os.path.abspath(sys.executable))
     path = os.environ.get("PATH", "")
     if bin_dir not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+        os.environ["PATH"] = (os.pathsep.join([bin_dir, path])
+                              if path else bin_dir)
 
 
 def export_models(estimator,

@@ -36,12 +36,14 @@ sys.path.insert(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                  "pretrain"))
 
-import classifier_data  # pylint: disable=g-import-not-at-top,wrong-import-position
-import estimator_util  # pylint: disable=g-import-not-at-top,wrong-import-position
-import export_util  # pylint: disable=g-import-not-at-top,wrong-import-position
-import modeling  # pylint: disable=g-import-not-at-top,wrong-import-position
-import optimization  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tokenization  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=wrong-import-position
+import classifier_data
+import estimator_util
+import export_util
+import modeling
+import optimization
+import tokenization
+# pylint: enable=wrong-import-position
 
 FLAGS = flags.FLAGS
 
@@ -162,8 +164,9 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,
                      log_every_steps):
     """Returns the TPUEstimator model_fn of the classifier."""
 
-    def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+    def model_fn(features, labels, mode, params):
         """Builds the train, eval or predict graph."""
+        del labels, params  # Labels travel in `features`; no params used.
         is_training = mode == tf.estimator.ModeKeys.TRAIN
         input_ids = features["input_ids"]
         if "label_ids" in features:
@@ -395,7 +398,7 @@ class Classifier(object):
         tf.logging.info("Wrote %d rows of probabilities to %s", written, path)
 
     def export(self):
-        """SavedModel + float (and quantized) TFLite of the newest checkpoint."""
+        """SavedModel and TFLite model(s) of the newest checkpoint."""
         estimator = make_export_estimator(self.bert_config,
                                           len(self.label_list))
         serving_fn = export_util.serving_input_receiver_fn_builder(

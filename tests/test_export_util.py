@@ -1,11 +1,11 @@
-"""Tests for finetune/export_util.py: SavedModel → TFLite on a tiny encoder."""
+"""Tests for finetune/export_util.py: SavedModel and TFLite export."""
 import os
 
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO  # noqa: F401  (puts finetune/ and pretrain/ on sys.path)
+import conftest  # noqa: F401  (puts finetune/ and pretrain/ on sys.path)
 import export_util
 import modeling
 

@@ -519,3 +519,22 @@ def test_rand_seed_repeats_a_cpu_run(trained):
     np.testing.assert_array_equal(
         read_probabilities(base / "again" / "test_results.tsv"),
         read_probabilities(base / "out" / "test_results.tsv"))
+
+
+def test_mismatched_init_checkpoint_lists_the_variables(trained):
+    base, _ = trained
+    wider = base / "wider.json"
+    wider.write_text(TINY_CONFIG.replace('"hidden_size": 32',
+                                         '"hidden_size": 48'))
+    args = [sys.executable, os.path.join(FINETUNE, "run_classifier.py"),
+            "--task_name=chnsenticorp", "--data_dir=" + str(base / "data"),
+            "--vocab_file=" + VOCAB, "--bert_config_file=" + str(wider),
+            "--init_checkpoint=" + str(base / "out" / "model.ckpt-12.index"),
+            "--output_dir=" + str(base / "wider"), "--do_train"
+            ] + common_args(base)
+    result = subprocess.run(args, cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode != 0
+    assert "does not fit this model's config" in result.stdout
+    assert ("bert/embeddings/position_embeddings: graph shape [64, 48], "
+            "checkpoint shape [64, 32]") in result.stdout
