@@ -240,12 +240,18 @@ def read_tsv(path):
       A list of (1-based line number, list of fields).
 
     Raises:
-      ValueError: the file does not exist.
+      ValueError: the file does not exist or is not UTF-8.
     """
     if not tf.io.gfile.exists(path):
         raise ValueError("%s: data file not found" % path)
     with tf.io.gfile.GFile(path, "rb") as reader:
-        text = reader.read().decode("utf-8")
+        raw = reader.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_number = raw[:e.start].count(b"\n") + 1
+        raise ValueError("%s:%d: not valid UTF-8 (%s)" %
+                         (path, line_number, e.reason))
     rows = []
     blank = 0
     lines = text.split("\n")
@@ -549,6 +555,22 @@ def input_fn_builder(input_file,
                              drop_remainder=drop_remainder)
 
     return input_fn
+
+
+def padded_batches(num_examples, batch_size, use_tpu):
+    """Padding examples and steps to cover every example.
+
+    On TPU every batch must be full: the last one is filled with
+    PaddingInputExample records of weight 0. On CPU/GPU the last batch is
+    simply smaller.
+
+    Returns:
+      (num_padding, steps or None for "until the data ends").
+    """
+    if not use_tpu:
+        return 0, None
+    num_padding = -num_examples % batch_size
+    return num_padding, (num_examples + num_padding) // batch_size
 
 
 def read_features(input_file, seq_length):

@@ -253,22 +253,6 @@ def make_export_estimator(bert_config, num_labels):
         export_to_tpu=False)
 
 
-def padded_batches(num_examples, batch_size, use_tpu):
-    """Padding examples and steps to cover every example.
-
-    On TPU every batch must be full: the last one is filled with
-    PaddingInputExample records of weight 0. On CPU/GPU the last batch is
-    simply smaller.
-
-    Returns:
-      (num_padding, steps or None for "until the data ends").
-    """
-    if not use_tpu:
-        return 0, None
-    num_padding = -num_examples % batch_size
-    return num_padding, (num_examples + num_padding) // batch_size
-
-
 def write_results(path, results, title):
     """Writes `key = value` lines (sorted) and logs them."""
     tf.logging.info("***** %s *****", title)
@@ -354,9 +338,8 @@ class Classifier(object):
     def evaluate(self, estimator, split):
         """Accuracy and loss of the newest checkpoint on every example."""
         record_file, num_examples = self.features(split)
-        num_padding, steps = padded_batches(num_examples,
-                                            FLAGS.eval_batch_size,
-                                            FLAGS.use_tpu)
+        num_padding, steps = classifier_data.padded_batches(
+            num_examples, FLAGS.eval_batch_size, FLAGS.use_tpu)
         tf.logging.info("***** Evaluating on %s: %d examples (+%d padding) "
                         "*****", split, num_examples, num_padding)
         input_fn = classifier_data.input_fn_builder(
@@ -374,8 +357,8 @@ class Classifier(object):
     def predict(self, estimator):
         """Writes one tab-separated row of probabilities per test example."""
         record_file, num_examples = self.features("test")
-        num_padding, _ = padded_batches(num_examples, FLAGS.predict_batch_size,
-                                        FLAGS.use_tpu)
+        num_padding, _ = classifier_data.padded_batches(
+            num_examples, FLAGS.predict_batch_size, FLAGS.use_tpu)
         input_fn = classifier_data.input_fn_builder(
             record_file,
             FLAGS.max_seq_length,

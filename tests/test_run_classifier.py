@@ -538,3 +538,38 @@ def test_mismatched_init_checkpoint_lists_the_variables(trained):
     assert "does not fit this model's config" in result.stdout
     assert ("bert/embeddings/position_embeddings: graph shape [64, 48], "
             "checkpoint shape [64, 32]") in result.stdout
+
+
+def test_tpu_style_eval_input_keeps_every_example(tmp_path, tokenizer):
+    """Full batches only (TPU): padding of weight 0 fills the last one."""
+    import tensorflow.compat.v1 as tf
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    csc_fixture(data, 5)
+    path, count = prepare(tokenizer, data, cache)
+    num_padding, steps = classifier_data.padded_batches(count, 4, True)
+    assert (num_padding, steps) == (3, 2)
+    assert classifier_data.padded_batches(count, 4, False) == (0, None)
+    input_fn = classifier_data.input_fn_builder(path, 16, False, True,
+                                                num_padding=num_padding)
+    with tf.Graph().as_default():
+        batch = tf.data.make_one_shot_iterator(
+            input_fn({"batch_size": 4})).get_next()
+        with tf.Session() as sess:
+            batches = [sess.run(batch) for _ in range(steps)]
+            with pytest.raises(tf.errors.OutOfRangeError):
+                sess.run(batch)
+    real = np.concatenate([b["is_real_example"] for b in batches])
+    labels = np.concatenate([b["label_ids"] for b in batches])
+    masks = np.concatenate([b["input_mask"] for b in batches])
+    assert real.tolist() == [1] * 5 + [0] * 3
+    assert labels[:5].tolist() == [0, 1, 0, 1, 0]
+    assert not masks[5:].any() and masks[:5].all(axis=0)[0]
+    assert batches[0]["input_ids"].dtype == np.int32
+
+
+def test_non_utf8_file_names_the_line(tmp_path):
+    with open(str(tmp_path / "train.tsv"), "wb") as f:
+        f.write("label\ttext_a\n1\t好\n".encode("utf-8") +
+                "0\t差\n".encode("gbk"))
+    with pytest.raises(ValueError, match=r"train.tsv:3: not valid UTF-8"):
+        examples("chnsenticorp", tmp_path)
