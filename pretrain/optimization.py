@@ -100,11 +100,23 @@ def create_optimizer(loss,
     tvars = student_variables(tvars)
     grads = tf.gradients(loss, tvars)
     grads, _ = tf.clip_by_global_norm(grads, clip_norm=1.0)
+    # Embedding lookups give IndexedSlices; the optimizers do dense math.
+    grads = [dense_gradient(g) for g in grads]
     train_op = optimizer.apply_gradients(zip(grads, tvars),
                                          global_step=global_step)
-    # Neither optimizer increments the step itself.
-    train_op = tf.group(train_op, [global_step.assign(global_step + 1)])
+    # Neither optimizer increments the step itself.  Incrementing after the
+    # update keeps every read of the step within one run (schedule, gates)
+    # at the pre-increment value.
+    with tf.control_dependencies([train_op]):
+        train_op = tf.group(global_step.assign_add(1))
     return train_op, learning_rate
+
+
+def dense_gradient(grad):
+    """`grad` as a dense tensor (IndexedSlices converted; None kept)."""
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.convert_to_tensor(grad)
+    return grad
 
 
 def make_optimizer(optimizer_name, learning_rate, weight_decay_rate,

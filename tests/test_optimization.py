@@ -143,3 +143,20 @@ def test_adamw_ignores_multipliers():
     m, v = 0.1 * gw, 0.001 * gw * gw
     expected = w0 - 0.1 * (m / (np.sqrt(v) + 1e-6) + 0.01 * w0)
     np.testing.assert_allclose(new_w, expected, rtol=1e-5)
+
+
+def test_embedding_lookup_gradients_train_with_both_optimizers():
+    for name in ("adamw", "lamb"):
+        with tf.Graph().as_default():
+            table = tf.get_variable("emb", initializer=[[1.0, 2.0],
+                                                        [3.0, 4.0]])
+            loss = tf.reduce_sum(tf.gather(table, [1]) ** 2)
+            train_op, _ = optimization.create_optimizer(
+                loss, 0.1, 10, 0, False, optimizer_name=name,
+                weight_decay_rate=0.0, end_lr_rate=1.0)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                sess.run(train_op)
+                new_table = sess.run(table)
+        np.testing.assert_array_equal(new_table[0], [1.0, 2.0])
+        assert np.all(new_table[1] < [3.0, 4.0]), name

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Chinese MobileBERT-base-f2 pretraining recipe: 500k steps of layer-wise
+# knowledge transfer from RoBERTa-wwm-ext, then 2M steps of pretraining
+# distillation (AdamW, lr 1e-4, batch 384, length 512, 75 predictions).
+#
+# Environment:
+#   DATA_GLOB     TFRecords from create_pretraining_data.py
+#                 (max_seq_length 512, max_predictions_per_seq 75)  [required]
+#   TEACHER_CKPT  RoBERTa-wwm-ext TF1 checkpoint (prefix, .index or dir) [required]
+#   OUTPUT_DIR    checkpoints, summaries, eval results                 [required]
+#   TPU_NAME      Cloud TPU name; when unset, runs on the local GPU/CPU
+#   TPU_ZONE      zone of the TPU (optional)
+#
+# Re-running the same command resumes where it stopped.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-${ROOT}/.venv/bin/python}"
+: "${DATA_GLOB:?set DATA_GLOB to the pretraining TFRecords (glob)}"
+: "${TEACHER_CKPT:?set TEACHER_CKPT to the RoBERTa-wwm-ext checkpoint}"
+: "${OUTPUT_DIR:?set OUTPUT_DIR to the output directory}"
+
+TPU_ARGS=()
+if [[ -n "${TPU_NAME:-}" ]]; then
+  TPU_ARGS+=(--use_tpu=true --tpu_name="${TPU_NAME}")
+  if [[ -n "${TPU_ZONE:-}" ]]; then
+    TPU_ARGS+=(--tpu_zone="${TPU_ZONE}")
+  fi
+fi
+
+exec "${PYTHON}" "${ROOT}/pretrain/run_pretraining.py" \
+  --bert_config_file="${ROOT}/config/student_base_f2.json" \
+  --bert_teacher_config_file="${ROOT}/config/roberta_wwm_ext.json" \
+  --init_checkpoint="${TEACHER_CKPT}" \
+  --input_file="${DATA_GLOB}" \
+  --output_dir="${OUTPUT_DIR}" \
+  --do_train=true \
+  --do_eval=true \
+  --max_seq_length=512 \
+  --max_predictions_per_seq=75 \
+  --train_batch_size=384 \
+  --eval_batch_size=384 \
+  --optimizer=adamw \
+  --learning_rate=1e-4 \
+  --layer_wise_warmup=true \
+  --num_distill_steps=500000 \
+  --num_train_steps=2000000 \
+  --num_warmup_steps=10000 \
+  --save_checkpoints_steps=10000 \
+  --iterations_per_loop=1000 \
+  --attention_distill_factor=1 \
+  --hidden_distill_factor=100 \
+  --beta_distill_factor=5000 \
+  --gamma_distill_factor=5 \
+  --distill_ground_truth_ratio=0.5 \
+  --distill_temperature=1.0 \
+  ${TPU_ARGS[@]+"${TPU_ARGS[@]}"} \
+  "$@"
