@@ -311,6 +311,7 @@ class Classifier(object):
                 "***** Training: %d examples, batch size %d, %d steps "
                 "(%d warmup) *****", num_examples, FLAGS.train_batch_size,
                 num_train_steps, num_warmup_steps)
+        estimator = None
         if needs_estimator():
             estimator = make_estimator(self.bert_config, len(self.label_list),
                                        num_train_steps, num_warmup_steps)
