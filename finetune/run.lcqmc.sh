@@ -14,54 +14,9 @@
 #   DO_TEST      evaluate and predict the test split [true]
 #   TPU_NAME     optional: train on this Cloud TPU
 #   PYTHON       interpreter [the repository's .venv, else python3]
-# Extra arguments go to run_classifier.py and override the defaults above,
-# e.g. bash finetune/run.lcqmc.sh --export_dir=/tmp/lcqmc_export
+# Extra arguments go to run_classifier.py and override the defaults, e.g.
+#   bash finetune/run.lcqmc.sh --export_dir=/tmp/lcqmc_export
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-DEFAULT_PYTHON="${HERE}/../.venv/bin/python"
-[ -x "${DEFAULT_PYTHON}" ] || DEFAULT_PYTHON=python3
-PYTHON="${PYTHON:-${DEFAULT_PYTHON}}"
-
-: "${DATA_DIR:?set DATA_DIR to the folder with train.txt, dev.txt, test.txt}"
-MODEL_DIR="${MODEL_DIR:-}"
-if [ -z "${MODEL_DIR}" ] && { [ -z "${BERT_CONFIG:-}" ] || [ -z "${VOCAB:-}" ]; }; then
-  echo "run.lcqmc.sh: set MODEL_DIR, or BERT_CONFIG and VOCAB (and INIT_CKPT)" >&2
-  exit 2
-fi
-BERT_CONFIG="${BERT_CONFIG:-${MODEL_DIR}/bert_config.json}"
-VOCAB="${VOCAB:-${MODEL_DIR}/vocab.txt}"
-INIT_CKPT="${INIT_CKPT:-${MODEL_DIR}}"
-[ -n "${INIT_CKPT}" ] || echo "${0##*/}: no INIT_CKPT: training from random weights" >&2
-OUTPUT_DIR="${OUTPUT_DIR:-output/lcqmc}"
-TFRECORD_DIR="${TFRECORD_DIR:-${OUTPUT_DIR}/features}"
-DO_TEST="${DO_TEST:-true}"
-
-TPU_ARGS=()
-if [ -n "${TPU_NAME:-}" ]; then
-  TPU_ARGS=(--use_tpu=true "--tpu_name=${TPU_NAME}")
-fi
-
-exec "${PYTHON}" "${HERE}/run_classifier.py" \
-  --task_name=lcqmc \
-  --data_dir="${DATA_DIR}" \
-  --vocab_file="${VOCAB}" \
-  --bert_config_file="${BERT_CONFIG}" \
-  --init_checkpoint="${INIT_CKPT}" \
-  --output_dir="${OUTPUT_DIR}" \
-  --tfrecord_dir="${TFRECORD_DIR}" \
-  --do_lower_case=true \
-  --do_train=true \
-  --do_eval=true \
-  --do_test="${DO_TEST}" \
-  --do_predict="${DO_TEST}" \
-  --max_seq_length=128 \
-  --train_batch_size=64 \
-  --eval_batch_size=64 \
-  --predict_batch_size=64 \
-  --learning_rate=6e-5 \
-  --num_train_epochs=3.0 \
-  --warmup_proportion=0.1 \
-  --save_checkpoints_steps=1000 \
-  --iterations_per_loop=1000 \
-  ${TPU_ARGS[@]+"${TPU_ARGS[@]}"} \
-  "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+require_data_dir "train.txt, dev.txt, test.txt"
+run_classifier_task lcqmc 128 3.0 "$@"

@@ -268,6 +268,11 @@ def test_script_flags_are_defined_and_hyper_parameters_published(
     with open(script) as reader:
         text = reader.read()
     assert "set -euo pipefail" in text
+    assert re.search(r"^run_squad_task ", text, re.M)
+    # The flags themselves live in the shared run_squad_task.
+    with open(os.path.join(REPO, "finetune", "common.sh")) as reader:
+        common = reader.read()
+    text += common[common.index("run_squad_task() {"):]
     passed = set(re.findall(r"--([a-z_]+)=", text))
     missing = passed - defined_flags
     assert not missing, "%s passes undefined flags %s" % (script, missing)
