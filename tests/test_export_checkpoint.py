@@ -169,27 +169,34 @@ def test_export_reports_dropped_groups_and_sizes(stage3, cli_export):
     assert "Size before:" in stdout and "Size after:" in stdout
 
 
+def restored_student_outputs(config, checkpoint, inputs):
+    """Every encoder layer and the MLM logits of a student restored by name
+    from `checkpoint` (only the student's variables are read)."""
+    with tf.Graph().as_default():
+        model, logits = student_outputs(config, inputs)
+        match = modeling.plain_assignment(tf.global_variables(), checkpoint)
+        assert not match.missing and not match.shape_mismatches
+        tf.train.init_from_checkpoint(checkpoint, match.assignment_map)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            return session.run(model.get_all_encoder_layers() + [logits])
+
+
+def assert_identical_outputs(config, original, exported):
+    inputs = make_inputs(seed=2)
+    before = restored_student_outputs(config, original, inputs)
+    after = restored_student_outputs(config, exported, inputs)
+    assert len(before) == config.num_hidden_layers + 2
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(before[-1]).max() > 0
+
+
 def test_exported_checkpoint_restores_with_identical_outputs(stage3,
                                                              cli_export):
-    config = modeling.BertConfig.from_json_file(STUDENT_CONFIG)
-    inputs = make_inputs(seed=2)
-    results = []
-    for checkpoint in (stage3[0], os.path.join(cli_export[1], "model.ckpt")):
-        with tf.Graph().as_default():
-            model, logits = student_outputs(config, inputs)
-            tvars = tf.global_variables()
-            match = modeling.plain_assignment(tvars, checkpoint)
-            assert not match.missing and not match.shape_mismatches
-            tf.train.init_from_checkpoint(checkpoint, match.assignment_map)
-            with tf.Session() as session:
-                session.run(tf.global_variables_initializer())
-                results.append(
-                    session.run(model.get_all_encoder_layers() + [logits]))
-    assert len(results[0]) == config.num_hidden_layers + 2
-    for original, exported in zip(*results):
-        np.testing.assert_array_equal(original, exported)
-    # The step really trained: outputs are not the initial ones.
-    assert np.abs(results[0][-1]).max() > 0
+    assert_identical_outputs(
+        modeling.BertConfig.from_json_file(STUDENT_CONFIG), stage3[0],
+        os.path.join(cli_export[1], "model.ckpt"))
 
 
 def test_published_layout_needs_no_config_or_vocab_flags(
@@ -286,3 +293,91 @@ def test_vocab_that_does_not_fit_the_config_is_rejected(stage3, tmp_path):
 def test_directory_without_vocab_names_the_flag(stage3):
     with pytest.raises(ValueError, match="pass --vocab_file"):
         export_checkpoint.find_release_inputs(stage3[1], STUDENT_CONFIG)
+
+
+def pretraining_record(rng, num_predictions=3):
+    """One TFRecord example in create_pretraining_data.py's format."""
+    length = SEQ_LENGTH - rng.randint(0, 4)
+    ids = [101] + list(rng.randint(672, 8000, size=length - 2)) + [102]
+    positions = sorted(rng.choice(np.arange(1, length - 1), num_predictions,
+                                  replace=False))
+    labels = [ids[p] for p in positions]
+    for p in positions:
+        ids[p] = 103  # [MASK]
+    pad = [0] * (SEQ_LENGTH - length)
+    ints = {
+        "input_ids": ids + pad,
+        "input_mask": [1] * length + pad,
+        "segment_ids": [0] * length + pad,
+        "masked_lm_positions": positions,
+        "masked_lm_ids": labels,
+        "next_sentence_labels": [0],
+    }
+    feature = {
+        k: tf.train.Feature(int64_list=tf.train.Int64List(
+            value=[int(x) for x in v])) for k, v in ints.items()
+    }
+    feature["masked_lm_weights"] = tf.train.Feature(
+        float_list=tf.train.FloatList(value=[1.0] * num_predictions))
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def random_teacher_checkpoint(directory):
+    """A tiny teacher checkpoint in the plain BERT layout (bert/..., cls/...)."""
+    config = modeling.BertConfig.from_json_file(TEACHER_CONFIG)
+    with tf.Graph().as_default():
+        student_outputs(config, make_inputs(seed=3))
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            return tf.train.Saver().save(
+                session, os.path.join(directory, "bert_model.ckpt"))
+
+
+@pytest.fixture(scope="module")
+def real_stage3(tmp_path_factory):
+    """Output directory of pretrain/run_pretraining.py: two distillation
+    steps of the tiny f2 student against a tiny teacher."""
+    root = tmp_path_factory.mktemp("run_pretraining")
+    rng = np.random.RandomState(4)
+    records = str(root / "train.tfrecord")
+    with tf.io.TFRecordWriter(records) as writer:
+        for _ in range(16):
+            writer.write(pretraining_record(rng).SerializeToString())
+    output_dir = str(root / "output")
+    command = [
+        sys.executable,
+        os.path.join(REPO, "pretrain", "run_pretraining.py"),
+        "--bert_config_file=" + STUDENT_CONFIG,
+        "--bert_teacher_config_file=" + TEACHER_CONFIG,
+        "--init_checkpoint=" + random_teacher_checkpoint(str(root)),
+        "--input_file=" + records, "--output_dir=" + output_dir,
+        "--max_seq_length=%d" % SEQ_LENGTH, "--max_predictions_per_seq=3",
+        "--do_train", "--train_batch_size=4", "--num_train_steps=2",
+        "--num_warmup_steps=0", "--save_checkpoints_steps=2",
+        "--iterations_per_loop=2", "--distill_ground_truth_ratio=0.5",
+        "--learning_rate=1e-3"
+    ]
+    result = subprocess.run(command,
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT,
+                            universal_newlines=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-5000:]
+    return output_dir
+
+
+def test_export_of_a_real_run_pretraining_output(real_stage3, tmp_path):
+    inputs = export_checkpoint.find_release_inputs(real_stage3,
+                                                   STUDENT_CONFIG, VOCAB)
+    assert inputs.checkpoint.endswith("model.ckpt-2")
+    summary = export_checkpoint.export_release(inputs, str(tmp_path))
+    dropped = summary["dropped"]
+    assert len(dropped[export_checkpoint.DROP_TEACHER]) > 0
+    assert len(dropped[export_checkpoint.DROP_OPTIMIZER]) > 0
+    assert dropped[export_checkpoint.DROP_STEP] == ["global_step"]
+    config = modeling.BertConfig.from_json_file(STUDENT_CONFIG)
+    exported = dict(tf.train.list_variables(summary["checkpoint"]))
+    graph = export_checkpoint.model_variable_shapes(config)
+    assert {n: list(s) for n, s in exported.items()} == dict(graph)
+    assert summary["size_after"] < summary["size_before"]
+    assert_identical_outputs(config, inputs.checkpoint, summary["checkpoint"])
