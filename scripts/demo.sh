@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The whole Chinese MobileBERT pipeline, end to end, on small data:
+#
+#   pretraining data (whole-word masking) → tiny teacher (MLM) →
+#   layer-wise knowledge transfer + pretraining distillation (student) →
+#   sentiment classification fine-tune + eval → reading comprehension
+#   fine-tune + eval (CMRC 2018 metric) → TFLite export + TFLite eval
+#
+# Usage:
+#   bash scripts/demo.sh                          # bundled data (scripts/demo_data)
+#   DEMO_DATA=../shared/data bash scripts/demo.sh # the real data sets instead
+#
+# Environment:
+#   DEMO_DATA  folder with vocab/, cmrc2018/ and chnsenticorp/ (real-data mode)
+#   DEMO_OUT   output folder (default: demo_output/, or demo_output_real/);
+#              it is emptied first, so a second run reuses nothing stale.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+bash scripts/setup_env.sh
+PY="${ROOT}/.venv/bin/python"
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
+
+if [ -n "${DEMO_DATA:-}" ]; then
+  MODE=real
+  OUT="${DEMO_OUT:-${ROOT}/demo_output_real}"
+else
+  MODE=bundled
+  OUT="${DEMO_OUT:-${ROOT}/demo_output}"
+fi
+rm -rf "${OUT}"
+mkdir -p "${OUT}/logs"
+STAGES="${OUT}/stages.tsv"
+: > "${STAGES}"
+
+if [ "${MODE}" = real ]; then
+  DEMO_DATA="$(cd "${DEMO_DATA}" && pwd)"
+  "${PY}" scripts/demo_prepare_real.py --data_dir "${DEMO_DATA}" \
+    --output_dir "${OUT}/data"
+  DATA="${OUT}/data"
+  VOCAB="${DEMO_DATA}/vocab/chinese_vocab.txt"
+  TEACHER_CONFIG=config/tiny_teacher.json
+  STUDENT_CONFIG=config/tiny_student_f2.json
+  # The real sets are larger: fewer passes, same pipeline.
+  TEACHER_STEPS=3000; WARMUP_STEPS=600; STUDENT_STEPS=1200
+  CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=2; DUPE=2
+else
+  DATA="${ROOT}/scripts/demo_data"
+  VOCAB="${DATA}/vocab.txt"
+  TEACHER_CONFIG=config/demo_teacher.json
+  STUDENT_CONFIG=config/demo_student.json
+  TEACHER_STEPS=1500; WARMUP_STEPS=200; STUDENT_STEPS=400
+  CLS_SEQ=64; CLS_EPOCHS=5; MRC_EPOCHS=20; DUPE=5
+fi
+SEQ=64
+PREDS=10
+STAGE_COUNT=7
+STAGE_INDEX=0
+
+# run_stage NAME OUTPUT_DIR COMMAND...: runs one stage, logs to
+# ${OUT}/logs/NAME.log, prints its wall time and records it for the table.
+run_stage() {
+  local name="$1" output="$2"
+  shift 2
+  STAGE_INDEX=$((STAGE_INDEX + 1))
+  local log="${OUT}/logs/${name}.log"
+  echo "[${STAGE_INDEX}/${STAGE_COUNT}] ${name} (log: ${log#${ROOT}/})"
+  local start end
+  start=$(date +%s)
+  if ! "$@" > "${log}" 2>&1; then
+    echo "demo.sh: stage '${name}' failed; last lines of ${log}:" >&2
+    tail -n 30 "${log}" >&2
+    exit 1
+  fi
+  end=$(date +%s)
+  grep -E "step [0-9]+ .*examples/sec" "${log}" | tail -n 1 | sed 's/^/      /' || true
+  echo "      done in $((end - start)) s"
+  printf '%s\t%s\t%s\n' "${name}" "$((end - start))" "${output}" >> "${STAGES}"
+}
+
+echo "Chinese MobileBERT demo (${MODE} data) → ${OUT#${ROOT}/}"
+TOTAL_START=$(date +%s)
+
+run_stage pretraining_data "${OUT}/pretrain_data" \
+  "${PY}" pretrain/create_pretraining_data.py \
+    --input_file="${DATA}/corpus.txt" \
+    --output_file="${OUT}/pretrain_data/train.tfrecord" \
+    --vocab_file="${VOCAB}" --do_lower_case=True \
+    --max_seq_length=${SEQ} --max_predictions_per_seq=${PREDS} \
+    --dupe_factor=${DUPE} --masked_lm_prob=0.15 --random_seed=12345 \
+    --do_whole_word_mask
+
+PRETRAIN_COMMON=(
+  --input_file="${OUT}/pretrain_data/train.tfrecord"
+  --max_seq_length=${SEQ} --max_predictions_per_seq=${PREDS}
+  --train_batch_size=32 --eval_batch_size=32 --max_eval_steps=20
+  --save_checkpoints_steps=500 --iterations_per_loop=100
+  --do_train --do_eval
+)
+
+run_stage teacher_mlm "${OUT}/teacher" \
+  "${PY}" pretrain/run_pretraining.py "${PRETRAIN_COMMON[@]}" \
+    --bert_config_file="${TEACHER_CONFIG}" \
+    --output_dir="${OUT}/teacher" \
+    --learning_rate=2e-3 --num_train_steps=${TEACHER_STEPS} \
+    --num_warmup_steps=100 --distill_ground_truth_ratio=1.0
+
+# The published recipe's structure (run.pretrain.sh), scaled down.
+run_stage student_distillation "${OUT}/student" \
+  "${PY}" pretrain/run_pretraining.py "${PRETRAIN_COMMON[@]}" \
+    --bert_config_file="${STUDENT_CONFIG}" \
+    --bert_teacher_config_file="${TEACHER_CONFIG}" \
+    --init_checkpoint="${OUT}/teacher" \
+    --output_dir="${OUT}/student" \
+    --optimizer=adamw --learning_rate=1e-3 --num_warmup_steps=50 \
+    --layer_wise_warmup --num_distill_steps=${WARMUP_STEPS} \
+    --num_train_steps=${STUDENT_STEPS} \
+    --attention_distill_factor=1 --hidden_distill_factor=100 \
+    --beta_distill_factor=5000 --gamma_distill_factor=5 \
+    --distill_ground_truth_ratio=0.5 --distill_temperature=1.0
+
+CLASSIFIER_COMMON=(
+  --task_name=chnsenticorp --data_dir="${DATA}/sentiment"
+  --vocab_file="${VOCAB}" --do_lower_case=True
+  --bert_config_file="${STUDENT_CONFIG}"
+  --max_seq_length=${CLS_SEQ} --output_dir="${OUT}/classifier"
+  --tfrecord_dir="${OUT}/classifier/features" --rand_seed=12345
+)
+
+run_stage classification "${OUT}/classifier" \
+  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
+    --init_checkpoint="${OUT}/student" \
+    --do_train --do_eval \
+    --train_batch_size=32 --eval_batch_size=32 --learning_rate=1e-3 \
+    --num_train_epochs=${CLS_EPOCHS} --warmup_proportion=0.1 \
+    --save_checkpoints_steps=1000
+
+run_stage reading_comprehension "${OUT}/mrc" \
+  "${PY}" finetune/run_squad.py \
+    --train_file="${DATA}/mrc/train.json" \
+    --predict_file="${DATA}/mrc/dev.json" \
+    --vocab_file="${VOCAB}" --do_lower_case=True \
+    --bert_config_file="${STUDENT_CONFIG}" \
+    --init_checkpoint="${OUT}/student" \
+    --output_dir="${OUT}/mrc" --do_train --do_predict \
+    --max_seq_length=128 --doc_stride=64 --max_query_length=32 \
+    --train_batch_size=16 --predict_batch_size=32 --learning_rate=1e-3 \
+    --num_train_epochs=${MRC_EPOCHS} --warmup_proportion=0.1 \
+    --save_checkpoints_steps=1000 --rand_seed=12345
+
+run_stage tflite_export "${OUT}/classifier/export" \
+  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
+    --export_dir="${OUT}/classifier/export" --use_post_quantization
+
+run_stage tflite_eval "${OUT}/classifier/export/model.tflite" \
+  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
+    --lite_model_path="${OUT}/classifier/export/model.tflite"
+
+TOTAL_END=$(date +%s)
+"${PY}" scripts/demo_summary.py --output_dir "${OUT}" \
+  --total_seconds $((TOTAL_END - TOTAL_START))
