@@ -200,7 +200,8 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
     def input_fn(params):
         batch_size = params["batch_size"]
         if is_training:
-            files = tf.data.Dataset.from_tensor_slices(tf.constant(input_files))
+            files = tf.data.Dataset.from_tensor_slices(
+                tf.constant(input_files))
             files = files.repeat().shuffle(buffer_size=len(input_files))
             cycle_length = min(num_cpu_threads, len(input_files))
             dataset = files.interleave(
@@ -350,10 +351,11 @@ def build_models(stage, features, is_training, student_config,
 
 def distill_factors():
     """The four *_distill_factor flags."""
-    return distill_util.DistillFactors(hidden=FLAGS.hidden_distill_factor,
-                                       attention=FLAGS.attention_distill_factor,
-                                       beta=FLAGS.beta_distill_factor,
-                                       gamma=FLAGS.gamma_distill_factor)
+    return distill_util.DistillFactors(
+        hidden=FLAGS.hidden_distill_factor,
+        attention=FLAGS.attention_distill_factor,
+        beta=FLAGS.beta_distill_factor,
+        gamma=FLAGS.gamma_distill_factor)
 
 
 def layer_wise_train_op(student, teacher, global_step):
@@ -488,7 +490,8 @@ def eval_spec(student_logits, features, scaffold_fn):
 def model_fn_builder(stage, student_config, teacher_config):
     """Returns the TPUEstimator model_fn of `stage`."""
 
-    def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+    # pylint: disable=unused-argument
+    def model_fn(features, labels, mode, params):
         is_training = mode == tf.estimator.ModeKeys.TRAIN
         student, student_logits, teacher, teacher_logits = build_models(
             stage, features, is_training, student_config, teacher_config,
@@ -686,7 +689,8 @@ def load_configs():
             try:
                 config.check_seq_length(length)
             except ValueError as e:
-                raise ValueError("--%s vs %s: %s" % (flag_name, config_file, e))
+                raise ValueError("--%s vs %s: %s" %
+                                 (flag_name, config_file, e))
     if teacher is not None:
         check_teacher_fits(student, teacher)
     return student, teacher
