@@ -92,6 +92,8 @@ def work(tmp_path_factory):
         (root / ("%s.json" % name)).write_text(json.dumps(config))
     wide = dict(TEACHER, hidden_size=48, num_attention_heads=4)
     (root / "wide_teacher.json").write_text(json.dumps(wide))
+    narrow = dict(STUDENT, embedding_size=16)
+    (root / "narrow_student.json").write_text(json.dumps(narrow))
     deep = dict(TEACHER, num_hidden_layers=3)
     (root / "deep_teacher.json").write_text(json.dumps(deep))
     return root
@@ -406,6 +408,25 @@ def test_resume_after_kill_skips_finished_work(work, teacher):
     assert tf.train.load_variable(str(out), "global_step") == 120
     assert {p: os.path.getmtime(p) for p in warmup_files} == warmup_files
     assert sorted(glob.glob(str(out / "warmup" / "*"))) == sorted(warmup_files)
+
+
+def test_shape_mismatch_is_reported_not_mapped(work, teacher):
+    out = work / "narrow_out"
+    _, log = run_pretraining(*common_flags(work, out) + distill_flags(
+        work, teacher / "model.ckpt-80") + [
+            "--bert_config_file=%s" % (work / "narrow_student.json"),
+            "--num_distill_steps=2", "--num_train_steps=0",
+            "--save_checkpoints_steps=2"
+        ])
+    assert re.search(
+        r"Not restored .*bert/embeddings/word_embeddings: graph shape "
+        r"\[200, 16\], checkpoint shape \[200, 32\]", log)
+    start = checkpoint_values(str(out / "warmup" / "model.ckpt-0"))
+    original = checkpoint_values(str(teacher / "model.ckpt-80"))
+    assert start["bert/embeddings/word_embeddings"].shape == (VOCAB, 16)
+    np.testing.assert_array_equal(
+        start["bert/embeddings/position_embeddings"],
+        original["bert/embeddings/position_embeddings"])
 
 
 def embeddings_only_checkpoint(source, out_dir):
