@@ -14,6 +14,9 @@
 #   DEMO_DATA  folder with vocab/, cmrc2018/ and chnsenticorp/ (real-data mode)
 #   DEMO_OUT   output folder (default: demo_output/, or demo_output_real/);
 #              it is emptied first, so a second run reuses nothing stale.
+#   DEMO_COMPARE=1  also pretrain the student architecture with plain MLM
+#              for the same number of steps (the baseline) and fine-tune
+#              teacher, distilled student and baseline alike.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,18 +47,17 @@ if [ "${MODE}" = real ]; then
   STUDENT_CONFIG=config/tiny_student_f2.json
   # The real sets are larger: fewer passes, same pipeline.
   TEACHER_STEPS=3000; WARMUP_STEPS=600; STUDENT_STEPS=1200
-  CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=2; DUPE=2
+  SEQ=128; PREDS=20; CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=2; DUPE=2
 else
   DATA="${ROOT}/scripts/demo_data"
   VOCAB="${DATA}/vocab.txt"
   TEACHER_CONFIG=config/demo_teacher.json
   STUDENT_CONFIG=config/demo_student.json
   TEACHER_STEPS=1500; WARMUP_STEPS=200; STUDENT_STEPS=400
-  CLS_SEQ=64; CLS_EPOCHS=5; MRC_EPOCHS=20; DUPE=5
+  SEQ=64; PREDS=10; CLS_SEQ=64; CLS_EPOCHS=5; MRC_EPOCHS=20; DUPE=5
 fi
-SEQ=64
-PREDS=10
-STAGE_COUNT=7
+COMPARE="${DEMO_COMPARE:-0}"
+STAGE_COUNT=$(( COMPARE == 1 ? 12 : 7 ))
 STAGE_INDEX=0
 
 # run_stage NAME OUTPUT_DIR COMMAND...: runs one stage, logs to
@@ -120,42 +122,67 @@ run_stage student_distillation "${OUT}/student" \
     --beta_distill_factor=5000 --gamma_distill_factor=5 \
     --distill_ground_truth_ratio=0.5 --distill_temperature=1.0
 
-CLASSIFIER_COMMON=(
+if [ "${COMPARE}" = 1 ]; then
+  # Baseline: the student architecture with plain MLM for as many steps as
+  # the student trained in both distillation stages.
+  run_stage baseline_mlm "${OUT}/baseline" \
+    "${PY}" pretrain/run_pretraining.py "${PRETRAIN_COMMON[@]}" \
+      --bert_config_file="${STUDENT_CONFIG}" \
+      --output_dir="${OUT}/baseline" \
+      --learning_rate=1e-3 --num_warmup_steps=50 \
+      --num_train_steps=$((WARMUP_STEPS + STUDENT_STEPS)) \
+      --distill_ground_truth_ratio=1.0
+  FINETUNED=(student:"${STUDENT_CONFIG}" baseline:"${STUDENT_CONFIG}"
+             teacher:"${TEACHER_CONFIG}")
+else
+  FINETUNED=(student:"${STUDENT_CONFIG}")
+fi
+
+for entry in "${FINETUNED[@]}"; do
+  model="${entry%%:*}"
+  config="${entry#*:}"
+  run_stage "classification_${model}" "${OUT}/classifier_${model}" \
+    "${PY}" finetune/run_classifier.py \
+      --task_name=chnsenticorp --data_dir="${DATA}/sentiment" \
+      --vocab_file="${VOCAB}" --do_lower_case=True \
+      --bert_config_file="${config}" \
+      --init_checkpoint="${OUT}/${model}" \
+      --output_dir="${OUT}/classifier_${model}" \
+      --tfrecord_dir="${OUT}/features" --rand_seed=12345 \
+      --max_seq_length=${CLS_SEQ} --do_train --do_eval \
+      --train_batch_size=32 --eval_batch_size=32 --learning_rate=1e-3 \
+      --num_train_epochs=${CLS_EPOCHS} --warmup_proportion=0.1 \
+      --save_checkpoints_steps=100000
+
+  run_stage "reading_comprehension_${model}" "${OUT}/mrc_${model}" \
+    "${PY}" finetune/run_squad.py \
+      --train_file="${DATA}/mrc/train.json" \
+      --predict_file="${DATA}/mrc/dev.json" \
+      --vocab_file="${VOCAB}" --do_lower_case=True \
+      --bert_config_file="${config}" \
+      --init_checkpoint="${OUT}/${model}" \
+      --output_dir="${OUT}/mrc_${model}" --do_train --do_predict \
+      --max_seq_length=128 --doc_stride=64 --max_query_length=32 \
+      --train_batch_size=16 --predict_batch_size=32 --learning_rate=1e-3 \
+      --num_train_epochs=${MRC_EPOCHS} --warmup_proportion=0.1 \
+      --save_checkpoints_steps=100000 --rand_seed=12345
+done
+
+# Export the fine-tuned student classifier and evaluate the TFLite model.
+EXPORT_ARGS=(
   --task_name=chnsenticorp --data_dir="${DATA}/sentiment"
   --vocab_file="${VOCAB}" --do_lower_case=True
-  --bert_config_file="${STUDENT_CONFIG}"
-  --max_seq_length=${CLS_SEQ} --output_dir="${OUT}/classifier"
-  --tfrecord_dir="${OUT}/classifier/features" --rand_seed=12345
+  --bert_config_file="${STUDENT_CONFIG}" --max_seq_length=${CLS_SEQ}
+  --output_dir="${OUT}/classifier_student"
+  --tfrecord_dir="${OUT}/features"
 )
+run_stage tflite_export "${OUT}/classifier_student/export" \
+  "${PY}" finetune/run_classifier.py "${EXPORT_ARGS[@]}" \
+    --export_dir="${OUT}/classifier_student/export" --use_post_quantization
 
-run_stage classification "${OUT}/classifier" \
-  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
-    --init_checkpoint="${OUT}/student" \
-    --do_train --do_eval \
-    --train_batch_size=32 --eval_batch_size=32 --learning_rate=1e-3 \
-    --num_train_epochs=${CLS_EPOCHS} --warmup_proportion=0.1 \
-    --save_checkpoints_steps=1000
-
-run_stage reading_comprehension "${OUT}/mrc" \
-  "${PY}" finetune/run_squad.py \
-    --train_file="${DATA}/mrc/train.json" \
-    --predict_file="${DATA}/mrc/dev.json" \
-    --vocab_file="${VOCAB}" --do_lower_case=True \
-    --bert_config_file="${STUDENT_CONFIG}" \
-    --init_checkpoint="${OUT}/student" \
-    --output_dir="${OUT}/mrc" --do_train --do_predict \
-    --max_seq_length=128 --doc_stride=64 --max_query_length=32 \
-    --train_batch_size=16 --predict_batch_size=32 --learning_rate=1e-3 \
-    --num_train_epochs=${MRC_EPOCHS} --warmup_proportion=0.1 \
-    --save_checkpoints_steps=1000 --rand_seed=12345
-
-run_stage tflite_export "${OUT}/classifier/export" \
-  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
-    --export_dir="${OUT}/classifier/export" --use_post_quantization
-
-run_stage tflite_eval "${OUT}/classifier/export/model.tflite" \
-  "${PY}" finetune/run_classifier.py "${CLASSIFIER_COMMON[@]}" \
-    --lite_model_path="${OUT}/classifier/export/model.tflite"
+run_stage tflite_eval "${OUT}/classifier_student/export/model.tflite" \
+  "${PY}" finetune/run_classifier.py "${EXPORT_ARGS[@]}" \
+    --lite_model_path="${OUT}/classifier_student/export/model.tflite"
 
 TOTAL_END=$(date +%s)
 "${PY}" scripts/demo_summary.py --output_dir "${OUT}" \

@@ -64,15 +64,15 @@ def export_metric(output):
 
 
 def stage_metric(name, output):
-    """The headline number of one stage."""
+    """The headline number of one stage (names as scripts/demo.sh writes)."""
     if name == "pretraining_data":
         return "%d instances" % count_records(
             os.path.join(output, "train.tfrecord"))
-    if name in ("teacher_mlm", "student_distillation"):
+    if name in ("teacher_mlm", "student_distillation", "baseline_mlm"):
         return mlm_metric(output)
-    if name == "classification":
+    if name.startswith("classification_"):
         return classification_metric(output)
-    if name == "reading_comprehension":
+    if name.startswith("reading_comprehension_"):
         return mrc_metric(output)
     if name == "tflite_export":
         return export_metric(output)
