@@ -333,3 +333,11 @@ def test_restore_student_lists_mismatched_names(tmp_path):
         with pytest.raises(ValueError,
                            match="token_type_embeddings: graph shape"):
             estimator_util.restore_student(ckpt, use_tpu=False)
+
+
+def test_resolve_checkpoint_without_state_file_takes_highest_step(tmp_path):
+    for step in (200, 1000, 30):
+        for suffix in (".index", ".data-00000-of-00001"):
+            (tmp_path / ("model.ckpt-%d%s" % (step, suffix))).write_bytes(b"")
+    assert modeling.resolve_checkpoint(str(tmp_path)) == str(
+        tmp_path / "model.ckpt-1000")
