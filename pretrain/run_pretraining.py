@@ -572,9 +572,8 @@ def train_stage(stage, student_config, teacher_config):
         stage.model_dir, stage.batch_size, stage.max_seq_length,
         "yes" if stage.with_teacher else "no",
         "%s (%s)" % stage.init if stage.init else "none")
-    for path in stage.input_files[:1]:
-        check_first_record(path, stage.max_seq_length,
-                           FLAGS.max_predictions_per_seq)
+    check_first_record(stage.input_files[0], stage.max_seq_length,
+                       FLAGS.max_predictions_per_seq)
     estimator = make_estimator(stage, student_config, teacher_config)
     estimator.train(input_fn=input_fn_builder(stage.input_files,
                                               stage.max_seq_length,
@@ -600,8 +599,8 @@ def plan_training_stages():
                              "teacher" if teacher_main else "student")
     if FLAGS.layer_wise_warmup:
         if main_step > 0:
-            tf.logging.info("Stage 3 already began (step %d in %s): no "
-                            "layer-wise transfer to run.", main_step,
+            tf.logging.info("Stage main already began (step %d in %s): "
+                            "stage warmup is not run again.", main_step,
                             output_dir)
         else:
             warmup_init = None

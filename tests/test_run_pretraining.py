@@ -402,7 +402,7 @@ def test_resume_after_kill_skips_finished_work(work, teacher):
         tf.train.load_variable(str(teacher / "model.ckpt-80"), word))
 
     _, log = run_pretraining(*args[2:])
-    assert "no layer-wise transfer to run" in log
+    assert "stage warmup is not run again" in log
     assert "Stage warmup:" not in log
     assert re.search(r"Stage main: steps %d -> 120" % killed_step, log)
     assert tf.train.load_variable(str(out), "global_step") == 120
