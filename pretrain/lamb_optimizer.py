@@ -80,8 +80,7 @@ class LAMBOptimizer(tf.train.Optimizer):
             var_name = optimization.variable_name(param)
             m = optimization.moment_slot(var_name + "/adam_m", param)
             v = optimization.moment_slot(var_name + "/adam_v", param)
-            multiplier = self._multiplier(var_name)
-            if multiplier is None:
+            if self._is_frozen(var_name):
                 continue
             next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
             next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
@@ -91,10 +90,13 @@ class LAMBOptimizer(tf.train.Optimizer):
                 update += self.weight_decay_rate * param
             step_size = self.learning_rate * self._trust_ratio(
                 var_name, param, update)
-            if multiplier is not True:
-                step_size *= multiplier
-            next_param = param - step_size * update
-            if multiplier is not True:
+            if self.lr_multipliers is None:
+                next_param = param - step_size * update
+            else:
+                multiplier = tf.cast(self.lr_multipliers[var_name],
+                                     tf.float32)
+                next_param = param - multiplier * step_size * update
+                # While the multiplier is 0 nothing changes, moments included.
                 active = tf.greater(multiplier, 0.0)
                 next_param = tf.where_v2(active, next_param, param)
                 next_m = tf.where_v2(active, next_m, m)
@@ -106,13 +108,10 @@ class LAMBOptimizer(tf.train.Optimizer):
             ])
         return tf.group(*assignments, name=name)
 
-    def _multiplier(self, var_name):
-        """True (no multiplier), a scalar tensor, or None (frozen)."""
-        if self.lr_multipliers is None:
-            return True
-        if var_name not in self.lr_multipliers:
-            return None
-        return tf.cast(self.lr_multipliers[var_name], tf.float32)
+    def _is_frozen(self, var_name):
+        """A multiplier dict without this variable freezes it."""
+        return (self.lr_multipliers is not None and
+                var_name not in self.lr_multipliers)
 
     def _trust_ratio(self, var_name, param, update):
         """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""
