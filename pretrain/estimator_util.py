@@ -84,7 +84,8 @@ def restore_student(init_checkpoint, use_tpu, tvars=None):
     if match.shape_mismatches:
         raise ValueError(
             "init_checkpoint %s does not fit this model's config:\n  %s" %
-            (init_checkpoint, "\n  ".join(modeling.describe_mismatches(match))))
+            (init_checkpoint,
+             "\n  ".join(modeling.describe_mismatches(match))))
     if not match.assignment_map:
         raise ValueError(
             "init_checkpoint %s shares no variable with the model (missing "

@@ -8,14 +8,14 @@ MobileBERT students (bottlenecks, stacked feed-forward networks, trigram
 input, no-norm).  Each building block below is a function whose variable
 scope is the name that appears in released TF1 checkpoints:
 
-    bert/embeddings                      embeddings()
-    bert/encoder/layer_{i}               transformer_layer()
-      bottleneck/{input,attention}         bottleneck()
-      attention/{self,output}              attention()
-      ffn_layer_{j}, intermediate/output   feed_forward()
-      output/bottleneck                    output_bottleneck()
-    bert/pooler                          pooler()
-    cls/predictions                      masked_lm_logits()
+        bert/embeddings                      embeddings()
+        bert/encoder/layer_{i}               transformer_layer()
+            bottleneck/{input,attention}         bottleneck()
+            attention/{self,output}              attention()
+            ffn_layer_{j}, intermediate/output   feed_forward()
+            output/bottleneck                    output_bottleneck()
+        bert/pooler                          pooler()
+        cls/predictions                      masked_lm_logits()
 
 Shape letters in comments: B batch, S sequence, H hidden_size, E
 embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary.
@@ -94,11 +94,11 @@ class BertConfig(object):
                  classifier_activation=True):
         """Stores the fields and checks that they describe a buildable model.
 
-    Raises:
-      ValueError: naming the offending field, for non-positive sizes, heads
-        that do not divide the attention width, an unknown activation or an
-        unknown normalization type.
-    """
+        Raises:
+            ValueError: naming the offending field, for non-positive
+                sizes, heads that do not divide the attention width, an
+                unknown activation or an unknown normalization type.
+        """
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.num_hidden_layers = num_hidden_layers
@@ -142,8 +142,8 @@ class BertConfig(object):
                                  (field, value))
         if self.attention_width % self.num_attention_heads:
             raise ValueError(
-                "num_attention_heads: %d heads do not divide the attention width %d"
-                " (%s)" % (self.num_attention_heads, self.attention_width,
+                "num_attention_heads: %d heads do not divide the attention "
+                "width %d (%s)" % (self.num_attention_heads, self.attention_width,
                            "intra_bottleneck_size"
                            if self.use_bottleneck else "hidden_size"))
         get_activation(self.hidden_act)
@@ -167,7 +167,7 @@ class BertConfig(object):
                 (self.embedding_size, self.hidden_size))
 
     def check_seq_length(self, max_seq_length):
-        """Raises ValueError when sequences would outgrow the position table."""
+        """Raises ValueError when sequences outgrow the position table."""
         if max_seq_length > self.max_position_embeddings:
             raise ValueError("max_seq_length: %d is larger than the config's "
                              "max_position_embeddings %d" %
@@ -177,9 +177,9 @@ class BertConfig(object):
     def from_dict(cls, json_object):
         """Builds a config from a dict; unknown keys are ignored.
 
-    Teacher configs carry keys such as `directionality` and `pooler_*` that
-    the model does not use.
-    """
+        Teacher configs carry keys such as `directionality` and `pooler_*` that
+        the model does not use.
+        """
         known = set(cls.__init__.__code__.co_varnames[1:])
         if "vocab_size" not in json_object:
             raise ValueError("vocab_size: missing from the config")
@@ -212,12 +212,12 @@ class BertConfig(object):
 class BertModel(object):
     """BERT / MobileBERT encoder.
 
-  Example:
-    config = BertConfig.from_json_file("config/student_base_f2.json")
-    model = BertModel(config, is_training=False, input_ids=ids,
-                      input_mask=mask, token_type_ids=segments)
-    features = model.get_sequence_output()   # [B, S, H]
-  """
+    Example:
+        config = BertConfig.from_json_file("config/student_base_f2.json")
+        model = BertModel(config, is_training=False, input_ids=ids,
+                          input_mask=mask, token_type_ids=segments)
+        features = model.get_sequence_output()   # [B, S, H]
+    """
 
     def __init__(self,
                  config,
@@ -230,16 +230,16 @@ class BertModel(object):
                  use_einsum=True):
         """Builds the graph.
 
-    Args:
-      config: BertConfig.
-      is_training: bool; False turns dropout off.
-      input_ids: int32 [B, S].
-      input_mask: int32 [B, S], 1 for real tokens (defaults to all ones).
-      token_type_ids: int32 [B, S] segment ids (defaults to zeros).
-      use_one_hot_embeddings: look words up by one-hot matmul (TPU).
-      scope: variable scope, default "bert".
-      use_einsum: einsum or reshape+matmul implementation (same numbers).
-    """
+        Args:
+            config: BertConfig.
+            is_training: bool; False turns dropout off.
+            input_ids: int32 [B, S].
+            input_mask: int32 [B, S], 1 for real tokens (defaults to all ones).
+            token_type_ids: int32 [B, S] segment ids (defaults to zeros).
+            use_one_hot_embeddings: look words up by one-hot matmul (TPU).
+            scope: variable scope, default "bert".
+            use_einsum: einsum or reshape+matmul implementation (same numbers).
+        """
         config = copy.deepcopy(config)
         if not is_training:
             config.hidden_dropout_prob = 0.0
@@ -304,10 +304,10 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
                use_einsum):
     """Word (+ trigram) + token-type + position embeddings, normalised.
 
-  Returns:
-    (embedding_output [B, S, H], word_embedding_output [B, S, E],
-     embedding_table [V, E]).
-  """
+    Returns:
+        (embedding_output [B, S, H], word_embedding_output [B, S, E],
+          embedding_table [V, E]).
+    """
     initializer = create_initializer(config.initializer_range)
     embedding_table = tf.get_variable(
         "word_embeddings", [config.vocab_size, config.embedding_size],
@@ -346,12 +346,12 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
 def trigram(word_output):
     """Concatenates next, current and previous token embeddings.
 
-  Args:
-    word_output: [B, S, E].
+    Args:
+        word_output: [B, S, E].
 
-  Returns:
-    [B, S, 3E]: [emb(t+1), emb(t), emb(t-1)], zeros past either end.
-  """
+    Returns:
+        [B, S, 3E]: [emb(t+1), emb(t), emb(t-1)], zeros past either end.
+    """
     next_tokens = tf.pad(word_output[:, 1:], [[0, 0], [0, 1], [0, 0]])
     previous_tokens = tf.pad(word_output[:, :-1], [[0, 0], [1, 0], [0, 0]])
     return tf.concat([next_tokens, word_output, previous_tokens], axis=2)
@@ -360,10 +360,10 @@ def trigram(word_output):
 def encoder(config, embedding_output, attention_mask, use_einsum):
     """Stacks `num_hidden_layers` transformer layers.
 
-  Returns:
-    (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
-     embedding output; all_attention_scores: L tensors [B, N, S, S]).
-  """
+    Returns:
+        (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
+          embedding output; all_attention_scores: L tensors [B, N, S, S]).
+    """
     all_layers = [embedding_output]
     all_scores = []
     prev_output = embedding_output
@@ -379,12 +379,12 @@ def encoder(config, embedding_output, attention_mask, use_einsum):
 def transformer_layer(config, layer_input, attention_mask, use_einsum):
     """One MobileBERT (or BERT) layer, as in the paper's figure.
 
-  Args:
-    layer_input: [B, S, H] output of the previous layer.
+    Args:
+        layer_input: [B, S, H] output of the previous layer.
 
-  Returns:
-    (layer output [B, S, H], attention scores [B, N, S, S]).
-  """
+    Returns:
+        (layer output [B, S, H], attention scores [B, N, S, S]).
+    """
     prev_output = layer_input
     if config.use_bottleneck:
         inner_input, query_key, value = bottleneck(config, prev_output,
@@ -415,13 +415,13 @@ def transformer_layer(config, layer_input, attention_mask, use_einsum):
 def bottleneck(config, prev_output, use_einsum):
     """Linear projections from the hidden width into the bottleneck.
 
-  Args:
-    prev_output: [B, S, H].
+    Args:
+        prev_output: [B, S, H].
 
-  Returns:
-    (layer_input, query_key, value): the residual input of the attention
-    block [B, S, I], the query/key input and the value input.
-  """
+    Returns:
+        (layer_input, query_key, value): the residual input of the attention
+        block [B, S, I], the query/key input and the value input.
+    """
     initializer = create_initializer(config.initializer_range)
     with tf.variable_scope("bottleneck"):
         with tf.variable_scope("input"):
@@ -442,15 +442,15 @@ def bottleneck(config, prev_output, use_einsum):
 def attention(config, query_key, value, residual, attention_mask, use_einsum):
     """Multi-head self-attention (`self`) and its output projection (`output`).
 
-  Args:
-    query_key: [B, S, W] input of the query and key projections.
-    value: [B, S, W'] input of the value projection.
-    residual: [B, S, I] tensor added back after the output projection.
-    attention_mask: [B, S, S] with 1 where attention is allowed.
+    Args:
+        query_key: [B, S, W] input of the query and key projections.
+        value: [B, S, W'] input of the value projection.
+        residual: [B, S, I] tensor added back after the output projection.
+        attention_mask: [B, S, S] with 1 where attention is allowed.
 
-  Returns:
-    (attention output [B, S, I], pre-softmax scores [B, N, S, S]).
-  """
+    Returns:
+        (attention output [B, S, I], pre-softmax scores [B, N, S, S]).
+    """
     initializer = create_initializer(config.initializer_range)
     num_heads = config.num_attention_heads
     head_size = config.attention_width // num_heads
@@ -493,16 +493,16 @@ def attention(config, query_key, value, residual, attention_mask, use_einsum):
 def feed_forward(config, ffn_input, use_einsum, is_last=False):
     """One feed-forward network: `intermediate` then `output`, residual, norm.
 
-  Extra stacked FFNs run under `ffn_layer_{j}`; the last one sits directly in
-  the layer scope, where BERT's only FFN lives.  Without a bottleneck the
-  last FFN applies dropout before the residual.
+    Extra stacked FFNs run under `ffn_layer_{j}`; the last one sits directly in
+    the layer scope, where BERT's only FFN lives.  Without a bottleneck the
+    last FFN applies dropout before the residual.
 
-  Args:
-    ffn_input: [B, S, I].
+    Args:
+        ffn_input: [B, S, I].
 
-  Returns:
-    [B, S, I].
-  """
+    Returns:
+        [B, S, I].
+    """
     initializer = create_initializer(config.initializer_range)
     with tf.variable_scope("intermediate"):
         hidden = dense(ffn_input, config.intermediate_size,
@@ -519,13 +519,13 @@ def feed_forward(config, ffn_input, use_einsum, is_last=False):
 def output_bottleneck(config, inner_output, prev_output, use_einsum):
     """Projects the bottleneck back to the hidden width, residual with input.
 
-  Args:
-    inner_output: [B, S, I].
-    prev_output: [B, S, H] input of the layer.
+    Args:
+        inner_output: [B, S, I].
+        prev_output: [B, S, H] input of the layer.
 
-  Returns:
-    [B, S, H].
-  """
+    Returns:
+        [B, S, H].
+    """
     initializer = create_initializer(config.initializer_range)
     output = dense(inner_output, config.hidden_size, initializer, "dense",
                    use_einsum)  # [B, S, H]
@@ -549,18 +549,18 @@ def pooler(config, sequence_output):
 def masked_lm_logits(config, sequence_output, embedding_table, positions):
     """The `cls/predictions` head: logits at the masked positions.
 
-  Must be called inside the scope that holds `cls` (the root for a student,
-  `teacher` for the teacher).
+    Must be called inside the scope that holds `cls` (the root for a student,
+    `teacher` for the teacher).
 
-  Args:
-    config: BertConfig.
-    sequence_output: [B, S, H].
-    embedding_table: [V, E] word embeddings (tied output weights).
-    positions: int32 [B, P] masked positions.
+    Args:
+        config: BertConfig.
+        sequence_output: [B, S, H].
+        embedding_table: [V, E] word embeddings (tied output weights).
+        positions: int32 [B, P] masked positions.
 
-  Returns:
-    [B * P, V] logits.
-  """
+    Returns:
+        [B * P, V] logits.
+    """
     initializer = create_initializer(config.initializer_range)
     hidden = gather_indexes(sequence_output, positions)  # [B * P, H]
     with tf.variable_scope("cls/predictions"):
@@ -594,12 +594,12 @@ def masked_lm_logits(config, sequence_output, embedding_table, positions):
 def dense(inputs, units, initializer, name, use_einsum, activation=None):
     """Dense layer over the last axis with variables `name/{kernel,bias}`.
 
-  Args:
-    inputs: [..., in].
+    Args:
+        inputs: [..., in].
 
-  Returns:
-    [..., units].
-  """
+    Returns:
+        [..., units].
+    """
     in_width = get_shape_list(inputs)[-1]
     with tf.variable_scope(name):
         kernel = tf.get_variable("kernel", [in_width, units],
@@ -719,26 +719,31 @@ CheckpointMatch = collections.namedtuple("CheckpointMatch", [
 def resolve_checkpoint(path):
     """Accepts a checkpoint prefix, a `.index`/`.data-*` file or a directory.
 
-  Returns:
-    The checkpoint prefix (e.g. `dir/model.ckpt-1000`).
+    Returns:
+        The checkpoint prefix (e.g. `dir/model.ckpt-1000`).
 
-  Raises:
-    ValueError: when nothing checkpoint-like is found at `path`.
-  """
+    Raises:
+        ValueError: when nothing checkpoint-like is found at `path`.
+    """
     path = re.sub(r"\.(index|meta|data-\d+-of-\d+)$", "", path)
     if tf.io.gfile.isdir(path):
         latest = tf.train.latest_checkpoint(path)
         if latest is None:
-            candidates = sorted(
-                tf.io.gfile.glob(path.rstrip("/") + "/*.index"))
+            candidates = tf.io.gfile.glob(path.rstrip("/") + "/*.index")
             if not candidates:
                 raise ValueError("%s: directory holds no checkpoint" % path)
-            latest = candidates[-1][:-len(".index")]
+            latest = max(candidates, key=checkpoint_sort_key)[:-len(".index")]
         return latest
     if not tf.io.gfile.exists(path + ".index"):
         raise ValueError("%s: no checkpoint found (expected %s.index)" %
                          (path, path))
     return path
+
+
+def checkpoint_sort_key(path):
+    """Orders checkpoint files by their step suffix (`-1000` after `-200`)."""
+    match = re.search(r"-(\d+)\.index$", path)
+    return (int(match.group(1)) if match else -1, path)
 
 
 def _graph_name(variable):
@@ -748,18 +753,18 @@ def _graph_name(variable):
 def match_checkpoint(tvars, init_checkpoint, to_checkpoint_name):
     """Maps graph variables to checkpoint variables with the same shape.
 
-  Args:
-    tvars: graph variables to consider.
-    init_checkpoint: checkpoint path (see resolve_checkpoint).
-    to_checkpoint_name: function graph name → checkpoint name, or None to
-      skip the variable.
+    Args:
+        tvars: graph variables to consider.
+        init_checkpoint: checkpoint path (see resolve_checkpoint).
+        to_checkpoint_name: function graph name → checkpoint name, or None to
+            skip the variable.
 
-  Returns:
-    CheckpointMatch: `assignment_map` {checkpoint name: graph name} for
-    `tf.train.init_from_checkpoint`, `initialized_variable_names` (graph
-    names, also with ":0"), `shape_mismatches` as (graph name, graph shape,
-    checkpoint shape), `missing` graph names absent from the checkpoint.
-  """
+    Returns:
+        CheckpointMatch: `assignment_map` {checkpoint name: graph name} for
+        `tf.train.init_from_checkpoint`, `initialized_variable_names` (graph
+        names, also with ":0"), `shape_mismatches` as (graph name, graph shape,
+        checkpoint shape), `missing` graph names absent from the checkpoint.
+    """
     ckpt_shapes = dict(
         tf.train.list_variables(resolve_checkpoint(init_checkpoint)))
     assignment_map = collections.OrderedDict()
@@ -807,10 +812,10 @@ def teacher_assignment(tvars, init_checkpoint, prefix="teacher/"):
 def non_encoder_assignment(tvars, init_checkpoint, prefix="teacher/"):
     """Student variables outside `bert/encoder` copied from a teacher ckpt.
 
-  These are the word/position/token-type embeddings and `cls/predictions`,
-  which a student of the teacher's hidden size can share; variables whose
-  name is absent or whose shape differs are reported, not mapped.
-  """
+    These are the word/position/token-type embeddings and `cls/predictions`,
+    which a student of the teacher's hidden size can share; variables whose
+    name is absent or whose shape differs are reported, not mapped.
+    """
 
     def to_checkpoint_name(name):
         if name.startswith(prefix) or name.startswith("bert/encoder/"):
