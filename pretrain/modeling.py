@@ -141,11 +141,12 @@ class BertConfig(object):
                 raise ValueError("%s: expected a positive integer, got %r" %
                                  (field, value))
         if self.attention_width % self.num_attention_heads:
+            width_field = ("intra_bottleneck_size" if self.use_bottleneck
+                           else "hidden_size")
             raise ValueError(
                 "num_attention_heads: %d heads do not divide the attention "
-                "width %d (%s)" % (self.num_attention_heads, self.attention_width,
-                           "intra_bottleneck_size"
-                           if self.use_bottleneck else "hidden_size"))
+                "width %d (%s)" % (self.num_attention_heads,
+                                   self.attention_width, width_field))
         get_activation(self.hidden_act)
         if self.normalization_type not in _NORMALIZATION_TYPES:
             raise ValueError(
