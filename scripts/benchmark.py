@@ -1,0 +1,299 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""Speed and memory benchmark on the current machine (not a test).
+
+Prints three tables:
+  1. each published config: parameters, inference latency at batch 1 x 128
+     and throughput at batch 32 x 128, with `use_einsum` on and off;
+  2. one distillation training step, student_base_f2 with the full-size
+     roberta_wwm_ext teacher, batch 8 x 128: seconds/step, examples/sec and
+     peak resident memory (measured in a fresh subprocess);
+  3. preprocessing throughput for CMRC 2018 dev and ChnSentiCorp train.
+
+Usage:
+  .venv/bin/python scripts/benchmark.py [--iterations 5] [--sections all]
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "pretrain"))
+sys.path.insert(0, os.path.join(REPO, "finetune"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # pylint: disable=g-import-not-at-top
+import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+
+import modeling  # pylint: disable=g-import-not-at-top
+
+PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
+             "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
+SEQ_LENGTH = 128
+
+
+def load_config(name):
+    """Reads config/<name>.json."""
+    return modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", name + ".json"))
+
+
+def time_runs(sess, fetch, feed, iterations):
+    """Median seconds of `iterations` runs after one warm-up run."""
+    sess.run(fetch, feed)
+    times = []
+    for _ in range(iterations):
+        start = time.time()
+        sess.run(fetch, feed)
+        times.append(time.time() - start)
+    return float(np.median(times))
+
+
+def inference_row(name, use_einsum, iterations, throughput_batch):
+    """Times the encoder of one config at batch 1 and `throughput_batch`."""
+    config = load_config(name)
+    with tf.Graph().as_default():
+        ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH])
+        model = modeling.BertModel(config, False, ids, use_einsum=use_einsum)
+        params = modeling.count_parameters(tf.trainable_variables())
+        output = model.get_sequence_output()
+        rng = np.random.RandomState(0)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            single = {ids: rng.randint(0, config.vocab_size, (1, SEQ_LENGTH))}
+            batch = {
+                ids: rng.randint(0, config.vocab_size,
+                                 (throughput_batch, SEQ_LENGTH))
+            }
+            latency = time_runs(sess, output, single, iterations)
+            batch_time = time_runs(sess, output, batch,
+                                   max(1, iterations // 2))
+    return {
+        "config": name,
+        "use_einsum": use_einsum,
+        "params": params,
+        "latency_ms": latency * 1000.0,
+        "throughput": throughput_batch / batch_time,
+    }
+
+
+def print_inference_table(rows, throughput_batch):
+    """Prints table 1 and the speed-up of each student over the teacher."""
+    print("\n## Inference (encoder, sequence length %d)\n" % SEQ_LENGTH)
+    print("| config | params (encoder) | use_einsum | latency b=1 (ms) | "
+          "throughput b=%d (ex/s) |" % throughput_batch)
+    print("|---|---:|---|---:|---:|")
+    for r in rows:
+        print("| %s | %s | %s | %.1f | %.1f |" %
+              (r["config"], "{:,}".format(r["params"]), r["use_einsum"],
+               r["latency_ms"], r["throughput"]))
+    best = {}
+    for r in rows:
+        best[r["config"]] = min(best.get(r["config"], 1e30), r["latency_ms"])
+    if "roberta_wwm_ext" in best:
+        print("\nLatency speed-up over roberta_wwm_ext (best of einsum "
+              "on/off):")
+        for name in PUBLISHED[:4]:
+            if name in best:
+                print("  %s: %.2fx" %
+                      (name, best["roberta_wwm_ext"] / best[name]))
+
+
+def distill_step_stats(iterations, batch_size=8, max_predictions=20):
+    """One stage-3 distillation step at full size, built by run_pretraining.
+
+    Uses run_pretraining's own graph code (student + `teacher/` models, the
+    soft-target loss and AdamW) with the published recipe's ratio 0.5.
+    """
+    from absl import flags  # pylint: disable=g-import-not-at-top
+    import run_pretraining  # pylint: disable=g-import-not-at-top
+    run_pretraining.define_flags()
+    flags.FLAGS([
+        "benchmark", "--distill_ground_truth_ratio=0.5",
+        "--learning_rate=1e-4", "--num_train_steps=1000",
+        "--num_warmup_steps=10"
+    ])
+    student_config = load_config("student_base_f2")
+    teacher_config = load_config("roberta_wwm_ext")
+    stage = run_pretraining.Stage(name="main", model_dir=None,
+                                  input_files=None,
+                                  max_seq_length=SEQ_LENGTH,
+                                  batch_size=batch_size, max_steps=1000,
+                                  layer_wise=False, with_teacher=True,
+                                  init=None)
+    rng = np.random.RandomState(0)
+    shape = (batch_size, max_predictions)
+    with tf.Graph().as_default():
+        features = {
+            "input_ids": tf.constant(rng.randint(
+                0, 21128, (batch_size, SEQ_LENGTH)).astype(np.int32)),
+            "input_mask": tf.ones([batch_size, SEQ_LENGTH], tf.int32),
+            "segment_ids": tf.zeros([batch_size, SEQ_LENGTH], tf.int32),
+            "masked_lm_positions": tf.constant(
+                rng.randint(1, SEQ_LENGTH, shape).astype(np.int32)),
+            "masked_lm_ids": tf.constant(
+                rng.randint(0, 21128, shape).astype(np.int32)),
+            "masked_lm_weights": tf.ones(shape),
+        }
+        _, student_logits, _, teacher_logits = run_pretraining.build_models(
+            stage, features, True, student_config, teacher_config, False)
+        _, train_op, _ = run_pretraining.distillation_train_op(
+            student_logits, teacher_logits, features)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            seconds = time_runs(sess, train_op, None, iterations)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds_per_step": seconds,
+        "examples_per_sec": batch_size / seconds,
+        "peak_rss_gb": peak_kb / 1024.0 / 1024.0,
+        "batch_size": batch_size,
+    }
+
+
+def print_distill_table(stats):
+    """Prints table 2."""
+    print("\n## Distillation training step (student_base_f2 + full "
+          "roberta_wwm_ext teacher, batch %d x %d)\n" %
+          (stats["batch_size"], SEQ_LENGTH))
+    print("| seconds/step | examples/sec | peak resident memory (GB) |")
+    print("|---:|---:|---:|")
+    print("| %.2f | %.2f | %.2f |" %
+          (stats["seconds_per_step"], stats["examples_per_sec"],
+           stats["peak_rss_gb"]))
+
+
+def preprocessing_rows(shared_data):
+    """Examples/sec of text → features on the two real data sets.
+
+    Times the project's own converters: run_squad's reader and windowing
+    (max length 512, stride 128, as published) on CMRC 2018 dev, and
+    run_classifier's conversion (max length 256) on ChnSentiCorp train.
+    """
+    import classifier_data  # pylint: disable=g-import-not-at-top
+    import squad_data  # pylint: disable=g-import-not-at-top
+    import tokenization  # pylint: disable=g-import-not-at-top
+    tokenizer = tokenization.FullTokenizer(
+        os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
+    rows = []
+
+    start = time.time()
+    examples, _ = squad_data.read_squad_examples(
+        os.path.join(shared_data, "cmrc2018", "cmrc2018_dev.json"), tokenizer,
+        is_training=False)
+    features = []
+    squad_data.convert_examples_to_features(examples, tokenizer, 512, 128, 64,
+                                            False, features.append)
+    rows.append({"name": "CMRC 2018 dev (len 512, stride 128)",
+                 "examples": len(examples), "features": len(features),
+                 "seconds": time.time() - start})
+
+    start = time.time()
+    processor = classifier_data.get_processor("chnsenticorp")
+    examples = processor.get_examples(
+        os.path.join(shared_data, "chnsenticorp"), "train")
+    label_map = {l: i for i, l in enumerate(processor.get_labels())}
+    converted = [classifier_data.convert_single_example(e, label_map, 256,
+                                                        tokenizer)
+                 for e in examples]
+    rows.append({"name": "ChnSentiCorp train (len 256)",
+                 "examples": len(examples), "features": len(converted),
+                 "seconds": time.time() - start})
+    return rows
+
+
+def print_preprocessing_table(rows):
+    """Prints table 3."""
+    print("\n## Preprocessing (text → features)\n")
+    print("| data set | examples | features | seconds | examples/sec |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        print("| %s | %d | %d | %.2f | %.1f |" %
+              (r["name"], r["examples"], r["features"], r["seconds"],
+               r["examples"] / r["seconds"]))
+
+
+def machine_description():
+    """One line describing the CPU, cores and memory."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except IOError:
+        pass
+    mem_gb = (os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") /
+              1024.0**3)
+    return "%s, %d cores, %.0f GB RAM, TensorFlow %s, Python %s" % (
+        cpu, os.cpu_count(), mem_gb, tf.__version__, platform.python_version())
+
+
+def parse_args(argv):
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--iterations", type=int, default=5,
+                        help="timed runs per measurement (median reported)")
+    parser.add_argument("--throughput_batch", type=int, default=32)
+    parser.add_argument("--configs", default=",".join(PUBLISHED),
+                        help="comma list of configs for the inference table")
+    parser.add_argument("--sections", default="inference,distill,preprocess",
+                        help="comma list of inference, distill, preprocess")
+    parser.add_argument("--shared_data",
+                        default=os.path.join(REPO, os.pardir, "shared",
+                                             "data"),
+                        help="folder with cmrc2018/ and chnsenticorp/")
+    parser.add_argument("--distill_step_json", action="store_true",
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def run_distill_subprocess(iterations):
+    """Runs the distillation step in a fresh process for a clean peak RSS."""
+    out = subprocess.check_output([
+        sys.executable,
+        os.path.abspath(__file__), "--distill_step_json", "--iterations",
+        str(iterations)
+    ])
+    return json.loads(out.decode("utf-8").strip().splitlines()[-1])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    tf.logging.set_verbosity(tf.logging.ERROR)
+    if args.distill_step_json:
+        print(json.dumps(distill_step_stats(args.iterations)))
+        return
+    sections = args.sections.split(",")
+    print("# Benchmark on %s" % machine_description())
+    if "inference" in sections:
+        rows = []
+        for name in args.configs.split(","):
+            for use_einsum in (True, False):
+                rows.append(
+                    inference_row(name, use_einsum, args.iterations,
+                                  args.throughput_batch))
+                sys.stderr.write("done %s einsum=%s\n" % (name, use_einsum))
+        print_inference_table(rows, args.throughput_batch)
+    if "distill" in sections:
+        print_distill_table(run_distill_subprocess(max(2, args.iterations //
+                                                       2)))
+    if "preprocess" in sections:
+        print_preprocessing_table(preprocessing_rows(args.shared_data))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
