@@ -11,34 +11,14 @@ VENV="${ROOT}/.venv"
 REQ="${ROOT}/requirements.txt"
 STAMP="${VENV}/.requirements.sha256"
 
-# Prints the first candidate that really runs as Python 3.7.
-find_python37() {
-  local candidates=()
-  [ -n "${PYTHON37:-}" ] && candidates+=("${PYTHON37}")
-  candidates+=(python3.7)
-  if command -v pyenv >/dev/null 2>&1; then
-    local root
-    root="$(pyenv root)"
-    candidates+=("${root}"/versions/3.7*/bin/python)
-  fi
-  candidates+=("${HOME}"/.pyenv/versions/3.7*/bin/python /usr/bin/python3.7 /usr/local/bin/python3.7 python3)
-  local c
-  for c in "${candidates[@]}"; do
-    # A pyenv shim exists on PATH even when 3.7 is not selected: run it to be sure.
-    if "${c}" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 7) else 1)' >/dev/null 2>&1; then
-      command -v "${c}" 2>/dev/null || echo "${c}"
-      return 0
-    fi
-  done
-  return 1
-}
+source "${ROOT}/scripts/find_python.sh"
 
 want="$(sha256sum "${REQ}" | cut -d' ' -f1)"
 if [ -x "${VENV}/bin/python" ] && [ -f "${STAMP}" ] && [ "$(cat "${STAMP}")" = "${want}" ]; then
   exit 0
 fi
 
-if ! PY="$(find_python37)"; then
+if ! PY="$(find_python 3.7)"; then
   cat >&2 <<'MSG'
 setup_env.sh: no working Python 3.7 interpreter was found.
 TensorFlow 1.15 needs Python 3.7. Install one, e.g.

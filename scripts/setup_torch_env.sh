@@ -31,34 +31,14 @@ PINS=(
   "numpy==2.2.6"
 )
 
-# Prints the first candidate that really runs as Python 3.11.
-find_python311() {
-  local candidates=()
-  [ -n "${PYTHON311:-}" ] && candidates+=("${PYTHON311}")
-  candidates+=(python3.11)
-  if command -v pyenv >/dev/null 2>&1; then
-    local root
-    root="$(pyenv root)"
-    candidates+=("${root}"/versions/3.11*/bin/python)
-  fi
-  candidates+=("${HOME}"/.pyenv/versions/3.11*/bin/python /usr/bin/python3.11 /usr/local/bin/python3.11 python3)
-  local c
-  for c in "${candidates[@]}"; do
-    # A pyenv shim exists on PATH even when 3.11 is not selected: run it.
-    if "${c}" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' >/dev/null 2>&1; then
-      command -v "${c}" 2>/dev/null || echo "${c}"
-      return 0
-    fi
-  done
-  return 1
-}
+source "${ROOT}/scripts/find_python.sh"
 
 want="$(printf '%s\n' "${PINS[@]}" | sha256sum | cut -d' ' -f1)"
 if [ -x "${VENV}/bin/python" ] && [ -f "${STAMP}" ] && [ "$(cat "${STAMP}")" = "${want}" ]; then
   exit 0
 fi
 
-if ! PY="$(find_python311)"; then
+if ! PY="$(find_python 3.11)"; then
   cat >&2 <<'MSG'
 ************************************************************************
 setup_torch_env.sh: NO PYTHON 3.11 INTERPRETER WAS FOUND.
