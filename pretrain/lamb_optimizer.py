@@ -27,11 +27,12 @@ import tensorflow.compat.v1 as tf
 import optimization
 
 
-class LAMBOptimizer(tf.train.Optimizer):
+class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
     """LAMB with decoupled weight decay and optional lr multipliers.
 
-    Slots are `<var>/adam_m` and `<var>/adam_v`, the names in the published
-    checkpoints.  `global_step` is not incremented here (create_optimizer
+    The moments and the weight-decayed update direction are AdamW's; LAMB
+    scales the step by the trust ratio.  Slots are `<var>/adam_m` and
+    `<var>/adam_v`, the names in the published checkpoints.  `global_step` is not incremented here (create_optimizer
     does it).
     """
 
@@ -61,13 +62,14 @@ class LAMBOptimizer(tf.train.Optimizer):
             (multiplier 0); when None every variable trains normally.
           name: op name.
         """
-        super(LAMBOptimizer, self).__init__(False, name)
-        self.learning_rate = learning_rate
-        self.weight_decay_rate = weight_decay_rate
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.exclude_from_weight_decay = exclude_from_weight_decay
+        super(LAMBOptimizer, self).__init__(
+            learning_rate,
+            weight_decay_rate=weight_decay_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            exclude_from_weight_decay=exclude_from_weight_decay,
+            name=name)
         self.exclude_from_layer_adaptation = exclude_from_layer_adaptation
         self.lr_multipliers = lr_multipliers
 
@@ -77,17 +79,11 @@ class LAMBOptimizer(tf.train.Optimizer):
         for grad, param in grads_and_vars:
             if grad is None or param is None:
                 continue
-            var_name = optimization.variable_name(param)
-            m = optimization.moment_slot(var_name + "/adam_m", param)
-            v = optimization.moment_slot(var_name + "/adam_v", param)
+            var_name, m, v = self._moment_slots(param)
             if self._is_frozen(var_name):
                 continue
-            next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-            next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-            update = next_m / (tf.sqrt(next_v) + self.epsilon)
-            if self.weight_decay_rate and not optimization.matches_any(
-                    var_name, self.exclude_from_weight_decay):
-                update += self.weight_decay_rate * param
+            next_m, next_v, update = self._adam_update(var_name, grad, param,
+                                                       m, v)
             step_size = self.learning_rate * self._trust_ratio(
                 var_name, param, update)
             if self.lr_multipliers is None:

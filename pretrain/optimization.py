@@ -180,21 +180,33 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         for grad, param in grads_and_vars:
             if grad is None or param is None:
                 continue
-            var_name = variable_name(param)
-            m = moment_slot(var_name + "/adam_m", param)
-            v = moment_slot(var_name + "/adam_v", param)
-            next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-            next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-            update = next_m / (tf.sqrt(next_v) + self.epsilon)
-            if self.weight_decay_rate and not matches_any(
-                    var_name, self.exclude_from_weight_decay):
-                update += self.weight_decay_rate * param
+            var_name, m, v = self._moment_slots(param)
+            next_m, next_v, update = self._adam_update(var_name, grad, param,
+                                                       m, v)
             assignments.extend([
                 param.assign(param - self.learning_rate * update),
                 m.assign(next_m),
                 v.assign(next_v)
             ])
         return tf.group(*assignments, name=name)
+
+    @staticmethod
+    def _moment_slots(param):
+        """Returns (variable name, m slot, v slot) for `param`."""
+        var_name = variable_name(param)
+        m = moment_slot(var_name + "/adam_m", param)
+        v = moment_slot(var_name + "/adam_v", param)
+        return var_name, m, v
+
+    def _adam_update(self, var_name, grad, param, m, v):
+        """Returns (next m, next v, weight-decayed Adam update direction)."""
+        next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+        next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+        update = next_m / (tf.sqrt(next_v) + self.epsilon)
+        if self.weight_decay_rate and not matches_any(
+                var_name, self.exclude_from_weight_decay):
+            update += self.weight_decay_rate * param
+        return next_m, next_v, update
 
 
 def moment_slot(name, param):
