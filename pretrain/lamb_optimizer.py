@@ -32,8 +32,8 @@ class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
 
     The moments and the weight-decayed update direction are AdamW's; LAMB
     scales the step by the trust ratio.  Slots are `<var>/adam_m` and
-    `<var>/adam_v`, the names in the published checkpoints.  `global_step` is not incremented here (create_optimizer
-    does it).
+    `<var>/adam_v`, the names in the published checkpoints.  `global_step`
+    is not incremented here (create_optimizer does it).
     """
 
     def __init__(self,
