@@ -46,8 +46,8 @@ if [ "${MODE}" = real ]; then
   TEACHER_CONFIG=config/tiny_teacher.json
   STUDENT_CONFIG=config/tiny_student_f2.json
   # The real sets are larger: fewer passes, same pipeline.
-  TEACHER_STEPS=3000; WARMUP_STEPS=600; STUDENT_STEPS=1200
-  SEQ=128; PREDS=20; CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=2; DUPE=2
+  TEACHER_STEPS=2500; WARMUP_STEPS=500; STUDENT_STEPS=1000
+  SEQ=128; PREDS=20; CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=1; DUPE=2
 else
   DATA="${ROOT}/scripts/demo_data"
   VOCAB="${DATA}/vocab.txt"
