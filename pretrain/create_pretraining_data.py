@@ -49,6 +49,7 @@ from absl import flags
 import jieba
 import tensorflow.compat.v1 as tf
 
+import estimator_util
 import tokenization
 
 CLS_TOKEN = "[CLS]"
@@ -141,47 +142,6 @@ def validate_vocab(tokenizer):
         raise ValueError("The vocabulary lacks %s; pretraining examples "
                          "need %s." % (", ".join(missing),
                                        ", ".join(REQUIRED_TOKENS)))
-
-
-def split_comma_list(value):
-    """Returns the non-empty, stripped items of a comma-separated string."""
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def expand_input_files(input_patterns):
-    """Expands a comma list of files and glob patterns into file paths.
-
-    Matches of each pattern are sorted, so the order does not depend on the
-    file system. A file matched twice is read once (and the repeat logged).
-
-    Args:
-        input_patterns: Comma-separated paths and/or glob patterns.
-
-    Returns:
-        The list of matching files.
-
-    Raises:
-        ValueError: If there is no pattern or a pattern matches no file.
-    """
-    patterns = split_comma_list(input_patterns or "")
-    if not patterns:
-        raise ValueError("No input file given: pass --input_file as a comma "
-                         "list of files and/or glob patterns.")
-    input_files = []
-    for pattern in patterns:
-        try:
-            matches = sorted(tf.io.gfile.glob(pattern))
-        except tf.errors.NotFoundError:  # The pattern's directory is missing.
-            matches = []
-        if not matches:
-            raise ValueError("Input pattern %r matched no files." % pattern)
-        for path in matches:
-            if path in input_files:
-                tf.logging.warning("Input file %s is matched more than once; "
-                                   "reading it once.", path)
-            else:
-                input_files.append(path)
-    return input_files
 
 
 # ---------------------------------------------------------------------------
@@ -717,7 +677,8 @@ def build_records(input_files, output_files, tokenizer, max_seq_length=128,
     """Reads text files and writes pretraining TFRecords (the whole tool).
 
     Args:
-        input_files: List of text files (see `expand_input_files`).
+        input_files: List of text files (see
+            `estimator_util.expand_input_files`).
         output_files: List of output TFRecord paths (shards).
         tokenizer: A `tokenization.FullTokenizer`.
         max_seq_length: Length of each sequence with its special tokens.
@@ -797,8 +758,8 @@ def main(_):
     tokenizer = tokenization.FullTokenizer(
         vocab_file=FLAGS.vocab_file, do_lower_case=FLAGS.do_lower_case,
         spm_model_file=FLAGS.spm_model_file)
-    input_files = expand_input_files(FLAGS.input_file)
-    output_files = split_comma_list(FLAGS.output_file)
+    input_files = estimator_util.expand_input_files(FLAGS.input_file)
+    output_files = estimator_util.split_comma_list(FLAGS.output_file)
     tf.logging.info("*** Reading from %d input file(s) ***", len(input_files))
     for path in input_files:
         tf.logging.info("  %s", path)

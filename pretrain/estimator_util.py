@@ -1,8 +1,8 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Pieces every entry point shares: TPU flags, RunConfig, checkpoint
-initialisation with readable errors, and progress logging."""
+"""Pieces every entry point shares: TPU flags, input file lists, RunConfig,
+checkpoint initialisation with readable errors, and progress logging."""
 
 from __future__ import absolute_import
 from __future__ import division
@@ -26,6 +26,47 @@ def define_tpu_flags():
     flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
     flags.DEFINE_integer("iterations_per_loop", 1000,
                          "Steps per TPU loop (estimator call).")
+
+
+def split_comma_list(value):
+    """Returns the non-empty, stripped items of a comma-separated string."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def expand_input_files(input_patterns):
+    """Expands a comma list of files and glob patterns into file paths.
+
+    Matches of each pattern are sorted, so the order does not depend on the
+    file system. A file matched twice is read once (and the repeat logged).
+
+    Args:
+        input_patterns: Comma-separated paths and/or glob patterns.
+
+    Returns:
+        The list of matching files.
+
+    Raises:
+        ValueError: If there is no pattern or a pattern matches no file.
+    """
+    patterns = split_comma_list(input_patterns or "")
+    if not patterns:
+        raise ValueError("No input file given: pass --input_file as a comma "
+                         "list of files and/or glob patterns.")
+    input_files = []
+    for pattern in patterns:
+        try:
+            matches = sorted(tf.io.gfile.glob(pattern))
+        except tf.errors.NotFoundError:  # The pattern's directory is missing.
+            matches = []
+        if not matches:
+            raise ValueError("Input pattern %r matched no files." % pattern)
+        for path in matches:
+            if path in input_files:
+                tf.logging.warning("Input file %s is matched more than once; "
+                                   "reading it once.", path)
+            else:
+                input_files.append(path)
+    return input_files
 
 
 def make_run_config(flags_obj,

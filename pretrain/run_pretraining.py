@@ -40,7 +40,6 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 import tensorflow.compat.v2 as tf2
 
-import create_pretraining_data
 import distill_util
 import estimator_util
 import modeling
@@ -143,7 +142,7 @@ def record_features(max_seq_length, max_predictions_per_seq):
 def input_files_from_flag(flag_name, value):
     """Expands a comma list of globs; an empty match is a clear error."""
     try:
-        return create_pretraining_data.expand_input_files(value)
+        return estimator_util.expand_input_files(value)
     except ValueError as e:
         raise ValueError("--%s: %s" % (flag_name, e))
 

@@ -21,6 +21,7 @@ import tensorflow.compat.v1 as tf
 from conftest import REPO, SHARED
 
 import create_pretraining_data as cpd
+import estimator_util
 import tokenization
 
 VOCAB_FILE = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
@@ -424,18 +425,18 @@ def test_different_seed_gives_different_bytes(plain_records, corpus,
 def test_empty_glob_names_the_pattern(tmp_path, corpus):
     pattern = str(tmp_path / "missing-*.txt")
     with pytest.raises(ValueError, match=re.escape(pattern)):
-        cpd.expand_input_files("%s,%s" % (corpus, pattern))
+        estimator_util.expand_input_files("%s,%s" % (corpus, pattern))
     in_missing_directory = str(tmp_path / "missing" / "*.txt")
     with pytest.raises(ValueError, match=re.escape(in_missing_directory)):
-        cpd.expand_input_files(in_missing_directory)
+        estimator_util.expand_input_files(in_missing_directory)
     with pytest.raises(ValueError, match="No input file"):
-        cpd.expand_input_files(" , ")
+        estimator_util.expand_input_files(" , ")
 
 
 def test_glob_and_comma_list_are_expanded_in_sorted_order(tmp_path):
     for name in ("b.txt", "a.txt", "c.md"):
         (tmp_path / name).write_text("x\n")
-    files = cpd.expand_input_files("%s,%s" % (tmp_path / "c.md",
+    files = estimator_util.expand_input_files("%s,%s" % (tmp_path / "c.md",
                                               tmp_path / "*.txt"))
     assert files == [str(tmp_path / name)
                      for name in ("c.md", "a.txt", "b.txt")]
