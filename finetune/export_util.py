@@ -33,15 +33,15 @@ Conventions the model_fn must follow so that exports are usable:
     version, not a guarantee);
   * name every prediction tensor after its key, e.g.
     `tf.identity(probs, name="probabilities")`, so that the TFLite output
-    carries the same name and `run_tflite` returns it under that key.
+    carries the same name and `run_tflite` returns it under that key;
+  * insert axes with `tf.expand_dims`, not `x[:, None]`: the TF 1.15
+    converter cannot infer shapes through a StridedSlice that inserts an
+    axis, and the attention BatchMatMul downstream then fails to convert.
 
-Two defects of the TF 1.15 converter are worked around by graph rewrites
-before conversion (both exact): it cannot infer shapes through a StridedSlice
-that inserts an axis (`mask[:, None]` in modeling.py's attention), so the
-attention BatchMatMul cannot be lowered; and it folds a non-bias constant
-added after a dense layer (`dense(x) + position_table[:S]`) into that layer's
-bias, keeping only the first row. See replace_new_axis_slices and
-guard_constant_operands.
+A second defect of the TF 1.15 converter is worked around by an exact graph
+rewrite before conversion: it folds a non-bias constant added after a dense
+layer (`dense(x) + position_table[:S]`) into that layer's bias, keeping only
+the first row. See guard_constant_operands.
 """
 
 from __future__ import absolute_import
@@ -124,9 +124,9 @@ def export_saved_model(estimator,
 def convert_to_tflite(saved_model_dir, output_path, quantize=False):
     """Converts a SavedModel's serving signature to a TFLite model.
 
-    The variables are frozen, the graph is adjusted around two defects of the
-    TF 1.15 converter (`replace_new_axis_slices`, `guard_constant_operands`)
-    and the batch dimension is fixed to 1 by the converter.
+    The variables are frozen, the graph is adjusted around a defect of the
+    TF 1.15 converter (`guard_constant_operands`) and the batch dimension is
+    fixed to 1 by the converter.
 
     Args:
       saved_model_dir: directory written by export_saved_model.
@@ -137,7 +137,7 @@ def convert_to_tflite(saved_model_dir, output_path, quantize=False):
       output_path.
     """
     graph_def, input_names, output_names = freeze_saved_model(saved_model_dir)
-    graph_def = guard_constant_operands(replace_new_axis_slices(graph_def))
+    graph_def = guard_constant_operands(graph_def)
     ensure_converter_on_path()
     with tf.Graph().as_default() as graph:
         tf.import_graph_def(graph_def, name="")
@@ -184,47 +184,6 @@ def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
             sess, graph.as_graph_def(),
             [name.split(":")[0] for name in output_names])
     return graph_def, input_names, output_names
-
-
-def replace_new_axis_slices(graph_def):
-    """Rewrites `x[:, None]`-style StridedSlice nodes as ExpandDims.
-
-    The TF 1.15 converter cannot infer the shape of a StridedSlice that
-    inserts an axis (`new_axis_mask`); every tensor downstream then has an
-    unknown shape and the attention BatchMatMul cannot be lowered to TFLite
-    builtins ("custom implementations: BatchMatMul"). A slice whose only
-    effect is to insert one axis is exactly ExpandDims, which converts.
-
-    Args:
-      graph_def: a frozen GraphDef (slice bounds are Const nodes).
-
-    Returns:
-      A new GraphDef; other nodes are unchanged.
-    """
-    graph_def = copy.deepcopy(graph_def)
-    constants = {node.name: node for node in graph_def.node
-                 if node.op == "Const"}
-    added = []
-    for node in graph_def.node:
-        axis = inserted_axis(node, constants)
-        if axis is None:
-            continue
-        axis_node = tf.NodeDef(name=node.name + "/expand_dims_axis",
-                               op="Const")
-        axis_node.attr["dtype"].type = tf.int32.as_datatype_enum
-        axis_node.attr["value"].tensor.CopyFrom(
-            tf.make_tensor_proto(axis, tf.int32))
-        added.append(axis_node)
-        data_input = node.input[0]
-        dtype = node.attr["T"].type
-        node.ClearField("input")
-        node.ClearField("attr")
-        node.op = "ExpandDims"
-        node.input.extend([data_input, axis_node.name])
-        node.attr["T"].type = dtype
-        node.attr["Tdim"].type = tf.int32.as_datatype_enum
-    graph_def.node.extend(added)
-    return graph_def
 
 
 def guard_constant_operands(graph_def):
@@ -290,44 +249,6 @@ def guard_constant_operands(graph_def):
 def tensor_name(graph_input):
     """NodeDef input string ("node" or "node:1") to a tensor name."""
     return graph_input if ":" in graph_input else graph_input + ":0"
-
-
-def inserted_axis(node, constants):
-    """The axis a StridedSlice inserts when that is all it does, else None.
-
-    Such a slice has one `new_axis_mask` bit, no ellipsis or shrink bits,
-    stride 1 everywhere and full (masked) begin and end on every other
-    axis it names.
-
-    Args:
-      node: a NodeDef.
-      constants: {name: Const NodeDef} of the graph.
-    """
-    if node.op != "StridedSlice":
-        return None
-    masks = {
-        key: node.attr[key].i for key in ("begin_mask", "end_mask",
-                                          "ellipsis_mask", "new_axis_mask",
-                                          "shrink_axis_mask")
-    }
-    new_axis = masks["new_axis_mask"]
-    if (not new_axis or new_axis & (new_axis - 1) or masks["ellipsis_mask"] or
-            masks["shrink_axis_mask"]):
-        return None
-    bounds = []
-    for name in node.input[1:4]:
-        const = constants.get(name.split(":")[0].lstrip("^"))
-        if const is None:
-            return None
-        bounds.append(tf.make_ndarray(const.attr["value"].tensor))
-    axis = new_axis.bit_length() - 1
-    for i, stride in enumerate(bounds[2]):
-        if i == axis:
-            continue
-        full = masks["begin_mask"] >> i & 1 and masks["end_mask"] >> i & 1
-        if stride != 1 or not full:
-            return None
-    return axis
 
 
 def ensure_converter_on_path():

@@ -469,7 +469,9 @@ def attention(config, query_key, value, residual, attention_mask, use_einsum):
                                tf.transpose(key, [0, 2, 1, 3]),
                                transpose_b=True)
         scores *= 1.0 / math.sqrt(float(head_size))
-        adder = (1.0 - tf.cast(attention_mask[:, None], tf.float32)) * -10000.0
+        # expand_dims rather than mask[:, None]: TFLite converts it.
+        adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
+                               tf.float32)) * -10000.0  # [B, 1, S, S]
         scores += adder
         probs = dropout(tf.nn.softmax(scores),
                         config.attention_probs_dropout_prob)

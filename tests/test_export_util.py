@@ -142,44 +142,6 @@ def test_export_without_checkpoint_is_an_error(tmp_path):
             str(tmp_path / "export"))
 
 
-def slice_graph():
-    """x[:, None], x[None], a real slice with a new axis, and a plain slice."""
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf.placeholder(tf.float32, [None, 3, 4], name="x")
-        tf.identity(x[:, None], name="middle")
-        tf.identity(x[None], name="front")
-        tf.identity(x[:, None, 1:], name="sliced")
-        tf.identity(x[:, 1:], name="plain")
-    return graph
-
-
-def test_new_axis_slices_become_expand_dims():
-    graph = slice_graph()
-    graph_def = graph.as_graph_def()
-    rewritten = export_util.replace_new_axis_slices(graph_def)
-    ops = {n.name: n.op for n in rewritten.node}
-    # The two pure axis insertions are rewritten; real slices are kept.
-    assert ops["strided_slice"] == "ExpandDims"
-    assert ops["strided_slice_1"] == "ExpandDims"
-    assert ops["strided_slice_2"] == "StridedSlice"
-    assert ops["strided_slice_3"] == "StridedSlice"
-    # The input GraphDef is left untouched.
-    assert {n.op for n in graph_def.node if n.name.startswith(
-        "strided_slice")} == {"StridedSlice", "Const"}
-
-    value = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
-    names = ["middle:0", "front:0", "sliced:0", "plain:0"]
-    with tf.Session(graph=graph) as sess:
-        expected = sess.run(names, {"x:0": value})
-    with tf.Graph().as_default() as new_graph:
-        tf.import_graph_def(rewritten, name="")
-        with tf.Session(graph=new_graph) as sess:
-            actual = sess.run(names, {"x:0": value})
-    for want, got in zip(expected, actual):
-        np.testing.assert_array_equal(want, got)
-
-
 def test_guard_keeps_biases_and_guards_per_position_constants():
     graph = tf.Graph()
     with graph.as_default():
