@@ -122,19 +122,10 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                                token_type_ids=segment_ids,
                                use_one_hot_embeddings=use_one_hot_embeddings,
                                use_einsum=use_einsum)
-    pooled = model.get_pooled_output()  # [B, H]
-    hidden_size = modeling.get_shape_list(pooled)[-1]
-    output_weights = tf.get_variable(
-        "output_weights", [num_labels, hidden_size],
-        initializer=tf.truncated_normal_initializer(stddev=0.02))
-    output_bias = tf.get_variable("output_bias", [num_labels],
-                                  initializer=tf.zeros_initializer())
+    logits = modeling.classifier_logits(
+        model.get_pooled_output(), num_labels,
+        dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
     with tf.variable_scope("loss"):
-        if is_training:
-            pooled = tf.nn.dropout(pooled, rate=CLASSIFIER_DROPOUT)
-        logits = tf.nn.bias_add(
-            tf.matmul(pooled, output_weights, transpose_b=True),
-            output_bias)  # [B, C]
         log_probs = tf.nn.log_softmax(logits, axis=-1)
         one_hot = tf.one_hot(labels, depth=num_labels, dtype=tf.float32)
         per_example_loss = -tf.reduce_sum(one_hot * log_probs, axis=-1)

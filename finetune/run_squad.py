@@ -123,22 +123,7 @@ def create_model(bert_config, is_training, input_ids, input_mask,
                                token_type_ids=segment_ids,
                                use_one_hot_embeddings=use_one_hot_embeddings,
                                use_einsum=use_einsum)
-    sequence_output = model.get_sequence_output()  # [B, S, H]
-    batch_size, seq_length, hidden_size = modeling.get_shape_list(
-        sequence_output, expected_rank=3)
-    output_weights = tf.get_variable(
-        "cls/squad/output_weights", [2, hidden_size],
-        initializer=modeling.create_initializer(
-            bert_config.initializer_range))
-    output_bias = tf.get_variable("cls/squad/output_bias", [2],
-                                  initializer=tf.zeros_initializer())
-    flat = tf.reshape(sequence_output, [-1, hidden_size])  # [B*S, H]
-    logits = tf.matmul(flat, output_weights, transpose_b=True)
-    logits = tf.nn.bias_add(logits, output_bias)  # [B*S, 2]
-    logits = tf.reshape(logits, [batch_size, seq_length, 2])
-    logits = tf.transpose(logits, [2, 0, 1])  # [2, B, S]
-    start_logits, end_logits = tf.unstack(logits, axis=0)
-    return start_logits, end_logits
+    return modeling.squad_logits(bert_config, model.get_sequence_output())
 
 
 def span_loss(start_logits, end_logits, start_positions, end_positions):

@@ -1,7 +1,7 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""The MobileBERT / BERT model, its masked-LM head and checkpoint helpers.
+"""The MobileBERT / BERT model, its output heads and checkpoint helpers.
 
 One model class covers both the RoBERTa-wwm-ext teacher (a plain BERT) and the
 MobileBERT students (bottlenecks, stacked feed-forward networks, trigram
@@ -16,6 +16,8 @@ scope is the name that appears in released TF1 checkpoints:
             output/bottleneck                    output_bottleneck()
         bert/pooler                          pooler()
         cls/predictions                      masked_lm_logits()
+        output_weights, output_bias          classifier_logits()
+        cls/squad                            squad_logits()
 
 Shape letters in comments: B batch, S sequence, H hidden_size, E
 embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary.
@@ -587,6 +589,58 @@ def masked_lm_logits(config, sequence_output, embedding_table, positions):
                                       initializer=tf.zeros_initializer())
         logits = tf.matmul(hidden, output_weights, transpose_b=True)
         return tf.nn.bias_add(logits, output_bias)  # [B * P, V]
+
+
+def classifier_logits(pooled_output, num_labels, dropout_prob=0.0):
+    """The sentence-classification head: dropout, then a linear layer.
+
+    Its variables `output_weights` and `output_bias` are created in the
+    current scope (the root in fine-tuned classifier checkpoints).
+
+    Args:
+        pooled_output: [B, H] pooled output.
+        num_labels: number of classes C.
+        dropout_prob: dropout on the pooled output (0 outside training).
+
+    Returns:
+        [B, C] logits.
+    """
+    hidden_size = get_shape_list(pooled_output)[-1]
+    output_weights = tf.get_variable(
+        "output_weights", [num_labels, hidden_size],
+        initializer=tf.truncated_normal_initializer(stddev=0.02))
+    output_bias = tf.get_variable("output_bias", [num_labels],
+                                  initializer=tf.zeros_initializer())
+    pooled_output = dropout(pooled_output, dropout_prob)
+    return tf.nn.bias_add(
+        tf.matmul(pooled_output, output_weights, transpose_b=True),
+        output_bias)  # [B, C]
+
+
+def squad_logits(config, sequence_output):
+    """The span head `cls/squad`: start and end logits of every position.
+
+    Args:
+        config: BertConfig (for the initializer range).
+        sequence_output: [B, S, H].
+
+    Returns:
+        (start_logits, end_logits), each [B, S].
+    """
+    batch_size, seq_length, hidden_size = get_shape_list(sequence_output,
+                                                         expected_rank=3)
+    output_weights = tf.get_variable(
+        "cls/squad/output_weights", [2, hidden_size],
+        initializer=create_initializer(config.initializer_range))
+    output_bias = tf.get_variable("cls/squad/output_bias", [2],
+                                  initializer=tf.zeros_initializer())
+    flat = tf.reshape(sequence_output, [-1, hidden_size])  # [B*S, H]
+    logits = tf.matmul(flat, output_weights, transpose_b=True)
+    logits = tf.nn.bias_add(logits, output_bias)  # [B*S, 2]
+    logits = tf.reshape(logits, [batch_size, seq_length, 2])
+    logits = tf.transpose(logits, [2, 0, 1])  # [2, B, S]
+    start_logits, end_logits = tf.unstack(logits, axis=0)
+    return start_logits, end_logits
 
 
 # ---------------------------------------------------------------------------

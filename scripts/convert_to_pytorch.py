@@ -386,25 +386,17 @@ def reference_inputs(bert_config, seq_length, seed=12345):
     ])
 
 
-def head_outputs(model, heads, num_labels):
+def head_outputs(bert_config, model, heads, num_labels):
     """TF logits of the fine-tuned heads, named as in the reference file."""
     outputs = {}
     if "classifier" in heads:
-        weights = tf.get_variable("output_weights",
-                                  [num_labels, model.get_pooled_output().
-                                   shape.as_list()[-1]])
-        bias = tf.get_variable("output_bias", [num_labels])
-        outputs["output/classifier_logits"] = tf.nn.bias_add(
-            tf.matmul(model.get_pooled_output(), weights, transpose_b=True),
-            bias)  # [B, labels]
+        outputs["output/classifier_logits"] = modeling.classifier_logits(
+            model.get_pooled_output(), num_labels)  # [B, labels]
     if "squad" in heads:
-        sequence = model.get_sequence_output()  # [B, S, H]
-        weights = tf.get_variable("cls/squad/output_weights",
-                                  [2, sequence.shape.as_list()[-1]])
-        bias = tf.get_variable("cls/squad/output_bias", [2])
-        logits = tf.einsum("bsh,oh->bso", sequence, weights) + bias
-        outputs["output/squad_start_logits"] = logits[:, :, 0]  # [B, S]
-        outputs["output/squad_end_logits"] = logits[:, :, 1]
+        start_logits, end_logits = modeling.squad_logits(
+            bert_config, model.get_sequence_output())  # [B, S] each
+        outputs["output/squad_start_logits"] = start_logits
+        outputs["output/squad_end_logits"] = end_logits
     return outputs
 
 
@@ -426,7 +418,7 @@ def reference_outputs(checkpoint, bert_config, heads, num_labels,
                 bert_config, model.get_sequence_output(),
                 model.get_embedding_table(),
                 tf.constant(arrays["input/masked_lm_positions"]))
-        fetches.update(head_outputs(model, heads, num_labels))
+        fetches.update(head_outputs(bert_config, model, heads, num_labels))
         saver = tf.train.Saver(tf.global_variables())
         with tf.Session() as session:
             saver.restore(session, checkpoint)
