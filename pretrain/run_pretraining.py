@@ -318,29 +318,27 @@ def build_models(stage, features, is_training, student_config,
        teacher logits [M, V] or None).
     """
     positions = features["masked_lm_positions"]
-    student = modeling.BertModel(config=student_config,
-                                 is_training=is_training,
-                                 input_ids=features["input_ids"],
-                                 input_mask=features["input_mask"],
-                                 token_type_ids=features["segment_ids"],
-                                 use_one_hot_embeddings=use_one_hot_embeddings,
-                                 scope="bert",
-                                 use_einsum=FLAGS.use_einsum)
-    student_logits = modeling.masked_lm_logits(
-        student_config, student.get_sequence_output(),
-        student.get_embedding_table(), positions)
-    if not stage.with_teacher:
-        return student, student_logits, None, None
-    with tf.variable_scope(TEACHER_SCOPE):
-        teacher = modeling.BertModel(
-            config=teacher_config,
-            is_training=False,
+
+    def bert(config, training):
+        """A BertModel (scope `bert`) over the batch's features."""
+        return modeling.BertModel(
+            config=config,
+            is_training=training,
             input_ids=features["input_ids"],
             input_mask=features["input_mask"],
             token_type_ids=features["segment_ids"],
             use_one_hot_embeddings=use_one_hot_embeddings,
             scope="bert",
             use_einsum=FLAGS.use_einsum)
+
+    student = bert(student_config, is_training)
+    student_logits = modeling.masked_lm_logits(
+        student_config, student.get_sequence_output(),
+        student.get_embedding_table(), positions)
+    if not stage.with_teacher:
+        return student, student_logits, None, None
+    with tf.variable_scope(TEACHER_SCOPE):
+        teacher = bert(teacher_config, False)
         teacher_logits = modeling.masked_lm_logits(
             teacher_config,
             FLAGS.distill_temperature * teacher.get_sequence_output(),
@@ -446,8 +444,7 @@ def summary_host_call(summary_dir, global_step, scalars):
         writer = tf2.summary.create_file_writer(summary_dir)
         with writer.as_default(), tf2.summary.record_if(True):
             for name, value in zip(names, values):
-                tf2.summary.scalar(name, tf.reduce_mean(value),
-                                            step=step)
+                tf2.summary.scalar(name, tf.reduce_mean(value), step=step)
             return tf.summary.all_v2_summary_ops()
 
     tensors = [tf.reshape(global_step, [1])] + [
