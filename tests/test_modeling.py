@@ -16,6 +16,12 @@ PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
 
 
+def repo_config(name):
+    """BertConfig of config/<name>.json."""
+    return modeling.BertConfig.from_json_file(
+        os.path.join(REPO, "config", name + ".json"))
+
+
 def build_with_head(config,
                     input_ids,
                     input_mask,
@@ -103,8 +109,7 @@ def read_variable_file(name):
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_variable_contract(name):
     expected, total = read_variable_file(name)
-    config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", name + ".json"))
+    config = repo_config(name)
     with tf.Graph().as_default():
         ids = tf.placeholder(tf.int32, [None, 128])
         positions = tf.placeholder(tf.int32, [None, 20])
@@ -122,8 +127,7 @@ def test_published_parameter_totals():
 
 
 def test_einsum_and_matmul_agree_on_padded_batch():
-    config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_student_f4.json"))
+    config = repo_config("tiny_student_f4")
     rng = np.random.RandomState(0)
     ids = rng.randint(0, config.vocab_size, size=(2, 9)).astype(np.int32)
     mask = np.ones_like(ids)
@@ -212,19 +216,22 @@ def test_seq_length_longer_than_positions_rejected():
 
 
 def test_teacher_config_extra_keys_ignored_and_roundtrip():
-    config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "roberta_wwm_ext.json"))
+    config = repo_config("roberta_wwm_ext")
     assert config.hidden_size == 768 and config.embedding_size == 768
     again = modeling.BertConfig.from_dict(json.loads(config.to_json_string()))
     assert again.to_dict() == config.to_dict()
 
 
+def build_on_zeros(config):
+    """Model and masked-LM head on a [1, 8] batch of zeros (default graph)."""
+    return build_with_head(config, tf.zeros([1, 8], tf.int32), None, None,
+                           tf.zeros([1, 2], tf.int32))
+
+
 def _save_plain_teacher(tmp_path, config):
     """Writes a plain BERT checkpoint (no prefix) with random weights."""
     with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        model, _ = build_with_head(config, ids, None, None,
-                                   tf.zeros([1, 2], tf.int32))
+        build_on_zeros(config)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             values = {v.name[:-2]: sess.run(v) for v in tf.global_variables()}
@@ -233,17 +240,13 @@ def _save_plain_teacher(tmp_path, config):
 
 
 def test_teacher_and_student_restore_from_plain_checkpoint(tmp_path):
-    teacher_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_teacher.json"))
-    student_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_student_f2.json"))
+    teacher_config = repo_config("tiny_teacher")
+    student_config = repo_config("tiny_student_f2")
     ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
     with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        positions = tf.zeros([1, 2], tf.int32)
-        build_with_head(student_config, ids, None, None, positions)
+        build_on_zeros(student_config)
         with tf.variable_scope("teacher"):
-            build_with_head(teacher_config, ids, None, None, positions)
+            build_on_zeros(teacher_config)
         tvars = tf.global_variables()
         teacher = modeling.teacher_assignment(tvars, ckpt + ".index")
         student = modeling.non_encoder_assignment(tvars, ckpt)
@@ -275,14 +278,12 @@ def test_teacher_and_student_restore_from_plain_checkpoint(tmp_path):
 
 
 def test_shape_mismatch_reported_by_name(tmp_path):
-    teacher_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_teacher.json"))
+    teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     wider = modeling.BertConfig.from_dict(
         dict(teacher_config.to_dict(), max_position_embeddings=256))
     with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        build_with_head(wider, ids, None, None, tf.zeros([1, 2], tf.int32))
+        build_on_zeros(wider)
         match = modeling.plain_assignment(tf.global_variables(), ckpt)
     assert [m[0] for m in match.shape_mismatches
             ] == ["bert/embeddings/position_embeddings"]
@@ -291,8 +292,7 @@ def test_shape_mismatch_reported_by_name(tmp_path):
 
 
 def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
-    teacher_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_teacher.json"))
+    teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     assert modeling.resolve_checkpoint(ckpt + ".index") == ckpt
     assert modeling.resolve_checkpoint(ckpt + ".data-00000-of-00001") == ckpt
@@ -303,13 +303,10 @@ def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
 
 def test_restore_student_initialises_from_checkpoint(tmp_path):
     import estimator_util
-    teacher_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_teacher.json"))
+    teacher_config = repo_config("tiny_teacher")
     ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
     with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        build_with_head(teacher_config, ids, None, None,
-                        tf.zeros([1, 2], tf.int32))
+        build_on_zeros(teacher_config)
         head = tf.get_variable("output_weights", [2, 64])
         assert estimator_util.restore_student(ckpt, use_tpu=False) is None
         with tf.Session() as sess:
@@ -322,14 +319,12 @@ def test_restore_student_initialises_from_checkpoint(tmp_path):
 
 def test_restore_student_lists_mismatched_names(tmp_path):
     import estimator_util
-    teacher_config = modeling.BertConfig.from_json_file(
-        os.path.join(REPO, "config", "tiny_teacher.json"))
+    teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     wider = modeling.BertConfig.from_dict(
         dict(teacher_config.to_dict(), type_vocab_size=3))
     with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        build_with_head(wider, ids, None, None, tf.zeros([1, 2], tf.int32))
+        build_on_zeros(wider)
         with pytest.raises(ValueError,
                            match="token_type_embeddings: graph shape"):
             estimator_util.restore_student(ckpt, use_tpu=False)
