@@ -30,6 +30,8 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+import estimator_util
+
 # Bump when the feature format or conversion changes, so old caches die.
 CACHE_FORMAT_VERSION = 1
 SPLITS = ("train", "dev", "test")
@@ -535,12 +537,6 @@ def input_fn_builder(input_file,
         convert_single_example(PaddingInputExample(), {}, seq_length,
                                None)).SerializeToString()
 
-    def decode(record):
-        example = tf.io.parse_single_example(record, spec)
-        # int64 is not supported on TPU; the model takes int32.
-        return {name: tf.cast(value, tf.int32)
-                for name, value in example.items()}
-
     def input_fn(params):
         dataset = tf.data.TFRecordDataset(input_file)
         if num_padding:
@@ -550,7 +546,8 @@ def input_fn_builder(input_file,
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=shuffle_buffer, seed=seed)
-        dataset = dataset.map(decode)
+        dataset = dataset.map(
+            lambda record: estimator_util.decode_record(record, spec))
         return dataset.batch(params["batch_size"],
                              drop_remainder=drop_remainder)
 

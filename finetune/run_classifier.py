@@ -138,15 +138,9 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
 
 def metric_fn(per_example_loss, label_ids, logits, is_real_example):
     """Accuracy and loss over real examples only (padding has weight 0)."""
-    predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-    return {
-        "eval_accuracy":
-            tf.metrics.accuracy(labels=label_ids,
-                                predictions=predictions,
-                                weights=is_real_example),
-        "eval_loss":
-            tf.metrics.mean(values=per_example_loss, weights=is_real_example),
-    }
+    return estimator_util.accuracy_and_loss_metrics("eval", label_ids, logits,
+                                                    per_example_loss,
+                                                    is_real_example)
 
 
 def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,

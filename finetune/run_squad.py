@@ -244,17 +244,13 @@ def input_fn_builder(input_file, seq_length, is_training, drop_remainder,
         name_to_features["end_positions"] = tf.io.FixedLenFeature([],
                                                                   tf.int64)
 
-    def decode_record(record):
-        parsed = tf.io.parse_single_example(record, name_to_features)
-        # TPUs support int32 only.
-        return {name: tf.cast(value, tf.int32)
-                for name, value in parsed.items()}
-
     def input_fn(params):
         dataset = tf.data.TFRecordDataset(input_file)
         if is_training:
             dataset = dataset.repeat().shuffle(buffer_size=100, seed=seed)
-        dataset = dataset.map(decode_record)
+        dataset = dataset.map(
+            lambda record: estimator_util.decode_record(record,
+                                                        name_to_features))
         return dataset.batch(params["batch_size"],
                              drop_remainder=drop_remainder)
 

@@ -69,6 +69,40 @@ def expand_input_files(input_patterns):
     return input_files
 
 
+def decode_record(record, name_to_features):
+    """Parses one tf.Example; int64 features become int32 (TPUs need it)."""
+    example = tf.io.parse_single_example(record, name_to_features)
+    for name in list(example):
+        if example[name].dtype == tf.int64:
+            example[name] = tf.cast(example[name], tf.int32)
+    return example
+
+
+def accuracy_and_loss_metrics(prefix, label_ids, logits, per_example_loss,
+                              weights):
+    """Weighted accuracy of argmax(logits) and weighted mean loss.
+
+    Args:
+      prefix: metric names are `<prefix>_accuracy` and `<prefix>_loss`.
+      label_ids: int32 [M] labels.
+      logits: [M, C].
+      per_example_loss: [M].
+      weights: [M]; 0 drops an entry (padding).
+
+    Returns:
+      {name: tf.metrics (value, update_op)} for an eval metric_fn.
+    """
+    predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return {
+        prefix + "_accuracy":
+            tf.metrics.accuracy(labels=label_ids,
+                                predictions=predictions,
+                                weights=weights),
+        prefix + "_loss":
+            tf.metrics.mean(values=per_example_loss, weights=weights),
+    }
+
+
 def make_run_config(flags_obj,
                     model_dir,
                     save_checkpoints_steps,

@@ -177,15 +177,6 @@ def check_first_record(path, max_seq_length, max_predictions_per_seq):
     raise ValueError("%s: contains no records" % path)
 
 
-def decode_record(record, features):
-    """Parses one record; int64 features become int32 (TPU-friendly)."""
-    example = tf.io.parse_single_example(record, features)
-    for name in list(example):
-        if example[name].dtype == tf.int64:
-            example[name] = tf.cast(example[name], tf.int32)
-    return example
-
-
 def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
                      is_training, num_cpu_threads=4):
     """Returns a TPUEstimator input_fn over pretraining TFRecords.
@@ -210,8 +201,9 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
             dataset = dataset.shuffle(buffer_size=100)
         else:
             dataset = tf.data.TFRecordDataset(input_files)
-        dataset = dataset.map(lambda r: decode_record(r, features),
-                              num_parallel_calls=num_cpu_threads)
+        dataset = dataset.map(
+            lambda record: estimator_util.decode_record(record, features),
+            num_parallel_calls=num_cpu_threads)
         return dataset.batch(batch_size, drop_remainder=True).prefetch(1)
 
     return input_fn
@@ -460,18 +452,9 @@ def eval_spec(student_logits, features, scaffold_fn):
         features["masked_lm_weights"])
 
     def metric_fn(per_example_loss, logits, label_ids, label_weights):
-        label_ids = tf.reshape(label_ids, [-1])
-        label_weights = tf.reshape(label_weights, [-1])
-        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        return {
-            "masked_lm_accuracy":
-                tf.metrics.accuracy(labels=label_ids,
-                                    predictions=predictions,
-                                    weights=label_weights),
-            "masked_lm_loss":
-                tf.metrics.mean(values=per_example_loss,
-                                weights=label_weights),
-        }
+        return estimator_util.accuracy_and_loss_metrics(
+            "masked_lm", tf.reshape(label_ids, [-1]), logits,
+            per_example_loss, tf.reshape(label_weights, [-1]))
 
     metrics = (metric_fn, [
         per_example, student_logits, features["masked_lm_ids"],
