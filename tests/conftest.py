@@ -1,5 +1,6 @@
-"""Shared pytest setup: import paths and the location of ../shared."""
+"""Shared pytest setup: import paths, the location of ../shared, helpers."""
 import os
+import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -10,3 +11,27 @@ for sub in ("pretrain", "finetune", "scripts"):
         sys.path.insert(0, path)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def run_ok(command, merge_stderr=False, **kwargs):
+    """Runs `command` with its output captured as text; asserts exit 0.
+
+    Args:
+      command: argument list for subprocess.run.
+      merge_stderr: send stderr into stdout (one interleaved log).
+      **kwargs: more subprocess.run arguments (cwd, env, ...).
+
+    Returns:
+      The subprocess.CompletedProcess; on failure the assertion shows the
+      tail of stderr (of stdout with `merge_stderr`).
+    """
+    result = subprocess.run(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+        **kwargs)
+    log = result.stdout if merge_stderr else result.stderr
+    assert result.returncode == 0, log[-5000:]
+    return result

@@ -20,7 +20,7 @@ import convert_to_pytorch
 import export_checkpoint
 import modeling
 import tokenization
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, run_ok
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CMRC_DEV = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json")
@@ -171,12 +171,7 @@ def converted(tmp_path_factory):
                 "--input_dir", release, "--output_dir", converted_dir,
                 "--reference_npz", reference
             ]
-            result = subprocess.run(command,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE,
-                                    universal_newlines=True,
-                                    check=False)
-            assert result.returncode == 0, result.stderr[-3000:]
+            result = run_ok(command)
             assert "BertForSequenceClassification (bert)" in result.stdout
             summary = None
         else:

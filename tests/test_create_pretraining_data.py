@@ -11,14 +11,13 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 import types
 
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, run_ok
 
 import create_pretraining_data as cpd
 import estimator_util
@@ -253,10 +252,7 @@ def test_shards_are_filled_round_robin_by_the_command_line(
         "--max_predictions_per_seq=%d" % MAX_PREDICTIONS,
         "--dupe_factor=%d" % DUPE_FACTOR, "--random_seed=%d" % SEED,
         "--do_whole_word_mask"]
-    result = subprocess.run(command, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT,
-                            universal_newlines=True)
-    assert result.returncode == 0, result.stdout[-3000:]
+    result = run_ok(command, merge_stderr=True)
     assert "*** Example ***" in result.stdout
     assert "masked_lm_labels: " in result.stdout
     first, second = read_records(shards[0]), read_records(shards[1])

@@ -8,7 +8,6 @@ variable, after one real training step.
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -18,7 +17,7 @@ import tensorflow.compat.v1 as tf
 import export_checkpoint
 import modeling
 import optimization
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, run_ok
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 STUDENT_CONFIG = os.path.join(REPO, "config", "tiny_student_f2.json")
@@ -112,13 +111,7 @@ def cli_export(stage3, tmp_path_factory):
         stage3[1], "--bert_config_file", STUDENT_CONFIG, "--vocab_file",
         VOCAB, "--output_dir", out
     ]
-    result = subprocess.run(command,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
-                            universal_newlines=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout, out
+    return run_ok(command).stdout, out
 
 
 def test_export_keeps_exactly_the_student_graph(stage3, cli_export):
@@ -357,12 +350,7 @@ def real_stage3(tmp_path_factory):
         "--iterations_per_loop=2", "--distill_ground_truth_ratio=0.5",
         "--learning_rate=1e-3"
     ]
-    result = subprocess.run(command,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT,
-                            universal_newlines=True,
-                            check=False)
-    assert result.returncode == 0, result.stdout[-5000:]
+    run_ok(command, merge_stderr=True)
     return output_dir
 
 

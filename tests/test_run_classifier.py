@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, run_ok
 import classifier_data
 import export_util
 import tokenization
@@ -415,11 +415,9 @@ def trained(tmp_path_factory):
         "--export_dir=" + str(export_dir), "--use_post_quantization",
         "--lite_model_path=" + str(export_dir / export_util.TFLITE_NAME)
     ]
-    result = subprocess.run(
+    result = run_ok(
         ["bash", os.path.join(FINETUNE, "run.chnsenticorp.sh")] + args,
-        cwd=str(base), env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, universal_newlines=True)
-    assert result.returncode == 0, result.stdout[-5000:]
+        merge_stderr=True, cwd=str(base), env=env)
     return base, result.stdout
 
 
@@ -526,9 +524,7 @@ def test_rand_seed_repeats_a_cpu_run(trained):
             "--bert_config_file=" + str(base / "tiny.json"),
             "--output_dir=" + str(base / "again"), "--do_train",
             "--do_predict"] + common_args(base)
-    result = subprocess.run(args, cwd=FINETUNE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
-    assert result.returncode == 0, result.stdout[-5000:]
+    result = run_ok(args, merge_stderr=True, cwd=FINETUNE)
     assert "Reusing cached features" in result.stdout
     np.testing.assert_array_equal(
         read_probabilities(base / "again" / "test_results.tsv"),
