@@ -321,19 +321,30 @@ class Classifier(object):
             if FLAGS.do_test:
                 self.evaluate_lite("test")
 
-    def evaluate(self, estimator, split):
-        """Accuracy and loss of the newest checkpoint on every example."""
+    def padded_input(self, split, batch_size):
+        """An input_fn over `split`, padded to whole batches on TPU.
+
+        Returns:
+          (input_fn, number of real examples, number of padding examples,
+           steps that cover them all).
+        """
         record_file, num_examples = self.features(split)
         num_padding, steps = classifier_data.padded_batches(
-            num_examples, FLAGS.eval_batch_size, FLAGS.use_tpu)
-        tf.logging.info("***** Evaluating on %s: %d examples (+%d padding) "
-                        "*****", split, num_examples, num_padding)
+            num_examples, batch_size, FLAGS.use_tpu)
         input_fn = classifier_data.input_fn_builder(
             record_file,
             FLAGS.max_seq_length,
             is_training=False,
             drop_remainder=FLAGS.use_tpu,
             num_padding=num_padding)
+        return input_fn, num_examples, num_padding, steps
+
+    def evaluate(self, estimator, split):
+        """Accuracy and loss of the newest checkpoint on every example."""
+        input_fn, num_examples, num_padding, steps = self.padded_input(
+            split, FLAGS.eval_batch_size)
+        tf.logging.info("***** Evaluating on %s: %d examples (+%d padding) "
+                        "*****", split, num_examples, num_padding)
         results = estimator.evaluate(input_fn=input_fn, steps=steps)
         results["eval_examples"] = num_examples
         write_results(os.path.join(FLAGS.output_dir, EVAL_FILES[split]),
@@ -342,15 +353,8 @@ class Classifier(object):
 
     def predict(self, estimator):
         """Writes one tab-separated row of probabilities per test example."""
-        record_file, num_examples = self.features("test")
-        num_padding, _ = classifier_data.padded_batches(
-            num_examples, FLAGS.predict_batch_size, FLAGS.use_tpu)
-        input_fn = classifier_data.input_fn_builder(
-            record_file,
-            FLAGS.max_seq_length,
-            is_training=False,
-            drop_remainder=FLAGS.use_tpu,
-            num_padding=num_padding)
+        input_fn, num_examples, _, _ = self.padded_input(
+            "test", FLAGS.predict_batch_size)
         path = os.path.join(FLAGS.output_dir, PREDICT_FILE)
         written = 0
         with tf.io.gfile.GFile(path, "w") as writer:
