@@ -426,19 +426,20 @@ def bottleneck(config, prev_output, use_einsum):
         block [B, S, I], the query/key input and the value input.
     """
     initializer = create_initializer(config.initializer_range)
+
+    def projection(scope):
+        """dense + normalization of prev_output in `scope`: [B, S, I]."""
+        with tf.variable_scope(scope):
+            projected = dense(prev_output, config.intra_bottleneck_size,
+                              initializer, "dense", use_einsum)
+            return normalize(projected, config.normalization_type)
+
     with tf.variable_scope("bottleneck"):
-        with tf.variable_scope("input"):
-            layer_input = dense(prev_output, config.intra_bottleneck_size,
-                                initializer, "dense", use_einsum)  # [B, S, I]
-            layer_input = normalize(layer_input, config.normalization_type)
+        layer_input = projection("input")
         if config.use_bottleneck_attention:
             return layer_input, layer_input, layer_input
         if config.key_query_shared_bottleneck:
-            with tf.variable_scope("attention"):
-                shared = dense(prev_output, config.intra_bottleneck_size,
-                               initializer, "dense", use_einsum)  # [B, S, I]
-                shared = normalize(shared, config.normalization_type)
-            return layer_input, shared, prev_output
+            return layer_input, projection("attention"), prev_output
     return layer_input, prev_output, prev_output
 
 
