@@ -73,41 +73,27 @@ class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
         self.exclude_from_layer_adaptation = exclude_from_layer_adaptation
         self.lr_multipliers = lr_multipliers
 
-    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
-        """Applies one LAMB step to every (gradient, variable) pair."""
-        assignments = []
-        for grad, param in grads_and_vars:
-            if grad is None or param is None:
-                continue
-            var_name, m, v = self._moment_slots(param)
-            if self._is_frozen(var_name):
-                continue
-            next_m, next_v, update = self._adam_update(var_name, grad, param,
-                                                       m, v)
-            step_size = self.learning_rate * self._trust_ratio(
-                var_name, param, update)
-            if self.lr_multipliers is None:
-                next_param = param - step_size * update
-            else:
-                multiplier = tf.cast(self.lr_multipliers[var_name],
-                                     tf.float32)
-                next_param = param - multiplier * step_size * update
-                # While the multiplier is 0 nothing changes, moments included.
-                active = tf.greater(multiplier, 0.0)
-                next_param = tf.where_v2(active, next_param, param)
-                next_m = tf.where_v2(active, next_m, m)
-                next_v = tf.where_v2(active, next_v, v)
-            assignments.extend([
-                param.assign(next_param),
-                m.assign(next_m),
-                v.assign(next_v)
-            ])
-        return tf.group(*assignments, name=name)
-
     def _is_frozen(self, var_name):
         """A multiplier dict without this variable freezes it."""
         return (self.lr_multipliers is not None and
                 var_name not in self.lr_multipliers)
+
+    def _next_values(self, var_name, param, update, moments, next_moments):
+        """w - learning_rate * multiplier * trust_ratio * update.
+
+        While the multiplier is 0 nothing changes, moments included.
+        """
+        step_size = self.learning_rate * self._trust_ratio(
+            var_name, param, update)
+        if self.lr_multipliers is None:
+            return (param - step_size * update,) + next_moments
+        multiplier = tf.cast(self.lr_multipliers[var_name], tf.float32)
+        next_param = param - multiplier * step_size * update
+        active = tf.greater(multiplier, 0.0)
+        return tuple(
+            tf.where_v2(active, new, old)
+            for new, old in zip((next_param,) + next_moments,
+                                (param,) + moments))
 
     def _trust_ratio(self, var_name, param, update):
         """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""

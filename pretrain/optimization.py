@@ -155,7 +155,8 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
 
     The update is `m / (sqrt(v) + eps) + weight_decay_rate * w`, scaled by
     the learning rate, as in BERT.  Slots are named `<var>/adam_m` and
-    `<var>/adam_v` so checkpoints match the published ones.
+    `<var>/adam_v` so checkpoints match the published ones.  Subclasses
+    (LAMBOptimizer) change the step through `_is_frozen` and `_next_values`.
     """
 
     def __init__(self,
@@ -175,38 +176,40 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         self.exclude_from_weight_decay = exclude_from_weight_decay
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):
-        """Applies one AdamW step; `global_step` is not incremented here."""
+        """Applies one step; `global_step` is not incremented here."""
         assignments = []
         for grad, param in grads_and_vars:
             if grad is None or param is None:
                 continue
-            var_name, m, v = self._moment_slots(param)
-            next_m, next_v, update = self._adam_update(var_name, grad, param,
-                                                       m, v)
+            var_name = variable_name(param)
+            m = moment_slot(var_name + "/adam_m", param)
+            v = moment_slot(var_name + "/adam_v", param)
+            if self._is_frozen(var_name):
+                continue
+            next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
+            next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
+            update = next_m / (tf.sqrt(next_v) + self.epsilon)
+            if self.weight_decay_rate and not matches_any(
+                    var_name, self.exclude_from_weight_decay):
+                update += self.weight_decay_rate * param
+            next_param, next_m, next_v = self._next_values(
+                var_name, param, update, (m, v), (next_m, next_v))
             assignments.extend([
-                param.assign(param - self.learning_rate * update),
+                param.assign(next_param),
                 m.assign(next_m),
                 v.assign(next_v)
             ])
         return tf.group(*assignments, name=name)
 
-    @staticmethod
-    def _moment_slots(param):
-        """Returns (variable name, m slot, v slot) for `param`."""
-        var_name = variable_name(param)
-        m = moment_slot(var_name + "/adam_m", param)
-        v = moment_slot(var_name + "/adam_v", param)
-        return var_name, m, v
+    def _is_frozen(self, var_name):
+        """Whether to skip `var_name` (its slots still exist); AdamW: never."""
+        del var_name  # Used by subclasses.
+        return False
 
-    def _adam_update(self, var_name, grad, param, m, v):
-        """Returns (next m, next v, weight-decayed Adam update direction)."""
-        next_m = self.beta_1 * m + (1.0 - self.beta_1) * grad
-        next_v = self.beta_2 * v + (1.0 - self.beta_2) * tf.square(grad)
-        update = next_m / (tf.sqrt(next_v) + self.epsilon)
-        if self.weight_decay_rate and not matches_any(
-                var_name, self.exclude_from_weight_decay):
-            update += self.weight_decay_rate * param
-        return next_m, next_v, update
+    def _next_values(self, var_name, param, update, moments, next_moments):
+        """(next param, m, v) from the Adam `update`: w - lr * update."""
+        del var_name, moments  # Used by subclasses.
+        return (param - self.learning_rate * update,) + next_moments
 
 
 def moment_slot(name, param):
