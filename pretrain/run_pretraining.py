@@ -116,6 +116,9 @@ def define_flags():
                       "einsum (True) or reshape+matmul implementation.")
     flags.DEFINE_bool("use_summary", False,
                       "Write TensorBoard scalars to output_dir/my_summary.")
+    flags.DEFINE_integer("rand_seed", None,
+                         "Graph-level random seed (initialisers, dropout, "
+                         "input shuffling): repeatable CPU runs.")
     estimator_util.define_tpu_flags()
 
 
@@ -527,8 +530,9 @@ def checkpoint_step(model_dir):
 
 def make_estimator(stage, student_config, teacher_config):
     """A TPUEstimator (CPU/GPU fallback) for one stage."""
-    run_config = estimator_util.make_run_config(FLAGS, stage.model_dir,
-                                                FLAGS.save_checkpoints_steps)
+    run_config = estimator_util.make_run_config(
+        FLAGS, stage.model_dir, FLAGS.save_checkpoints_steps,
+        tf_random_seed=FLAGS.rand_seed)
     return tf.estimator.tpu.TPUEstimator(
         use_tpu=FLAGS.use_tpu,
         model_fn=model_fn_builder(stage, student_config, teacher_config),

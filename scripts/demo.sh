@@ -98,7 +98,7 @@ PRETRAIN_COMMON=(
   --max_seq_length=${SEQ} --max_predictions_per_seq=${PREDS}
   --train_batch_size=32 --eval_batch_size=32 --max_eval_steps=20
   --save_checkpoints_steps=500 --iterations_per_loop=100
-  --do_train --do_eval
+  --do_train --do_eval --rand_seed=12345
 )
 
 run_stage teacher_mlm "${OUT}/teacher" \

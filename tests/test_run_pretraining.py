@@ -410,6 +410,22 @@ def test_resume_after_kill_skips_finished_work(work, teacher):
     assert sorted(glob.glob(str(out / "warmup" / "*"))) == sorted(warmup_files)
 
 
+def test_rand_seed_repeats_a_cpu_run(work):
+    runs = []
+    for name in ("seeded_a", "seeded_b"):
+        out = work / name
+        run_pretraining(*common_flags(work, out) + [
+            "--bert_config_file=%s" % (work / "teacher.json"), "--do_train",
+            "--num_train_steps=6", "--num_warmup_steps=0",
+            "--learning_rate=2e-3", "--save_checkpoints_steps=6",
+            "--rand_seed=7"
+        ])
+        runs.append(checkpoint_values(str(out / "model.ckpt-6")))
+    assert sorted(runs[0]) == sorted(runs[1])
+    for name, value in runs[0].items():
+        np.testing.assert_array_equal(value, runs[1][name], err_msg=name)
+
+
 def test_shape_mismatch_is_reported_not_mapped(work, teacher):
     out = work / "narrow_out"
     _, log = run_pretraining(*common_flags(work, out) + distill_flags(
