@@ -3,9 +3,10 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Speed and memory benchmark on the current machine (not a test).
 
-Prints three tables:
+Prints four tables:
   1. each published config: parameters, inference latency at batch 1 x 128
      and throughput at batch 32 x 128, with `use_einsum` on and off;
+  1b. each published config exported to float TFLite: batch-1 latency;
   2. one distillation training step, student_base_f2 with the full-size
      roberta_wwm_ext teacher, batch 8 x 128: seconds/step, examples/sec and
      peak resident memory (measured in a fresh subprocess);
@@ -24,8 +25,10 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,6 +113,66 @@ def print_inference_table(rows, throughput_batch):
                       (name, best["roberta_wwm_ext"] / best[name]))
 
 
+def tflite_latency_row(name, iterations):
+    """Batch-1 x 128 latency of the encoder exported to a float TFLite model.
+
+    The graph is exported the way run_classifier exports (reshape+matmul,
+    export_util's converter); the TF 1.15 interpreter runs one thread.
+    """
+    import export_util  # pylint: disable=g-import-not-at-top
+    config = load_config(name)
+    work = tempfile.mkdtemp(prefix="benchmark_tflite_")
+    try:
+        with tf.Graph().as_default():
+            ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH],
+                                 name="input_ids")
+            model = modeling.BertModel(config, False, ids, use_einsum=False)
+            output = tf.identity(model.get_sequence_output(),
+                                 name="sequence_output")
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                tf.saved_model.simple_save(sess, os.path.join(work, "saved"),
+                                           {"input_ids": ids},
+                                           {"sequence_output": output})
+        path = export_util.convert_to_tflite(os.path.join(work, "saved"),
+                                             os.path.join(work, "m.tflite"))
+        interpreter = tf.lite.Interpreter(model_path=path)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(
+            interpreter.get_input_details()[0]["index"],
+            np.random.RandomState(0).randint(
+                0, config.vocab_size, (1, SEQ_LENGTH)).astype(np.int32))
+        interpreter.invoke()
+        times = []
+        for _ in range(iterations):
+            start = time.time()
+            interpreter.invoke()
+            times.append(time.time() - start)
+        size_mb = os.path.getsize(path) / 1e6
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"config": name, "latency_ms": float(np.median(times)) * 1000.0,
+            "size_mb": size_mb}
+
+
+def print_tflite_table(rows):
+    """Prints the TFLite latency table and the speed-ups over the teacher."""
+    print("\n## TFLite (float, batch 1 x %d, one interpreter thread)\n" %
+          SEQ_LENGTH)
+    print("| config | model size (MB) | latency (ms) |")
+    print("|---|---:|---:|")
+    for r in rows:
+        print("| %s | %.1f | %.1f |" %
+              (r["config"], r["size_mb"], r["latency_ms"]))
+    latency = {r["config"]: r["latency_ms"] for r in rows}
+    if "roberta_wwm_ext" in latency:
+        print("\nTFLite latency speed-up over roberta_wwm_ext:")
+        for name in PUBLISHED[:4]:
+            if name in latency:
+                print("  %s: %.2fx" %
+                      (name, latency["roberta_wwm_ext"] / latency[name]))
+
+
 def distill_step_stats(iterations, batch_size=8, max_predictions=20):
     """One stage-3 distillation step at full size, built by run_pretraining.
 
@@ -153,13 +216,28 @@ def distill_step_stats(iterations, batch_size=8, max_predictions=20):
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             seconds = time_runs(sess, train_op, None, iterations)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "seconds_per_step": seconds,
         "examples_per_sec": batch_size / seconds,
-        "peak_rss_gb": peak_kb / 1024.0 / 1024.0,
+        "peak_rss_gb": peak_rss_kb() / 1024.0 / 1024.0,
         "batch_size": batch_size,
     }
+
+
+def peak_rss_kb():
+    """This process's peak resident memory in kB.
+
+    VmHWM belongs to the current address space, so unlike ru_maxrss it does
+    not carry over the parent's peak through fork + exec.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except IOError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def print_distill_table(stats):
@@ -249,8 +327,10 @@ def parse_args(argv):
     parser.add_argument("--throughput_batch", type=int, default=32)
     parser.add_argument("--configs", default=",".join(PUBLISHED),
                         help="comma list of configs for the inference table")
-    parser.add_argument("--sections", default="inference,distill,preprocess",
-                        help="comma list of inference, distill, preprocess")
+    parser.add_argument("--sections",
+                        default="inference,tflite,distill,preprocess",
+                        help="comma list of inference, tflite, distill, "
+                        "preprocess")
     parser.add_argument("--shared_data",
                         default=os.path.join(REPO, os.pardir, "shared",
                                              "data"),
@@ -287,6 +367,11 @@ def main(argv=None):
                                   args.throughput_batch))
                 sys.stderr.write("done %s einsum=%s\n" % (name, use_einsum))
         print_inference_table(rows, args.throughput_batch)
+    if "tflite" in sections:
+        print_tflite_table([
+            tflite_latency_row(name, max(5, args.iterations))
+            for name in args.configs.split(",")
+        ])
     if "distill" in sections:
         print_distill_table(run_distill_subprocess(max(2, args.iterations //
                                                        2)))
