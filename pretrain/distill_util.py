@@ -22,7 +22,7 @@ import re
 
 import tensorflow.compat.v1 as tf
 
-import optimization
+import modeling
 
 # Weights of the four layer-wise transfer terms (the *_distill_factor flags).
 DistillFactors = collections.namedtuple(
@@ -199,7 +199,7 @@ def layer_wise_lr_multipliers(tvars, global_step, num_distill_steps,
     per_layer = {}
     multipliers = {}
     for var in tvars:
-        name = optimization.variable_name(var)
+        name = modeling.variable_name(var)
         match = _LAYER_PATTERN.match(name)
         if not match:
             continue

@@ -151,21 +151,26 @@ def restore_student(init_checkpoint, use_tpu, tvars=None):
       ValueError: the checkpoint disagrees with the graph, or shares no
         variable with it.
     """
-    if not init_checkpoint:
-        log_variables(tvars or tf.trainable_variables(), {})
-        return None
     tvars = tvars or tf.trainable_variables()
+    if not init_checkpoint:
+        log_variables(tvars, {})
+        return None
     match = modeling.plain_assignment(tvars, init_checkpoint)
-    if match.shape_mismatches:
-        raise ValueError(
-            "init_checkpoint %s does not fit this model's config:\n  %s" %
-            (init_checkpoint,
-             "\n  ".join(modeling.describe_mismatches(match))))
+    check_shapes_fit(match, init_checkpoint)
     if not match.assignment_map:
         raise ValueError(
             "init_checkpoint %s shares no variable with the model (missing "
             "e.g. %s)" % (init_checkpoint, ", ".join(match.missing[:5])))
     return init_from_match(init_checkpoint, match, use_tpu, tvars)
+
+
+def check_shapes_fit(match, init_checkpoint):
+    """Raises ValueError listing every variable whose shape differs."""
+    if match.shape_mismatches:
+        raise ValueError(
+            "init_checkpoint %s does not fit this model's config:\n  %s" %
+            (init_checkpoint,
+             "\n  ".join(modeling.describe_mismatches(match))))
 
 
 def init_from_match(init_checkpoint, match, use_tpu, tvars):

@@ -804,7 +804,8 @@ def checkpoint_sort_key(path):
     return (int(match.group(1)) if match else -1, path)
 
 
-def _graph_name(variable):
+def variable_name(variable):
+    """Graph name of a variable without the ':0' suffix."""
     return re.sub(r":\d+$", "", variable.name)
 
 
@@ -830,7 +831,7 @@ def match_checkpoint(tvars, init_checkpoint, to_checkpoint_name):
     mismatches = []
     missing = []
     for var in tvars:
-        name = _graph_name(var)
+        name = variable_name(var)
         ckpt_name = to_checkpoint_name(name)
         if ckpt_name is None:
             continue

@@ -11,6 +11,8 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+import modeling
+
 # Variables whose names match get neither weight decay nor (LAMB) trust ratio.
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "FakeLayerNorm", "bias")
 TEACHER_PREFIX = "teacher/"
@@ -140,11 +142,6 @@ def make_optimizer(optimizer_name, learning_rate, weight_decay_rate,
                      % optimizer_name)
 
 
-def variable_name(var):
-    """Graph name of a variable without the ':0' suffix."""
-    return re.sub(r":\d+$", "", var.name)
-
-
 def matches_any(name, patterns):
     """True when `name` contains a match of any regex in `patterns`."""
     return any(re.search(p, name) for p in patterns or ())
@@ -181,7 +178,7 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
         for grad, param in grads_and_vars:
             if grad is None or param is None:
                 continue
-            var_name = variable_name(param)
+            var_name = modeling.variable_name(param)
             m = moment_slot(var_name + "/adam_m", param)
             v = moment_slot(var_name + "/adam_v", param)
             if self._is_frozen(var_name):

@@ -236,8 +236,8 @@ def check_teacher_match(match, checkpoint):
     ]
     if teacher_missing or teacher_mismatch:
         lines = ["missing: %s" % n for n in teacher_missing]
-        lines += ["%s: graph shape %s, checkpoint shape %s" % m
-                  for m in teacher_mismatch]
+        lines += modeling.describe_mismatches(
+            match._replace(shape_mismatches=teacher_mismatch))
         raise ValueError(
             "checkpoint %s cannot provide %d teacher variable(s) (is "
             "--bert_teacher_config_file the checkpoint's config?):\n  %s" %
@@ -277,11 +277,7 @@ def initialize_variables(plan, use_tpu):
         match = modeling.plain_assignment(tvars, plan.checkpoint,
                                           exclude_prefix=None)
         check_teacher_match(match, plan.checkpoint)
-        if match.shape_mismatches:
-            raise ValueError(
-                "checkpoint %s does not fit the student config:\n  %s" %
-                (plan.checkpoint,
-                 "\n  ".join(modeling.describe_mismatches(match))))
+        estimator_util.check_shapes_fit(match, plan.checkpoint)
         report_student_match(match, plan.checkpoint)
         matches = [match]
     return estimator_util.init_from_match(plan.checkpoint, matches, use_tpu,

@@ -48,7 +48,6 @@ sys.path.insert(
 
 # pylint: disable=wrong-import-position
 import modeling
-import optimization
 import tokenization
 # pylint: enable=wrong-import-position
 
@@ -93,7 +92,7 @@ def model_variable_shapes(bert_config):
         modeling.masked_lm_logits(bert_config, model.get_sequence_output(),
                                   model.get_embedding_table(), positions)
         return collections.OrderedDict(
-            (optimization.variable_name(v), v.shape.as_list())
+            (modeling.variable_name(v), v.shape.as_list())
             for v in tf.global_variables())
 
 
