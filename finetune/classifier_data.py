@@ -30,7 +30,7 @@ import os
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import estimator_util
+from pretrain import estimator_util
 
 # Bump when the feature format or conversion changes, so old caches die.
 CACHE_FORMAT_VERSION = 1

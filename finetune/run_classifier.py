@@ -31,19 +31,19 @@ from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-sys.path.insert(
-    0,
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
-                 "pretrain"))
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# pylint: disable=wrong-import-position
-import classifier_data
-import estimator_util
-import export_util
-import modeling
-import optimization
-import tokenization
-# pylint: enable=wrong-import-position
+from finetune import classifier_data
+from finetune import export_util
+from pretrain import estimator_util
+from pretrain import modeling
+from pretrain import optimization
+from pretrain import tokenization
 
 FLAGS = flags.FLAGS
 

@@ -30,22 +30,24 @@ import os
 import random
 import sys
 
-sys.path.insert(
-    0,
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
-                 "pretrain"))
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 import tensorflow.compat.v1 as tf
 
-import cmrc2018_evaluate
-import estimator_util
-import export_util
-import modeling
-import optimization
-import squad_data
-import tokenization
+from finetune import cmrc2018_evaluate
+from finetune import export_util
+from finetune import squad_data
+from pretrain import estimator_util
+from pretrain import modeling
+from pretrain import optimization
+from pretrain import tokenization
 
 FLAGS = flags.FLAGS
 

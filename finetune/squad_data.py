@@ -27,8 +27,8 @@ import math
 
 import tensorflow.compat.v1 as tf
 
-from cmrc2018_evaluate import load_json
-import tokenization
+from finetune.cmrc2018_evaluate import load_json
+from pretrain import tokenization
 
 # Marks of a continuation piece (WordPiece) and of a word start
 # (SentencePiece); neither corresponds to a character of the text.

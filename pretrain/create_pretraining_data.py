@@ -43,14 +43,22 @@ import itertools
 import logging
 import os
 import random
+import sys
+
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app
 from absl import flags
 import jieba
 import tensorflow.compat.v1 as tf
 
-import estimator_util
-import tokenization
+from pretrain import estimator_util
+from pretrain import tokenization
 
 CLS_TOKEN = "[CLS]"
 SEP_TOKEN = "[SEP]"

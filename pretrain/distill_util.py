@@ -22,7 +22,7 @@ import re
 
 import tensorflow.compat.v1 as tf
 
-import modeling
+from pretrain import modeling
 
 # Weights of the four layer-wise transfer terms (the *_distill_factor flags).
 DistillFactors = collections.namedtuple(

@@ -13,7 +13,7 @@ import time
 from absl import flags
 import tensorflow.compat.v1 as tf
 
-import modeling
+from pretrain import modeling
 
 
 def define_tpu_flags():

@@ -24,7 +24,7 @@ from __future__ import print_function
 
 import tensorflow.compat.v1 as tf
 
-import optimization
+from pretrain import optimization
 
 
 class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):

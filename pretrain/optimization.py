@@ -11,7 +11,7 @@ import re
 
 import tensorflow.compat.v1 as tf
 
-import modeling
+from pretrain import modeling
 
 # Variables whose names match get neither weight decay nor (LAMB) trust ratio.
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "FakeLayerNorm", "bias")
@@ -131,7 +131,7 @@ def make_optimizer(optimizer_name, learning_rate, weight_decay_rate,
                                         exclude_from_weight_decay=list(
                                             NO_DECAY_PATTERNS))
     if name == "lamb":
-        import lamb_optimizer  # pylint: disable=g-import-not-at-top
+        from pretrain import lamb_optimizer
         return lamb_optimizer.LAMBOptimizer(
             learning_rate,
             weight_decay_rate=weight_decay_rate,

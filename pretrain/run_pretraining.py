@@ -34,16 +34,24 @@ from __future__ import print_function
 
 import collections
 import os
+import sys
+
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app
 from absl import flags
 import tensorflow.compat.v1 as tf
 import tensorflow.compat.v2 as tf2
 
-import distill_util
-import estimator_util
-import modeling
-import optimization
+from pretrain import distill_util
+from pretrain import estimator_util
+from pretrain import modeling
+from pretrain import optimization
 
 FLAGS = flags.FLAGS
 

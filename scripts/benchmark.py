@@ -32,14 +32,18 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "pretrain"))
-sys.path.insert(0, os.path.join(REPO, "finetune"))
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # pylint: disable=g-import-not-at-top
-import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+import numpy as np
+import tensorflow.compat.v1 as tf
 
-import modeling  # pylint: disable=g-import-not-at-top
+from pretrain import modeling
 
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
@@ -119,7 +123,7 @@ def tflite_latency_row(name, iterations):
     The graph is exported the way run_classifier exports (reshape+matmul,
     export_util's converter); the TF 1.15 interpreter runs one thread.
     """
-    import export_util  # pylint: disable=g-import-not-at-top
+    from finetune import export_util
     config = load_config(name)
     work = tempfile.mkdtemp(prefix="benchmark_tflite_")
     try:
@@ -179,8 +183,8 @@ def distill_step_stats(iterations, batch_size=8, max_predictions=20):
     Uses run_pretraining's own graph code (student + `teacher/` models, the
     soft-target loss and AdamW) with the published recipe's ratio 0.5.
     """
-    from absl import flags  # pylint: disable=g-import-not-at-top
-    import run_pretraining  # pylint: disable=g-import-not-at-top
+    from absl import flags
+    from pretrain import run_pretraining
     run_pretraining.define_flags()
     flags.FLAGS([
         "benchmark", "--distill_ground_truth_ratio=0.5",
@@ -259,9 +263,9 @@ def preprocessing_rows(shared_data):
     (max length 512, stride 128, as published) on CMRC 2018 dev, and
     run_classifier's conversion (max length 256) on ChnSentiCorp train.
     """
-    import classifier_data  # pylint: disable=g-import-not-at-top
-    import squad_data  # pylint: disable=g-import-not-at-top
-    import tokenization  # pylint: disable=g-import-not-at-top
+    from finetune import classifier_data
+    from finetune import squad_data
+    from pretrain import tokenization
     tokenizer = tokenization.FullTokenizer(
         os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
     rows = []

@@ -30,7 +30,7 @@ def read_key_values(path):
 
 def count_records(path):
     """Number of records in a TFRecord file."""
-    import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+    import tensorflow.compat.v1 as tf
     tf.logging.set_verbosity(tf.logging.ERROR)
     return sum(1 for _ in tf.io.tf_record_iterator(path))
 

@@ -41,15 +41,15 @@ from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-sys.path.insert(
-    0,
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
-                 "pretrain"))
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# pylint: disable=wrong-import-position
-import modeling
-import tokenization
-# pylint: enable=wrong-import-position
+from pretrain import modeling
+from pretrain import tokenization
 
 RELEASE_CHECKPOINT = "model.ckpt"
 RELEASE_CONFIG = "bert_config.json"

@@ -42,9 +42,13 @@ from absl import flags
 from absl import logging
 import tensorflow.compat.v1 as tf
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir, "pretrain"))
-import tokenization  # pylint: disable=wrong-import-position
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package imports below (`from pretrain import modeling`) resolve.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pretrain import tokenization
 
 DEFAULT_OUTPUT_DIR = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "demo_data")

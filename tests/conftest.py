@@ -1,14 +1,14 @@
-"""Shared pytest setup: import paths, the location of ../shared, helpers."""
+"""Shared pytest setup: the repository and ../shared locations, helpers.
+
+The repository root is on the import path through `pythonpath` in
+tests/pytest.ini, so tests import project code as packages
+(`from pretrain import modeling`).
+"""
 import os
 import subprocess
-import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, os.pardir, "shared")
-for sub in ("pretrain", "finetune", "scripts"):
-    path = os.path.join(REPO, sub)
-    if path not in sys.path:
-        sys.path.insert(0, path)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

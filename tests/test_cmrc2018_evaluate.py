@@ -10,9 +10,8 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, 'finetune'))
 
-import cmrc2018_evaluate as ce  # noqa: E402
+from finetune import cmrc2018_evaluate as ce
 
 DATA = os.path.join(REPO, '..', 'shared', 'data')
 REAL_FILES = [
@@ -21,8 +20,7 @@ REAL_FILES = [
     (os.path.join(DATA, 'drcd', 'DRCD_dev.json'), 3524),
 ]
 SCRIPT = os.path.join(REPO, 'finetune', 'cmrc2018_evaluate.py')
-VENV_PYTHON = os.path.join(REPO, '.venv', 'bin', 'python')
-PYTHON = VENV_PYTHON if os.path.exists(VENV_PYTHON) else sys.executable
+PYTHON = sys.executable
 
 
 def _load(path):

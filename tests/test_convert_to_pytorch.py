@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import convert_to_pytorch
-import export_checkpoint
-import modeling
-import tokenization
+from pretrain import modeling
+from pretrain import tokenization
+from scripts import convert_to_pytorch
+from scripts import export_checkpoint
 from conftest import REPO, SHARED, run_ok
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")

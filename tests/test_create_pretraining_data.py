@@ -19,9 +19,9 @@ import tensorflow.compat.v1 as tf
 
 from conftest import REPO, SHARED, run_ok
 
-import create_pretraining_data as cpd
-import estimator_util
-import tokenization
+from pretrain import create_pretraining_data as cpd
+from pretrain import estimator_util
+from pretrain import tokenization
 
 VOCAB_FILE = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CMRC_TRIAL = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_trial.json")

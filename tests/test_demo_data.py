@@ -11,10 +11,10 @@ import os
 import pytest
 
 from conftest import REPO
-import cmrc2018_evaluate
-import make_demo_data
-import modeling
-import tokenization
+from finetune import cmrc2018_evaluate
+from pretrain import modeling
+from pretrain import tokenization
+from scripts import make_demo_data
 
 DEMO_DIR = os.path.join(REPO, "scripts", "demo_data")
 SPLITS = ("train", "dev")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import distill_util
+from pretrain import distill_util
 
 B, S, H, N, L, V, M = 2, 5, 6, 3, 2, 11, 4
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import export_checkpoint
-import modeling
-import optimization
+from pretrain import modeling
+from pretrain import optimization
+from scripts import export_checkpoint
 from conftest import REPO, SHARED, run_ok
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")

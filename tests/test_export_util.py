@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import conftest  # noqa: F401  (puts finetune/ and pretrain/ on sys.path)
-import export_util
-import modeling
+from finetune import export_util
+from pretrain import modeling
 
 SEQ = 16
 TINY = {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-import modeling
+from pretrain import modeling
 from conftest import REPO, SHARED
 
 GOLDEN_DIR = os.path.join(SHARED, "spec", "golden")
@@ -302,7 +302,7 @@ def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
 
 
 def test_restore_student_initialises_from_checkpoint(tmp_path):
-    import estimator_util
+    from pretrain import estimator_util
     teacher_config = repo_config("tiny_teacher")
     ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
     with tf.Graph().as_default():
@@ -318,7 +318,7 @@ def test_restore_student_initialises_from_checkpoint(tmp_path):
 
 
 def test_restore_student_lists_mismatched_names(tmp_path):
-    import estimator_util
+    from pretrain import estimator_util
     teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     wider = modeling.BertConfig.from_dict(

@@ -2,7 +2,7 @@
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-import optimization
+from pretrain import optimization
 
 
 def test_warmup_then_linear_decay():

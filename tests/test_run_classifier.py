@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SHARED, run_ok
-import classifier_data
-import export_util
-import tokenization
+from finetune import classifier_data
+from finetune import export_util
+from pretrain import tokenization
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CSC = os.path.join(SHARED, "data", "chnsenticorp")

@@ -217,8 +217,8 @@ def fixed_batch_losses(work, checkpoints):
     Student and teacher run in inference mode on one fixed batch, so the
     numbers of different checkpoints are directly comparable.
     """
-    import distill_util
-    import modeling
+    from pretrain import distill_util
+    from pretrain import modeling
     batch = fixed_batch(work)
     results = []
     with tf.Graph().as_default():

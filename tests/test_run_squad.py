@@ -17,8 +17,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from conftest import REPO, SHARED
-import cmrc2018_evaluate
-import export_util
+from finetune import cmrc2018_evaluate
+from finetune import export_util
 
 RUN_SQUAD = os.path.join(REPO, "finetune", "run_squad.py")
 SCRIPTS = [

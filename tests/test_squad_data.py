@@ -12,8 +12,8 @@ import random
 import pytest
 
 from conftest import SHARED
-import squad_data
-import tokenization
+from finetune import squad_data
+from pretrain import tokenization
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 REAL_FILES = [

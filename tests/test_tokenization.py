@@ -10,9 +10,8 @@ import unicodedata
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "pretrain"))
 
-import tokenization  # noqa: E402  (needs the path set above)
+from pretrain import tokenization
 
 SHARED_DATA = os.path.join(REPO, "..", "shared", "data")
 CHINESE_VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")

@@ -1,0 +1,4 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""MobileBERT model, tokenizer, optimizers and pretraining/distillation."""
