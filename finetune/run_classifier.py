@@ -40,6 +40,7 @@ if not __package__:
 
 from finetune import classifier_data
 from finetune import export_util
+from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import modeling
 from pretrain import optimization
@@ -166,7 +167,7 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,
             bert_config, is_training, input_ids, features["input_mask"],
             features["segment_ids"], label_ids, num_labels,
             use_one_hot_embeddings, use_einsum)
-        scaffold_fn = estimator_util.restore_student(init_checkpoint, use_tpu,
+        scaffold_fn = checkpoints.restore_by_name(init_checkpoint, use_tpu,
                                                      tf.trainable_variables())
         if is_training:
             train_op, lr = optimization.create_optimizer(

@@ -44,6 +44,7 @@ import tensorflow.compat.v1 as tf
 from finetune import cmrc2018_evaluate
 from finetune import export_util
 from finetune import squad_data
+from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import modeling
 from pretrain import optimization
@@ -155,7 +156,7 @@ def model_fn_builder(bert_config, init_checkpoint, learning_rate,
             bert_config, is_training, features["input_ids"],
             features["input_mask"], features["segment_ids"],
             use_one_hot_embeddings, use_einsum)
-        scaffold_fn = estimator_util.restore_student(init_checkpoint,
+        scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                      use_tpu)
         if is_training:
             loss = span_loss(start_logits, end_logits,

@@ -1,8 +1,8 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Pieces every entry point shares: TPU flags, input file lists, RunConfig,
-checkpoint initialisation with readable errors, and progress logging."""
+"""Pieces every entry point shares: TPU flags, input file lists, record
+decoding, metrics, RunConfig and progress logging."""
 
 from __future__ import absolute_import
 from __future__ import division
@@ -12,8 +12,6 @@ import time
 
 from absl import flags
 import tensorflow.compat.v1 as tf
-
-from pretrain import modeling
 
 
 def define_tpu_flags():
@@ -130,92 +128,6 @@ def make_run_config(flags_obj,
             iterations_per_loop=loops,
             num_shards=flags_obj.num_tpu_cores,
             per_host_input_for_training=per_host))
-
-
-def restore_student(init_checkpoint, use_tpu, tvars=None):
-    """Initialises graph variables of the same name from `init_checkpoint`.
-
-    Variables absent from the checkpoint (a new task head) keep their
-    initial values and are logged; a variable whose shape differs is an
-    error that lists every such name.
-
-    Args:
-      init_checkpoint: checkpoint prefix, `.index` file or directory; None
-        or "" to train from scratch.
-      use_tpu: return a scaffold function for TPUEstimator.
-
-    Returns:
-      scaffold_fn or None.
-
-    Raises:
-      ValueError: the checkpoint disagrees with the graph, or shares no
-        variable with it.
-    """
-    tvars = tvars or tf.trainable_variables()
-    if not init_checkpoint:
-        log_variables(tvars, {})
-        return None
-    match = modeling.plain_assignment(tvars, init_checkpoint)
-    check_shapes_fit(match, init_checkpoint)
-    if not match.assignment_map:
-        raise ValueError(
-            "init_checkpoint %s shares no variable with the model (missing "
-            "e.g. %s)" % (init_checkpoint, ", ".join(match.missing[:5])))
-    return init_from_match(init_checkpoint, match, use_tpu, tvars)
-
-
-def check_shapes_fit(match, init_checkpoint):
-    """Raises ValueError listing every variable whose shape differs."""
-    if match.shape_mismatches:
-        raise ValueError(
-            "init_checkpoint %s does not fit this model's config:\n  %s" %
-            (init_checkpoint,
-             "\n  ".join(modeling.describe_mismatches(match))))
-
-
-def init_from_match(init_checkpoint, match, use_tpu, tvars):
-    """Applies a CheckpointMatch (or several) and logs the result.
-
-    Args:
-      init_checkpoint: checkpoint path.
-      match: a modeling.CheckpointMatch or a list of them.
-      use_tpu: wrap the initialisation in a scaffold function.
-      tvars: variables to log.
-
-    Returns:
-      scaffold_fn or None.
-    """
-    # CheckpointMatch is itself a tuple: test for it first.
-    matches = ([match] if isinstance(match, modeling.CheckpointMatch) else
-               list(match))
-    path = modeling.resolve_checkpoint(init_checkpoint)
-    initialized = {}
-    for m in matches:
-        initialized.update(m.initialized_variable_names)
-
-    def apply_maps():
-        for m in matches:
-            tf.train.init_from_checkpoint(path, dict(m.assignment_map))
-
-    scaffold_fn = None
-    if use_tpu:
-
-        def scaffold_fn():
-            apply_maps()
-            return tf.train.Scaffold()
-    else:
-        apply_maps()
-    log_variables(tvars, initialized)
-    return scaffold_fn
-
-
-def log_variables(tvars, initialized):
-    """Logs each variable, its shape and whether a checkpoint fills it."""
-    tf.logging.info("**** Trainable Variables ****")
-    for var in tvars:
-        note = ", *INIT_FROM_CKPT*" if var.name in initialized else ""
-        tf.logging.info("  name = %s, shape = %s%s", var.name, var.shape,
-                        note)
 
 
 class ProgressHook(tf.train.SessionRunHook):

@@ -1,7 +1,7 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""The MobileBERT / BERT model, its output heads and checkpoint helpers.
+"""The MobileBERT / BERT model and its output heads.
 
 One model class covers both the RoBERTa-wwm-ext teacher (a plain BERT) and the
 MobileBERT students (bottlenecks, stacked feed-forward networks, trigram
@@ -27,7 +27,6 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import collections
 import copy
 import json
 import math
@@ -768,128 +767,9 @@ def get_shape_list(tensor, expected_rank=None):
 # Checkpoints.
 # ---------------------------------------------------------------------------
 
-CheckpointMatch = collections.namedtuple("CheckpointMatch", [
-    "assignment_map", "initialized_variable_names", "shape_mismatches",
-    "missing"
-])
-
-
-def resolve_checkpoint(path):
-    """Accepts a checkpoint prefix, a `.index`/`.data-*` file or a directory.
-
-    Returns:
-        The checkpoint prefix (e.g. `dir/model.ckpt-1000`).
-
-    Raises:
-        ValueError: when nothing checkpoint-like is found at `path`.
-    """
-    path = re.sub(r"\.(index|meta|data-\d+-of-\d+)$", "", path)
-    if tf.io.gfile.isdir(path):
-        latest = tf.train.latest_checkpoint(path)
-        if latest is None:
-            candidates = tf.io.gfile.glob(path.rstrip("/") + "/*.index")
-            if not candidates:
-                raise ValueError("%s: directory holds no checkpoint" % path)
-            latest = max(candidates, key=checkpoint_sort_key)[:-len(".index")]
-        return latest
-    if not tf.io.gfile.exists(path + ".index"):
-        raise ValueError("%s: no checkpoint found (expected %s.index)" %
-                         (path, path))
-    return path
-
-
-def checkpoint_sort_key(path):
-    """Orders checkpoint files by their step suffix (`-1000` after `-200`)."""
-    match = re.search(r"-(\d+)\.index$", path)
-    return (int(match.group(1)) if match else -1, path)
-
-
 def variable_name(variable):
     """Graph name of a variable without the ':0' suffix."""
     return re.sub(r":\d+$", "", variable.name)
-
-
-def match_checkpoint(tvars, init_checkpoint, to_checkpoint_name):
-    """Maps graph variables to checkpoint variables with the same shape.
-
-    Args:
-        tvars: graph variables to consider.
-        init_checkpoint: checkpoint path (see resolve_checkpoint).
-        to_checkpoint_name: function graph name → checkpoint name, or None to
-            skip the variable.
-
-    Returns:
-        CheckpointMatch: `assignment_map` {checkpoint name: graph name} for
-        `tf.train.init_from_checkpoint`, `initialized_variable_names` (graph
-        names, also with ":0"), `shape_mismatches` as (graph name, graph shape,
-        checkpoint shape), `missing` graph names absent from the checkpoint.
-    """
-    ckpt_shapes = dict(
-        tf.train.list_variables(resolve_checkpoint(init_checkpoint)))
-    assignment_map = collections.OrderedDict()
-    initialized = {}
-    mismatches = []
-    missing = []
-    for var in tvars:
-        name = variable_name(var)
-        ckpt_name = to_checkpoint_name(name)
-        if ckpt_name is None:
-            continue
-        if ckpt_name not in ckpt_shapes:
-            missing.append(name)
-            continue
-        graph_shape = var.shape.as_list()
-        if list(ckpt_shapes[ckpt_name]) != graph_shape:
-            mismatches.append(
-                (name, graph_shape, list(ckpt_shapes[ckpt_name])))
-            continue
-        assignment_map[ckpt_name] = name
-        initialized[name] = 1
-        initialized[name + ":0"] = 1
-    return CheckpointMatch(assignment_map, initialized, mismatches, missing)
-
-
-def plain_assignment(tvars, init_checkpoint, exclude_prefix="teacher/"):
-    """Same-name map for every variable not under `exclude_prefix`."""
-
-    def to_checkpoint_name(name):
-        return None if exclude_prefix and name.startswith(
-            exclude_prefix) else name
-
-    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
-
-
-def teacher_assignment(tvars, init_checkpoint, prefix="teacher/"):
-    """Map `X → teacher/X` from a plain BERT checkpoint to the teacher."""
-
-    def to_checkpoint_name(name):
-        return name[len(prefix):] if name.startswith(prefix) else None
-
-    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
-
-
-def non_encoder_assignment(tvars, init_checkpoint, prefix="teacher/"):
-    """Student variables outside `bert/encoder` copied from a teacher ckpt.
-
-    These are the word/position/token-type embeddings and `cls/predictions`,
-    which a student of the teacher's hidden size can share; variables whose
-    name is absent or whose shape differs are reported, not mapped.
-    """
-
-    def to_checkpoint_name(name):
-        if name.startswith(prefix) or name.startswith("bert/encoder/"):
-            return None
-        return name
-
-    return match_checkpoint(tvars, init_checkpoint, to_checkpoint_name)
-
-
-def describe_mismatches(match):
-    """Human-readable lines for shape mismatches in a CheckpointMatch."""
-    return [
-        "%s: graph shape %s, checkpoint shape %s" % m
-        for m in match.shape_mismatches
-    ]
 
 
 def count_parameters(tvars):

@@ -11,11 +11,11 @@ import re
 
 import tensorflow.compat.v1 as tf
 
+from pretrain import checkpoints
 from pretrain import modeling
 
 # Variables whose names match get neither weight decay nor (LAMB) trust ratio.
 NO_DECAY_PATTERNS = ("LayerNorm", "layer_norm", "FakeLayerNorm", "bias")
-TEACHER_PREFIX = "teacher/"
 
 
 def learning_rate_schedule(init_lr,
@@ -57,7 +57,9 @@ def student_variables(tvars=None):
     """Trainable variables minus the teacher's (which never train)."""
     if tvars is None:
         tvars = tf.trainable_variables()
-    return [v for v in tvars if not v.name.startswith(TEACHER_PREFIX)]
+    return [
+        v for v in tvars if not v.name.startswith(checkpoints.TEACHER_PREFIX)
+    ]
 
 
 def create_optimizer(loss,

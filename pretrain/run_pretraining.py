@@ -48,6 +48,7 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 import tensorflow.compat.v2 as tf2
 
+from pretrain import checkpoints
 from pretrain import distill_util
 from pretrain import estimator_util
 from pretrain import modeling
@@ -55,7 +56,6 @@ from pretrain import optimization
 
 FLAGS = flags.FLAGS
 
-TEACHER_SCOPE = "teacher"
 WARMUP_SUBDIR = "warmup"
 SUMMARY_SUBDIR = "my_summary"
 EVAL_RESULTS_FILE = "eval_results.txt"
@@ -221,78 +221,6 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
 
 
 # ---------------------------------------------------------------------------
-# Checkpoint initialisation.
-# ---------------------------------------------------------------------------
-
-# How a stage initialises variables that its model_dir has no checkpoint for:
-#   "teacher": init_checkpoint is a plain BERT checkpoint of the teacher:
-#              teacher X <- X, student non-encoder variables <- same name;
-#   "by_name": every variable (student and teacher) <- same name (the
-#              stage-1 checkpoint);
-#   "student": plain name matching for the student (no teacher built).
-InitPlan = collections.namedtuple("InitPlan", ["checkpoint", "kind"])
-
-
-def check_teacher_match(match, checkpoint):
-    """Raises when a teacher variable cannot be restored from `checkpoint`."""
-    teacher_missing = [
-        n for n in match.missing if n.startswith(TEACHER_SCOPE + "/")
-    ]
-    teacher_mismatch = [
-        m for m in match.shape_mismatches
-        if m[0].startswith(TEACHER_SCOPE + "/")
-    ]
-    if teacher_missing or teacher_mismatch:
-        lines = ["missing: %s" % n for n in teacher_missing]
-        lines += modeling.describe_mismatches(
-            match._replace(shape_mismatches=teacher_mismatch))
-        raise ValueError(
-            "checkpoint %s cannot provide %d teacher variable(s) (is "
-            "--bert_teacher_config_file the checkpoint's config?):\n  %s" %
-            (checkpoint, len(lines), "\n  ".join(lines)))
-
-
-def report_student_match(match, checkpoint):
-    """Logs student variables the checkpoint leaves at their initial value."""
-    for line in modeling.describe_mismatches(match):
-        tf.logging.warning("Not restored from %s (shape differs) %s",
-                           checkpoint, line)
-    for name in match.missing:
-        if not name.startswith(TEACHER_SCOPE + "/"):
-            tf.logging.info("Not in %s, trained from scratch: %s", checkpoint,
-                            name)
-
-
-def initialize_variables(plan, use_tpu):
-    """Sets up restoring the graph's variables according to `plan`.
-
-    Returns:
-      scaffold_fn (TPU) or None.
-    """
-    tvars = tf.trainable_variables()
-    if plan is None:
-        estimator_util.log_variables(tvars, {})
-        return None
-    if plan.kind == "student":
-        return estimator_util.restore_student(plan.checkpoint, use_tpu, tvars)
-    if plan.kind == "teacher":
-        teacher = modeling.teacher_assignment(tvars, plan.checkpoint)
-        check_teacher_match(teacher, plan.checkpoint)
-        student = modeling.non_encoder_assignment(tvars, plan.checkpoint)
-        report_student_match(student, plan.checkpoint)
-        matches = [teacher, student]
-    else:
-        match = modeling.plain_assignment(tvars, plan.checkpoint,
-                                          exclude_prefix=None)
-        check_teacher_match(match, plan.checkpoint)
-        estimator_util.check_shapes_fit(match, plan.checkpoint)
-        report_student_match(match, plan.checkpoint)
-        matches = [match]
-    return estimator_util.init_from_match(plan.checkpoint, matches, use_tpu,
-                                          tvars)
-
-
-# ---------------------------------------------------------------------------
 # Model function.
 # ---------------------------------------------------------------------------
 
@@ -336,7 +264,7 @@ def build_models(stage, features, is_training, student_config,
         student.get_embedding_table(), positions)
     if not stage.with_teacher:
         return student, student_logits, None, None
-    with tf.variable_scope(TEACHER_SCOPE):
+    with tf.variable_scope(checkpoints.TEACHER_SCOPE):
         teacher = bert(teacher_config, False)
         teacher_logits = modeling.masked_lm_logits(
             teacher_config,
@@ -482,7 +410,7 @@ def model_fn_builder(stage, student_config, teacher_config):
         student, student_logits, teacher, teacher_logits = build_models(
             stage, features, is_training, student_config, teacher_config,
             FLAGS.use_tpu)
-        scaffold_fn = initialize_variables(stage.init, FLAGS.use_tpu)
+        scaffold_fn = checkpoints.initialize_from_plan(stage.init, FLAGS.use_tpu)
         if not is_training:
             return eval_spec(student_logits, features, scaffold_fn)
         # One snapshot of the step for gates, multipliers and summaries;
@@ -524,14 +452,6 @@ def model_fn_builder(stage, student_config, teacher_config):
 # ---------------------------------------------------------------------------
 
 
-def checkpoint_step(model_dir):
-    """Global step of the newest checkpoint in `model_dir` (0 if none)."""
-    latest = tf.train.latest_checkpoint(model_dir)
-    if latest is None:
-        return 0
-    return int(tf.train.load_variable(latest, "global_step"))
-
-
 def make_estimator(stage, student_config, teacher_config):
     """A TPUEstimator (CPU/GPU fallback) for one stage."""
     run_config = estimator_util.make_run_config(
@@ -547,7 +467,7 @@ def make_estimator(stage, student_config, teacher_config):
 
 def train_stage(stage, student_config, teacher_config):
     """Trains `stage` until its model_dir's global step is `max_steps`."""
-    done = checkpoint_step(stage.model_dir)
+    done = checkpoints.latest_step(stage.model_dir)
     if done >= stage.max_steps:
         tf.logging.info("Stage %s already finished (step %d >= %d in %s); "
                         "skipping it.", stage.name, done, stage.max_steps,
@@ -577,13 +497,14 @@ def plan_training_stages():
     """
     output_dir = FLAGS.output_dir
     warmup_dir = os.path.join(output_dir, WARMUP_SUBDIR)
-    main_step = checkpoint_step(output_dir)
+    main_step = checkpoints.latest_step(output_dir)
     teacher_main = FLAGS.distill_ground_truth_ratio < 1.0
     stages = []
     main_init = None
     if FLAGS.init_checkpoint and main_step == 0:
-        main_init = InitPlan(FLAGS.init_checkpoint,
-                             "teacher" if teacher_main else "student")
+        main_init = checkpoints.InitPlan(FLAGS.init_checkpoint,
+                             checkpoints.InitSource.TEACHER_CHECKPOINT if teacher_main
+                             else checkpoints.InitSource.STUDENT_CHECKPOINT)
     if FLAGS.layer_wise_warmup:
         if main_step > 0:
             tf.logging.info("Stage main already began (step %d in %s): "
@@ -592,13 +513,16 @@ def plan_training_stages():
         else:
             warmup_init = None
             if FLAGS.init_checkpoint:
-                warmup_init = InitPlan(FLAGS.init_checkpoint, "teacher")
+                warmup_init = checkpoints.InitPlan(
+                    FLAGS.init_checkpoint,
+                    checkpoints.InitSource.TEACHER_CHECKPOINT)
             stages.append(
                 Stage("warmup", warmup_dir,
                       input_files_from_flag("input_file", FLAGS.input_file),
                       FLAGS.max_seq_length, FLAGS.train_batch_size,
                       FLAGS.num_distill_steps, True, True, warmup_init))
-            main_init = InitPlan(warmup_dir, "by_name")
+            main_init = checkpoints.InitPlan(
+                warmup_dir, checkpoints.InitSource.DISTILLATION_CHECKPOINT)
     if FLAGS.first_num_train_steps > 0:
         stages.append(
             Stage("first", output_dir,
@@ -745,11 +669,11 @@ def check_flags():
 def check_teacher_checkpoint(stages):
     """A stage that restores a teacher from init_checkpoint needs one."""
     for stage in stages:
-        if (stage.init is not None and stage.init.kind == "teacher" and
-                checkpoint_step(stage.model_dir) == 0):
-            modeling.resolve_checkpoint(stage.init.checkpoint)
+        if (stage.init is not None and stage.init.source == checkpoints.InitSource.TEACHER_CHECKPOINT and
+                checkpoints.latest_step(stage.model_dir) == 0):
+            checkpoints.resolve_checkpoint(stage.init.checkpoint)
         if (stage.with_teacher and stage.init is None and
-                checkpoint_step(stage.model_dir) == 0):
+                checkpoints.latest_step(stage.model_dir) == 0):
             raise ValueError(
                 "stage %s distils from a teacher, so --init_checkpoint must "
                 "name the teacher's checkpoint" % stage.name)

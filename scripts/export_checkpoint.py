@@ -48,6 +48,7 @@ if not __package__:
     sys.path.insert(
         0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from pretrain import checkpoints
 from pretrain import modeling
 from pretrain import tokenization
 
@@ -135,7 +136,7 @@ def task_head_shapes(ckpt_shapes, hidden_size):
 
 def drop_group(name):
     """The report group of a variable that is not exported."""
-    if name.startswith("teacher/"):
+    if name.startswith(checkpoints.TEACHER_PREFIX):
         return DROP_TEACHER
     if name.endswith("/adam_m") or name.endswith("/adam_v"):
         return DROP_OPTIMIZER
@@ -240,7 +241,7 @@ def find_release_inputs(input_path, bert_config_file=None, vocab_file=None):
     Raises:
       ValueError: something cannot be found; the message names the flag.
     """
-    checkpoint = modeling.resolve_checkpoint(input_path)
+    checkpoint = checkpoints.resolve_checkpoint(input_path)
     directory = (input_path if tf.io.gfile.isdir(input_path) else
                  os.path.dirname(checkpoint))
     if not bert_config_file:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+from pretrain import checkpoints
 from pretrain import modeling
 from pretrain import optimization
 from scripts import export_checkpoint
@@ -167,7 +168,7 @@ def restored_student_outputs(config, checkpoint, inputs):
     from `checkpoint` (only the student's variables are read)."""
     with tf.Graph().as_default():
         model, logits = student_outputs(config, inputs)
-        match = modeling.plain_assignment(tf.global_variables(), checkpoint)
+        match = checkpoints.plain_assignment(tf.global_variables(), checkpoint)
         assert not match.missing and not match.shape_mismatches
         tf.train.init_from_checkpoint(checkpoint, match.assignment_map)
         with tf.Session() as session:

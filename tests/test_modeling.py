@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+from pretrain import checkpoints
 from pretrain import modeling
 from conftest import REPO, SHARED
 
@@ -248,8 +249,8 @@ def test_teacher_and_student_restore_from_plain_checkpoint(tmp_path):
         with tf.variable_scope("teacher"):
             build_on_zeros(teacher_config)
         tvars = tf.global_variables()
-        teacher = modeling.teacher_assignment(tvars, ckpt + ".index")
-        student = modeling.non_encoder_assignment(tvars, ckpt)
+        teacher = checkpoints.teacher_assignment(tvars, ckpt + ".index")
+        student = checkpoints.non_encoder_assignment(tvars, ckpt)
         assert not teacher.missing and not teacher.shape_mismatches
         assert len(teacher.assignment_map) == len(values)
         assert set(student.assignment_map) == {
@@ -284,31 +285,30 @@ def test_shape_mismatch_reported_by_name(tmp_path):
         dict(teacher_config.to_dict(), max_position_embeddings=256))
     with tf.Graph().as_default():
         build_on_zeros(wider)
-        match = modeling.plain_assignment(tf.global_variables(), ckpt)
+        match = checkpoints.plain_assignment(tf.global_variables(), ckpt)
     assert [m[0] for m in match.shape_mismatches
             ] == ["bert/embeddings/position_embeddings"]
     assert "bert/embeddings/position_embeddings" not in match.assignment_map
-    assert "256" in modeling.describe_mismatches(match)[0]
+    assert "256" in checkpoints.describe_mismatches(match)[0]
 
 
 def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
     teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
-    assert modeling.resolve_checkpoint(ckpt + ".index") == ckpt
-    assert modeling.resolve_checkpoint(ckpt + ".data-00000-of-00001") == ckpt
-    assert modeling.resolve_checkpoint(str(tmp_path)) == ckpt
+    assert checkpoints.resolve_checkpoint(ckpt + ".index") == ckpt
+    assert checkpoints.resolve_checkpoint(ckpt + ".data-00000-of-00001") == ckpt
+    assert checkpoints.resolve_checkpoint(str(tmp_path)) == ckpt
     with pytest.raises(ValueError, match="no checkpoint"):
-        modeling.resolve_checkpoint(str(tmp_path / "nothing.ckpt"))
+        checkpoints.resolve_checkpoint(str(tmp_path / "nothing.ckpt"))
 
 
-def test_restore_student_initialises_from_checkpoint(tmp_path):
-    from pretrain import estimator_util
+def test_restore_by_name_initialises_from_checkpoint(tmp_path):
     teacher_config = repo_config("tiny_teacher")
     ckpt, values = _save_plain_teacher(tmp_path, teacher_config)
     with tf.Graph().as_default():
         build_on_zeros(teacher_config)
         head = tf.get_variable("output_weights", [2, 64])
-        assert estimator_util.restore_student(ckpt, use_tpu=False) is None
+        assert checkpoints.restore_by_name(ckpt, use_tpu=False) is None
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             graph = {v.name[:-2]: v for v in tf.global_variables()}
@@ -317,8 +317,7 @@ def test_restore_student_initialises_from_checkpoint(tmp_path):
             assert sess.run(head).shape == (2, 64)
 
 
-def test_restore_student_lists_mismatched_names(tmp_path):
-    from pretrain import estimator_util
+def test_restore_by_name_lists_mismatched_names(tmp_path):
     teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     wider = modeling.BertConfig.from_dict(
@@ -327,12 +326,12 @@ def test_restore_student_lists_mismatched_names(tmp_path):
         build_on_zeros(wider)
         with pytest.raises(ValueError,
                            match="token_type_embeddings: graph shape"):
-            estimator_util.restore_student(ckpt, use_tpu=False)
+            checkpoints.restore_by_name(ckpt, use_tpu=False)
 
 
 def test_resolve_checkpoint_without_state_file_takes_highest_step(tmp_path):
     for step in (200, 1000, 30):
         for suffix in (".index", ".data-00000-of-00001"):
             (tmp_path / ("model.ckpt-%d%s" % (step, suffix))).write_bytes(b"")
-    assert modeling.resolve_checkpoint(str(tmp_path)) == str(
+    assert checkpoints.resolve_checkpoint(str(tmp_path)) == str(
         tmp_path / "model.ckpt-1000")
