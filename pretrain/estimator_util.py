@@ -8,10 +8,54 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import collections
 import time
 
 from absl import flags
 import tensorflow.compat.v1 as tf
+
+
+# ---------------------------------------------------------------------------
+# Flag groups shared by the entry scripts.  Each script defines its own task
+# flags, calls the groups it needs, and reads FLAGS only in `main`.
+# ---------------------------------------------------------------------------
+
+
+def define_model_flags(init_checkpoint_help):
+    """--bert_config_file, --init_checkpoint, --use_einsum."""
+    flags.DEFINE_string("bert_config_file", None,
+                        "Model config JSON (the student's when distilling).")
+    flags.DEFINE_string("init_checkpoint", None, init_checkpoint_help)
+    flags.DEFINE_bool("use_einsum", True,
+                      "einsum (True) or reshape+matmul implementation.")
+
+
+def define_vocab_flags():
+    """--vocab_file, --spm_model_file, --do_lower_case."""
+    flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary file.")
+    flags.DEFINE_string("spm_model_file", None,
+                        "SentencePiece model (instead of --vocab_file).")
+    flags.DEFINE_bool("do_lower_case", True, "Lower-case the input text.")
+
+
+def define_run_flags(keep_checkpoint_max=5, rand_seed=None):
+    """--output_dir, checkpointing, --rand_seed and --log_every_steps.
+
+    Args:
+      keep_checkpoint_max: the script's default (pretraining keeps all).
+      rand_seed: the script's default seed.
+    """
+    flags.DEFINE_string("output_dir", None,
+                        "Checkpoints and results are written here.")
+    flags.DEFINE_integer("save_checkpoints_steps", 1000,
+                         "Checkpoint every this many steps.")
+    flags.DEFINE_integer("keep_checkpoint_max", keep_checkpoint_max,
+                         "Checkpoints kept (0 keeps every one).")
+    flags.DEFINE_integer("rand_seed", rand_seed,
+                         "Graph-level random seed (initialisers, dropout, "
+                         "input shuffling): repeatable CPU runs.")
+    flags.DEFINE_integer("log_every_steps", 50,
+                         "Log step, loss and examples/sec this often.")
 
 
 def define_tpu_flags():
@@ -24,6 +68,34 @@ def define_tpu_flags():
     flags.DEFINE_integer("num_tpu_cores", 8, "TPU cores (with --use_tpu).")
     flags.DEFINE_integer("iterations_per_loop", 1000,
                          "Steps per TPU loop (estimator call).")
+
+
+def define_accelerator_flags():
+    """GPU/multi-host flags: XLA, precision, accumulation, tf.distribute."""
+    flags.DEFINE_bool("use_xla", False, "Compile the graph with XLA (JIT).")
+    flags.DEFINE_enum(
+        "precision", "fp32", ["fp32", "fp16", "bf16"],
+        "Compute precision; variables stay float32.  fp16 (GPU) uses "
+        "dynamic loss scaling; bf16 needs TF 2.x (oneDNN on CPU).")
+    flags.DEFINE_integer(
+        "gradient_accumulation_steps", 1,
+        "Micro-batches per update: --train_batch_size is split into this "
+        "many; steps and the learning-rate schedule count updates.")
+    flags.DEFINE_enum(
+        "distribution_strategy", "none", ["none", "mirrored", "multi_worker"],
+        "tf.distribute strategy for CPU/GPU: 'mirrored' = all local GPUs "
+        "(or --num_gpus), 'multi_worker' = MultiWorkerMirroredStrategy "
+        "configured by TF_CONFIG.  --train_batch_size is the global batch.")
+    flags.DEFINE_integer("num_gpus", None,
+                         "With 'mirrored': use this many local GPUs "
+                         "(default: all visible).")
+
+
+def require_flags(flag_values, names):
+    """Raises ValueError naming the first of `names` that is not set."""
+    for name in names:
+        if not getattr(flag_values, name):
+            raise ValueError("--%s is required" % name)
 
 
 def split_comma_list(value):
@@ -101,33 +173,195 @@ def accuracy_and_loss_metrics(prefix, label_ids, logits, per_example_loss,
     }
 
 
-def make_run_config(flags_obj,
-                    model_dir,
-                    save_checkpoints_steps,
-                    keep_checkpoint_max=5,
-                    tf_random_seed=None,
-                    iterations_per_loop=None):
-    """A TPU RunConfig that falls back to CPU/GPU when --use_tpu is off."""
+# How an estimator runs, independent of the task: read from the flag groups
+# above by `run_options_from_flags` in `main`, passed on explicitly.
+RunOptions = collections.namedtuple("RunOptions", [
+    "use_tpu", "tpu_name", "tpu_zone", "gcp_project", "master",
+    "num_tpu_cores", "iterations_per_loop", "use_xla", "precision",
+    "gradient_accumulation_steps", "distribution_strategy", "num_gpus",
+    "save_checkpoints_steps", "keep_checkpoint_max", "rand_seed",
+    "log_every_steps"
+])
+
+
+def run_options_from_flags(flag_values):
+    """RunOptions from the TPU, accelerator and run flag groups."""
+    return RunOptions(**{name: getattr(flag_values, name)
+                         for name in RunOptions._fields})
+
+
+def micro_batch_size(global_batch_size, options):
+    """Examples one replica sees per session step.
+
+    Raises:
+      ValueError: the global batch does not split evenly.
+    """
+    parts = options.gradient_accumulation_steps * num_replicas(options)
+    if options.gradient_accumulation_steps < 1 or global_batch_size % parts:
+        raise ValueError(
+            "--train_batch_size %d must split into "
+            "--gradient_accumulation_steps (%d) x replicas (%d)" %
+            (global_batch_size, options.gradient_accumulation_steps,
+             num_replicas(options)))
+    return global_batch_size // parts
+
+
+def num_replicas(options):
+    """Replicas a CPU/GPU strategy runs (1 without one, or on TPU)."""
+    strategy = distribution_strategy(options)
+    return strategy.num_replicas_in_sync if strategy else 1
+
+
+_STRATEGIES = {}
+
+
+def distribution_strategy(options):
+    """The tf.distribute strategy the options ask for, or None.
+
+    One strategy object per option set (built once: MultiWorkerMirrored-
+    Strategy may be created only once per process).
+    """
+    if options.use_tpu or options.distribution_strategy == "none":
+        return None
+    key = (options.distribution_strategy, options.num_gpus)
+    if key not in _STRATEGIES:
+        if options.distribution_strategy == "mirrored":
+            devices = None
+            if options.num_gpus:
+                devices = ["/gpu:%d" % i for i in range(options.num_gpus)]
+            _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=devices)
+        else:
+            _STRATEGIES[key] = (
+                tf.distribute.experimental.MultiWorkerMirroredStrategy())
+    return _STRATEGIES[key]
+
+
+def session_config(options):
+    """ConfigProto with XLA JIT and the mixed-precision graph rewrite."""
+    config = tf.ConfigProto(allow_soft_placement=True)
+    if options.use_xla:
+        config.graph_options.optimizer_options.global_jit_level = (
+            tf.OptimizerOptions.ON_1)
+    rewrite = config.graph_options.rewrite_options
+    if options.precision == "fp16":
+        rewrite.auto_mixed_precision = rewriter_config_on()
+    elif options.precision == "bf16":
+        if not hasattr(rewrite, "auto_mixed_precision_onednn_bfloat16"):
+            raise ValueError("--precision=bf16 needs TensorFlow 2.x (the "
+                             "modern stack); this is TensorFlow %s" %
+                             tf.__version__)
+        rewrite.auto_mixed_precision_onednn_bfloat16 = rewriter_config_on()
+    return config
+
+
+def rewriter_config_on():
+    """The RewriterConfig toggle value ON."""
+    from tensorflow.core.protobuf import rewriter_config_pb2
+    return rewriter_config_pb2.RewriterConfig.ON
+
+
+def make_run_config(options, model_dir, iterations_per_loop=None):
+    """A TPU RunConfig that falls back to CPU/GPU when use_tpu is off."""
     cluster = None
-    if flags_obj.use_tpu and flags_obj.tpu_name:
+    if options.use_tpu and options.tpu_name:
         cluster = tf.distribute.cluster_resolver.TPUClusterResolver(
-            flags_obj.tpu_name,
-            zone=flags_obj.tpu_zone,
-            project=flags_obj.gcp_project)
+            options.tpu_name,
+            zone=options.tpu_zone,
+            project=options.gcp_project)
     per_host = tf.estimator.tpu.InputPipelineConfig.PER_HOST_V2
-    loops = iterations_per_loop or flags_obj.iterations_per_loop
+    loops = iterations_per_loop or options.iterations_per_loop
+    strategy = distribution_strategy(options)
     return tf.estimator.tpu.RunConfig(
         cluster=cluster,
-        master=flags_obj.master,
+        master=options.master,
         model_dir=model_dir,
-        save_checkpoints_steps=save_checkpoints_steps,
-        keep_checkpoint_max=keep_checkpoint_max,
-        tf_random_seed=tf_random_seed,
+        save_checkpoints_steps=options.save_checkpoints_steps,
+        keep_checkpoint_max=options.keep_checkpoint_max,
+        tf_random_seed=options.rand_seed,
         log_step_count_steps=loops,
+        session_config=None if options.use_tpu else session_config(options),
+        train_distribute=strategy,
         tpu_config=tf.estimator.tpu.TPUConfig(
             iterations_per_loop=loops,
-            num_shards=flags_obj.num_tpu_cores,
+            num_shards=options.num_tpu_cores,
             per_host_input_for_training=per_host))
+
+
+def make_estimator(model_fn,
+                   model_dir,
+                   options,
+                   train_batch_size,
+                   eval_batch_size=None,
+                   predict_batch_size=None,
+                   iterations_per_loop=None):
+    """The one estimator factory of every entry script.
+
+    On TPU, and on one CPU/GPU device, a TPUEstimator (CPU/GPU fallback with
+    use_tpu off) as in Google's BERT.  With a tf.distribute strategy, a plain
+    Estimator whose RunConfig carries the strategy (TPUEstimator does not take
+    one); `model_fn` may return a TPUEstimatorSpec either way.
+
+    Args:
+      model_fn: TPUEstimator-style model_fn(features, labels, mode, params).
+      model_dir: checkpoint directory.
+      options: RunOptions.
+      train_batch_size: global batch of one update.
+      eval_batch_size: evaluation batch (None: no evaluation).
+      predict_batch_size: prediction batch (None: no prediction).
+      iterations_per_loop: overrides options.iterations_per_loop.
+
+    Returns:
+      tf.estimator.Estimator (a TPUEstimator unless a strategy is set).
+    """
+    run_config = make_run_config(options, model_dir, iterations_per_loop)
+    micro_batch = micro_batch_size(train_batch_size, options)
+    if run_config.train_distribute is None:
+        return tf.estimator.tpu.TPUEstimator(
+            use_tpu=options.use_tpu,
+            model_fn=model_fn,
+            config=run_config,
+            train_batch_size=micro_batch,
+            eval_batch_size=eval_batch_size,
+            predict_batch_size=predict_batch_size,
+            export_to_tpu=False)
+    # With a strategy the estimator calls input_fn once per worker and gives
+    # each replica its own batches: input_fn batches per replica.
+    batch_sizes = {
+        tf.estimator.ModeKeys.TRAIN: micro_batch,
+        tf.estimator.ModeKeys.EVAL: eval_batch_size,
+        tf.estimator.ModeKeys.PREDICT: predict_batch_size,
+    }
+    return DistributedEstimator(model_fn, run_config, batch_sizes)
+
+
+class DistributedEstimator(tf.estimator.Estimator):
+    """An Estimator over a TPUEstimator-style model_fn and input_fns.
+
+    As TPUEstimator does, it sets params["batch_size"] for each mode (for
+    input_fn and model_fn) and accepts a TPUEstimatorSpec from model_fn.
+    """
+
+    def __init__(self, model_fn, run_config, batch_sizes):
+        self._batch_sizes = batch_sizes
+
+        def estimator_model_fn(features, labels, mode, params):
+            params = dict(params, batch_size=batch_sizes[mode])
+            spec = model_fn(features, labels, mode, params)
+            if isinstance(spec, tf.estimator.tpu.TPUEstimatorSpec):
+                spec = spec.as_estimator_spec()
+            return spec
+
+        super(DistributedEstimator, self).__init__(
+            model_fn=estimator_model_fn, config=run_config, params={})
+
+    def _call_input_fn(self, input_fn, mode, input_context=None):
+        batch_size = self._batch_sizes[mode]
+
+        def input_fn_with_batch(params):
+            return input_fn(dict(params, batch_size=batch_size))
+
+        return super(DistributedEstimator, self)._call_input_fn(
+            input_fn_with_batch, mode, input_context)
 
 
 class ProgressHook(tf.train.SessionRunHook):

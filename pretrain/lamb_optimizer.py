@@ -24,10 +24,10 @@ from __future__ import print_function
 
 import tensorflow.compat.v1 as tf
 
-from pretrain import optimization
+from pretrain import adamw_optimizer
 
 
-class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
+class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
     """LAMB with decoupled weight decay and optional lr multipliers.
 
     The moments and the weight-decayed update direction are AdamW's; LAMB
@@ -97,7 +97,7 @@ class LAMBOptimizer(optimization.AdamWeightDecayOptimizer):
 
     def _trust_ratio(self, var_name, param, update):
         """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""
-        if optimization.matches_any(var_name,
+        if adamw_optimizer.matches_any(var_name,
                                     self.exclude_from_layer_adaptation):
             return 1.0
         w_norm = tf.norm(param, ord=2)
