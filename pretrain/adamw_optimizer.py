@@ -38,8 +38,24 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
                  beta_2=0.999,
                  epsilon=1e-6,
                  exclude_from_weight_decay=None,
+                 update_gate=None,
                  name="AdamWeightDecayOptimizer"):
+        """Stores the hyper-parameters.
+
+        Args:
+          learning_rate: float or scalar tensor.
+          weight_decay_rate: decoupled weight decay.
+          beta_1: first-moment decay.
+          beta_2: second-moment decay.
+          epsilon: added to sqrt(v).
+          exclude_from_weight_decay: regexes; matching names get no decay.
+          update_gate: optional boolean scalar tensor; while False the step
+            leaves every variable and moment as it is (gradient accumulation
+            between updates, fp16 steps with non-finite gradients).
+          name: op name.
+        """
         super(AdamWeightDecayOptimizer, self).__init__(False, name)
+        self.update_gate = update_gate
         self.learning_rate = learning_rate
         self.weight_decay_rate = weight_decay_rate
         self.beta_1 = beta_1
@@ -66,6 +82,11 @@ class AdamWeightDecayOptimizer(tf.train.Optimizer):
                 update += self.weight_decay_rate * param
             next_param, next_m, next_v = self._next_values(
                 var_name, param, update, (m, v), (next_m, next_v))
+            if self.update_gate is not None:
+                next_param, next_m, next_v = (
+                    tf.where_v2(self.update_gate, new, old)
+                    for new, old in zip((next_param, next_m, next_v),
+                                        (param, m, v)))
             assignments.extend([
                 param.assign(next_param),
                 m.assign(next_m),

@@ -334,34 +334,72 @@ def make_estimator(model_fn,
     return DistributedEstimator(model_fn, run_config, batch_sizes)
 
 
-class DistributedEstimator(tf.estimator.Estimator):
-    """An Estimator over a TPUEstimator-style model_fn and input_fns.
+def first_replica_aggregation(next_creator, **kwargs):
+    """Variable creator: replicas update a variable with one shared value.
+
+    Every replica applies the same all-reduced gradients (see
+    optimization.replica_mean), so the first replica's new value is the
+    value; this lets the optimizers assign in replica context.
+    """
+    if kwargs.get("aggregation") in (None, tf.VariableAggregation.NONE):
+        kwargs["aggregation"] = tf.VariableAggregation.ONLY_FIRST_REPLICA
+    return next_creator(**kwargs)
+
+
+class DistributedEstimator(object):
+    """An Estimator over TPUEstimator-style model_fn and input_fns.
 
     As TPUEstimator does, it sets params["batch_size"] for each mode (for
     input_fn and model_fn) and accepts a TPUEstimatorSpec from model_fn.
+    (Estimator forbids subclasses to override its members, so this wraps
+    one: train, evaluate and predict take the same arguments; every other
+    attribute is the wrapped estimator's.)
     """
 
     def __init__(self, model_fn, run_config, batch_sizes):
+        """Args: TPUEstimator-style model_fn; RunConfig; {mode: batch}."""
         self._batch_sizes = batch_sizes
 
         def estimator_model_fn(features, labels, mode, params):
             params = dict(params, batch_size=batch_sizes[mode])
-            spec = model_fn(features, labels, mode, params)
+            with tf.variable_creator_scope(first_replica_aggregation):
+                spec = model_fn(features, labels, mode, params)
             if isinstance(spec, tf.estimator.tpu.TPUEstimatorSpec):
                 spec = spec.as_estimator_spec()
             return spec
 
-        super(DistributedEstimator, self).__init__(
-            model_fn=estimator_model_fn, config=run_config, params={})
+        self.estimator = tf.estimator.Estimator(model_fn=estimator_model_fn,
+                                                config=run_config,
+                                                params={})
 
-    def _call_input_fn(self, input_fn, mode, input_context=None):
+    def _with_batch_size(self, input_fn, mode):
         batch_size = self._batch_sizes[mode]
 
-        def input_fn_with_batch(params):
+        def input_fn_with_batch_size(params):
             return input_fn(dict(params, batch_size=batch_size))
 
-        return super(DistributedEstimator, self)._call_input_fn(
-            input_fn_with_batch, mode, input_context)
+        return input_fn_with_batch_size
+
+    def train(self, input_fn, **kwargs):
+        """Estimator.train with params["batch_size"] the per-replica batch."""
+        return self.estimator.train(
+            self._with_batch_size(input_fn, tf.estimator.ModeKeys.TRAIN),
+            **kwargs)
+
+    def evaluate(self, input_fn, **kwargs):
+        """Estimator.evaluate with params["batch_size"] the eval batch."""
+        return self.estimator.evaluate(
+            self._with_batch_size(input_fn, tf.estimator.ModeKeys.EVAL),
+            **kwargs)
+
+    def predict(self, input_fn, **kwargs):
+        """Estimator.predict with params["batch_size"] the predict batch."""
+        return self.estimator.predict(
+            self._with_batch_size(input_fn, tf.estimator.ModeKeys.PREDICT),
+            **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.estimator, name)
 
 
 class ProgressHook(tf.train.SessionRunHook):

@@ -45,6 +45,7 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
                  exclude_from_weight_decay=None,
                  exclude_from_layer_adaptation=None,
                  lr_multipliers=None,
+                 update_gate=None,
                  name="LAMBOptimizer"):
         """Stores the hyper-parameters.
 
@@ -60,6 +61,7 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
           lr_multipliers: optional {variable name (no ':0'): scalar tensor}.
             When given, a variable absent from the dict is frozen
             (multiplier 0); when None every variable trains normally.
+          update_gate: see AdamWeightDecayOptimizer.
           name: op name.
         """
         super(LAMBOptimizer, self).__init__(
@@ -69,6 +71,7 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
             beta_2=beta_2,
             epsilon=epsilon,
             exclude_from_weight_decay=exclude_from_weight_decay,
+            update_gate=update_gate,
             name=name)
         self.exclude_from_layer_adaptation = exclude_from_layer_adaptation
         self.lr_multipliers = lr_multipliers

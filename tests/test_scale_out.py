@@ -1,0 +1,260 @@
+"""Gradient accumulation, tf.distribute replicas and loss scaling.
+
+Each equivalence test trains the same tiny MobileBERT classifier twice
+through the project's estimator factory and optimizer and compares every
+weight: N micro-batches against one batch N times larger, and two replicas
+(two logical CPU devices) against one replica with the same global batch.
+"""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from conftest import REPO
+from pretrain import checkpoints
+from pretrain import estimator_util
+from pretrain import modeling
+from pretrain import optimization
+
+SEQ = 16
+NUM_EXAMPLES = 16
+STEPS = 3
+CPU_DEVICES = ["/cpu:0", "/cpu:1"]
+
+
+def tiny_config():
+    """tiny_student_f2 without dropout, so runs are deterministic."""
+    config = modeling.BertConfig.from_json_file(REPO +
+                                                "/config/tiny_student_f2.json")
+    config.attention_probs_dropout_prob = 0.0
+    config.hidden_dropout_prob = 0.0
+    config.vocab_size = 100
+    return config
+
+
+def examples():
+    rng = np.random.RandomState(7)
+    features = {
+        "input_ids": rng.randint(1, 100, (NUM_EXAMPLES, SEQ)).astype(np.int32),
+        "input_mask": np.ones((NUM_EXAMPLES, SEQ), np.int32),
+        "segment_ids": np.zeros((NUM_EXAMPLES, SEQ), np.int32),
+    }
+    labels = rng.randint(0, 2, NUM_EXAMPLES).astype(np.int32)
+    return features, labels
+
+
+def input_fn(params):
+    """Examples in a fixed order, repeated; batches of params' size."""
+    features, labels = examples()
+    dataset = tf.data.Dataset.from_tensor_slices((features, labels))
+    return dataset.repeat().batch(params["batch_size"], drop_remainder=True)
+
+
+def classifier_logits(features):
+    """Tiny MobileBERT + classification head over a batch of features."""
+    model = modeling.BertModel(config=tiny_config(),
+                               is_training=True,
+                               input_ids=features["input_ids"],
+                               input_mask=features["input_mask"],
+                               token_type_ids=features["segment_ids"])
+    return modeling.classifier_logits(model.get_pooled_output(), 2)
+
+
+@pytest.fixture(scope="module")
+def init_checkpoint(tmp_path_factory):
+    """One set of initial weights for every run (initialisers differ
+    between graphs of different structure, even with one seed)."""
+    path = str(tmp_path_factory.mktemp("init") / "model.ckpt")
+    with tf.Graph().as_default():
+        features, _ = examples()
+        classifier_logits({k: tf.constant(v) for k, v in features.items()})
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.train.Saver().save(sess, path)
+    return path
+
+
+def model_fn_builder(init_checkpoint, optimizer_name, accumulation_steps,
+                     dynamic_loss_scale=False):
+    """A classifier model_fn as the fine-tuning scripts build it."""
+
+    def model_fn(features, labels, mode, params):
+        del params
+        logits = classifier_logits(features)
+        checkpoints.restore_by_name(init_checkpoint, use_tpu=False)
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                           logits=logits))
+        train_op, _ = optimization.create_optimizer(
+            loss,
+            1e-3,
+            num_train_steps=10,
+            num_warmup_steps=2,
+            use_tpu=False,
+            optimizer_name=optimizer_name,
+            accumulation_steps=accumulation_steps,
+            dynamic_loss_scale=dynamic_loss_scale)
+        return tf.estimator.tpu.TPUEstimatorSpec(mode,
+                                                 loss=loss,
+                                                 train_op=train_op)
+
+    return model_fn
+
+
+def run_options(**overrides):
+    values = {name: None for name in estimator_util.RunOptions._fields}
+    values.update(use_tpu=False,
+                  use_xla=False,
+                  precision="fp32",
+                  gradient_accumulation_steps=1,
+                  distribution_strategy="none",
+                  save_checkpoints_steps=1000,
+                  keep_checkpoint_max=1,
+                  rand_seed=1,
+                  iterations_per_loop=100,
+                  num_tpu_cores=8)
+    values.update(overrides)
+    return estimator_util.RunOptions(**values)
+
+
+def trained_weights(model_dir, options, model_fn, global_batch):
+    """Trains STEPS updates through the project's estimator factory."""
+    estimator = estimator_util.make_estimator(model_fn, str(model_dir),
+                                              options, global_batch)
+    estimator.train(input_fn, max_steps=STEPS)
+    reader = tf.train.load_checkpoint(str(model_dir))
+    names = [n for n, _ in tf.train.list_variables(str(model_dir))]
+    return {n: reader.get_tensor(n) for n in names}
+
+
+def assert_same_weights(reference, other):
+    model_names = [n for n in reference if n.startswith(("bert/", "output_"))]
+    assert len(model_names) > 20
+    for name in model_names:
+        np.testing.assert_allclose(other[name],
+                                   reference[name],
+                                   rtol=1e-4,
+                                   atol=2e-6,
+                                   err_msg=name)
+    assert reference["global_step"] == other["global_step"] == STEPS
+
+
+@pytest.mark.parametrize("optimizer_name", ["adamw", "lamb"])
+def test_accumulated_micro_batches_update_like_one_large_batch(
+        tmp_path, init_checkpoint, optimizer_name):
+    large = trained_weights(tmp_path / "large", run_options(),
+                            model_fn_builder(init_checkpoint, optimizer_name, 1),
+                            8)
+    accumulated = trained_weights(
+        tmp_path / "accumulated",
+        run_options(gradient_accumulation_steps=4),
+        model_fn_builder(init_checkpoint, optimizer_name, 4),
+        8)
+    assert_same_weights(large, accumulated)
+    assert accumulated["gradient_accumulation/micro_step"] == 0
+    # The weights did move: the comparison is not between two initial
+    # states.
+    fresh = trained_weights(tmp_path / "fresh", run_options(),
+                            model_fn_builder(init_checkpoint, optimizer_name, 1),
+                            4)
+    assert not np.allclose(fresh["output_weights"], large["output_weights"])
+
+
+def test_global_batch_must_split_into_micro_batches():
+    with pytest.raises(ValueError, match="must split into"):
+        estimator_util.micro_batch_size(
+            10, run_options(gradient_accumulation_steps=4))
+
+
+def mirrored_on_two_cpus(tmp_path, model_fn, global_batch,
+                         accumulation_steps=1):
+    """Trains with MirroredStrategy over two logical CPU devices."""
+    strategy = tf.distribute.MirroredStrategy(devices=CPU_DEVICES)
+    assert strategy.num_replicas_in_sync == 2
+    run_config = tf.estimator.RunConfig(
+        model_dir=str(tmp_path),
+        session_config=tf.ConfigProto(device_count={"CPU": 2}),
+        train_distribute=strategy,
+        tf_random_seed=1)
+    micro_batch = global_batch // (2 * accumulation_steps)
+    batch_sizes = {tf.estimator.ModeKeys.TRAIN: micro_batch}
+    estimator = estimator_util.DistributedEstimator(model_fn, run_config,
+                                                    batch_sizes)
+    estimator.train(input_fn, max_steps=STEPS)
+    reader = tf.train.load_checkpoint(str(tmp_path))
+    return {
+        n: reader.get_tensor(n)
+        for n, _ in tf.train.list_variables(str(tmp_path))
+    }
+
+
+@pytest.mark.parametrize("optimizer_name", ["adamw", "lamb"])
+def test_two_replicas_update_like_one_with_the_global_batch(
+        tmp_path, init_checkpoint, optimizer_name):
+    one = trained_weights(tmp_path / "one", run_options(),
+                          model_fn_builder(init_checkpoint, optimizer_name, 1),
+                            8)
+    two = mirrored_on_two_cpus(tmp_path / "two",
+                               model_fn_builder(init_checkpoint, optimizer_name, 1),
+                            8)
+    assert_same_weights(one, two)
+
+
+def test_replicas_and_accumulation_together(tmp_path, init_checkpoint):
+    one = trained_weights(tmp_path / "one", run_options(),
+                          model_fn_builder(init_checkpoint, "adamw", 1), 8)
+    both = mirrored_on_two_cpus(tmp_path / "both",
+                                model_fn_builder(init_checkpoint, "adamw", 2),
+                                8,
+                                accumulation_steps=2)
+    assert_same_weights(one, both)
+
+
+def loss_scale_graph(gradient_value):
+    """One variable whose gradient is `gradient_value`; fp16 loss scaling."""
+    w = tf.get_variable("w", initializer=[1.0, 2.0])
+    g = tf.placeholder(tf.float32, [])
+    loss = tf.reduce_sum(w) * g
+    train_op, _ = optimization.create_optimizer(loss,
+                                                0.1,
+                                                10,
+                                                0,
+                                                False,
+                                                dynamic_loss_scale=True)
+    return w, g, train_op
+
+
+def test_loss_scale_skips_non_finite_updates_and_halves():
+    with tf.Graph().as_default():
+        w, g, train_op = loss_scale_graph(1.0)
+        scale = [v for v in tf.global_variables()
+                 if v.name == "loss_scale/value:0"][0]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            start = sess.run(scale)
+            sess.run(train_op, {g: np.inf})
+            after_overflow = sess.run([w, scale])
+            sess.run(train_op, {g: 1.0})
+            after_finite = sess.run([w, scale,
+                                     tf.train.get_global_step()])
+    assert start == 2.0**15
+    np.testing.assert_array_equal(after_overflow[0], [1.0, 2.0])
+    assert after_overflow[1] == start / 2
+    assert np.all(after_finite[0] < [1.0, 2.0])
+    assert after_finite[1] == start / 2
+    assert after_finite[2] == 2
+
+
+def test_loss_scale_gives_the_unscaled_update():
+    values = []
+    for dynamic in (False, True):
+        with tf.Graph().as_default():
+            w = tf.get_variable("w", initializer=[1.0, 2.0])
+            loss = tf.reduce_sum(w * w) * 1e-3
+            train_op, _ = optimization.create_optimizer(
+                loss, 0.1, 10, 0, False, dynamic_loss_scale=dynamic)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                for _ in range(3):
+                    sess.run(train_op)
+                values.append(sess.run(w))
+    np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
