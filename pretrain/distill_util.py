@@ -1,7 +1,7 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Distillation losses and schedules of MobileBERT pretraining (DESIGN §6).
+"""Distillation losses and schedules of MobileBERT pretraining (the MobileBERT recipe).
 
 Layer numbering: layer l (0-based, l = 0..L-1) is `bert/encoder/layer_l`;
 its hidden states are `get_all_encoder_layers()[l + 1]` and its attention
@@ -185,7 +185,7 @@ def layer_wise_lr_multipliers(tvars, global_step, num_distill_steps,
     """{variable name: multiplier} for every `bert/encoder/layer_l` variable.
 
     Variables outside the encoder layers are left out of the dict, which
-    LAMBOptimizer treats as frozen (DESIGN §6).
+    LAMBOptimizer treats as frozen (the MobileBERT recipe).
 
     Args:
       tvars: student variables.

@@ -11,7 +11,13 @@
 #   TPU_NAME      Cloud TPU name; when unset, runs on the local GPU/CPU
 #   TPU_ZONE      zone of the TPU (optional)
 #
-# Re-running the same command resumes where it stopped.
+# Re-running the same command resumes where it stopped.  Every checkpoint is
+# kept (--keep_checkpoint_max defaults to 0), as in the published runs.
+#
+# Further flags are passed on.  The batch (384) is global: on GPUs, e.g.
+#   bash pretrain/run.pretrain.sh --distribution_strategy=mirrored \
+#     --gradient_accumulation_steps=4 --precision=fp16
+# splits it over the local GPUs and 4 accumulated micro-batches per update.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,9 +1,11 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""MobileBERT pretraining: layer-wise transfer, then distillation (DESIGN §6).
+"""MobileBERT pretraining: layer-wise transfer, then distillation.
 
-One invocation runs, in order and each only if needed:
+The recipe of MobileBERT (Sun et al., 2020, "MobileBERT: a Compact
+Task-Agnostic BERT for Resource-Limited Devices"), with a BERT-style
+teacher.  One invocation runs, in order and each only if needed:
 
 1. layer-wise knowledge transfer (`--layer_wise_warmup`) for
    `num_distill_steps` steps into `output_dir/warmup`;
@@ -16,7 +18,7 @@ One invocation runs, in order and each only if needed:
 then `--do_eval` writes masked-LM accuracy and loss to
 `output_dir/eval_results.txt`.  Re-running the same command after an
 interruption resumes each stage from its newest checkpoint and skips the
-stages that are finished.
+stages that are finished (see pretraining_stages.py).
 
 Example (tiny):
   python pretrain/run_pretraining.py --bert_config_file=student.json \\
@@ -33,6 +35,7 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import functools
 import os
 import sys
 
@@ -53,30 +56,41 @@ from pretrain import distill_util
 from pretrain import estimator_util
 from pretrain import modeling
 from pretrain import optimization
+from pretrain import pretraining_stages as stages_lib
 
 FLAGS = flags.FLAGS
 
-WARMUP_SUBDIR = "warmup"
 SUMMARY_SUBDIR = "my_summary"
-EVAL_RESULTS_FILE = "eval_results.txt"
+
+# The optimizer of every training stage (the flags of the same names);
+# num_warmup_steps applies to the soft-target stages only.
+OptimizerSettings = collections.namedtuple(
+    "OptimizerSettings",
+    ["optimizer", "learning_rate", "weight_decay_rate", "num_warmup_steps"])
 
 
 def define_flags():
-    """Defines the flags of DESIGN §6 plus the TPU flags."""
-    flags.DEFINE_string("bert_config_file", None,
-                        "Student (or plain BERT) model config JSON.")
-    flags.DEFINE_string("bert_teacher_config_file", None,
-                        "Teacher model config JSON (needed for layer-wise "
-                        "transfer or distill_ground_truth_ratio < 1).")
+    """Defines this script's flags and the shared model, run, TPU and
+    accelerator flag groups (see estimator_util)."""
+    estimator_util.define_model_flags(
+        init_checkpoint_help="Teacher checkpoint (with a teacher) or model "
+        "checkpoint (plain MLM); prefix, .index or dir.")
+    estimator_util.define_run_flags(keep_checkpoint_max=0, rand_seed=None)
+    estimator_util.define_tpu_flags()
+    estimator_util.define_accelerator_flags()
+    # List the shared flags in --helpshort too.
+    flags.adopt_module_key_flags(estimator_util)
+    define_data_flags()
+    define_schedule_flags()
+    define_distillation_flags()
+
+
+def define_data_flags():
+    """Input files, record lengths, batch sizes and what to run."""
     flags.DEFINE_string("input_file", None,
                         "Comma list of TFRecord files / glob patterns.")
     flags.DEFINE_string("first_input_file", None,
                         "Input of the optional first round.")
-    flags.DEFINE_string("output_dir", None,
-                        "Checkpoints, summaries and eval results go here.")
-    flags.DEFINE_string("init_checkpoint", None,
-                        "Teacher checkpoint (with a teacher) or model "
-                        "checkpoint (plain MLM); prefix, .index or dir.")
     flags.DEFINE_integer("max_seq_length", 128,
                          "Sequence length of the input records.")
     flags.DEFINE_integer("first_max_seq_length", 128,
@@ -85,11 +99,20 @@ def define_flags():
                          "Masked positions per sequence in the records.")
     flags.DEFINE_bool("do_train", False, "Run the training stages.")
     flags.DEFINE_bool("do_eval", False, "Evaluate masked-LM accuracy/loss.")
-    flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
+    flags.DEFINE_integer("train_batch_size", 32,
+                         "Training batch size (global: all replicas and "
+                         "accumulated micro-batches together).")
     flags.DEFINE_integer("first_train_batch_size", None,
                          "First-round batch size (default: "
                          "train_batch_size).")
     flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
+    flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches.")
+    flags.DEFINE_bool("use_summary", False,
+                      "Write TensorBoard scalars to output_dir/my_summary.")
+
+
+def define_schedule_flags():
+    """Steps, learning rate and optimizer."""
     flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
     flags.DEFINE_integer("num_train_steps", 100000,
                          "Final global step of pretraining distillation "
@@ -100,11 +123,15 @@ def define_flags():
                          "Learning-rate warmup steps (stages 2 and 3).")
     flags.DEFINE_integer("num_distill_steps", 100000,
                          "Steps of layer-wise knowledge transfer.")
-    flags.DEFINE_integer("save_checkpoints_steps", 1000,
-                         "Checkpoint every this many steps.")
-    flags.DEFINE_integer("max_eval_steps", 100, "Evaluation batches.")
     flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "Optimizer.")
     flags.DEFINE_float("weight_decay_rate", 0.01, "Decoupled weight decay.")
+
+
+def define_distillation_flags():
+    """The teacher and the weights of the distillation losses."""
+    flags.DEFINE_string("bert_teacher_config_file", None,
+                        "Teacher model config JSON (needed for layer-wise "
+                        "transfer or distill_ground_truth_ratio < 1).")
     flags.DEFINE_bool("layer_wise_warmup", False,
                       "Run layer-wise knowledge transfer first.")
     flags.DEFINE_float("distill_temperature", 1.0,
@@ -120,14 +147,6 @@ def define_flags():
                        "Weight of the variance transfer.")
     flags.DEFINE_float("beta_distill_factor", 0.0,
                        "Weight of the mean transfer.")
-    flags.DEFINE_bool("use_einsum", True,
-                      "einsum (True) or reshape+matmul implementation.")
-    flags.DEFINE_bool("use_summary", False,
-                      "Write TensorBoard scalars to output_dir/my_summary.")
-    flags.DEFINE_integer("rand_seed", None,
-                         "Graph-level random seed (initialisers, dropout, "
-                         "input shuffling): repeatable CPU runs.")
-    estimator_util.define_tpu_flags()
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +155,11 @@ def define_flags():
 
 
 def record_features(max_seq_length, max_predictions_per_seq):
-    """The parsing spec of the pretraining TFRecords (DESIGN §6)."""
+    """The parsing spec of the records create_pretraining_data.py writes.
+
+    Their `next_sentence_labels` feature is not read: no stage here has a
+    next-sentence loss.
+    """
     seq = tf.io.FixedLenFeature([max_seq_length], tf.int64)
     pred = tf.io.FixedLenFeature([max_predictions_per_seq], tf.int64)
     return collections.OrderedDict([
@@ -148,14 +171,6 @@ def record_features(max_seq_length, max_predictions_per_seq):
         ("masked_lm_weights",
          tf.io.FixedLenFeature([max_predictions_per_seq], tf.float32)),
     ])
-
-
-def input_files_from_flag(flag_name, value):
-    """Expands a comma list of globs; an empty match is a clear error."""
-    try:
-        return estimator_util.expand_input_files(value)
-    except ValueError as e:
-        raise ValueError("--%s: %s" % (flag_name, e))
 
 
 def check_first_record(path, max_seq_length, max_predictions_per_seq):
@@ -194,7 +209,8 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
 
     Training interleaves shuffled files, shuffles records and repeats;
     evaluation reads the files once, in order.  Batches always have the
-    full batch size (TPU requirement).
+    full batch size (TPU requirement): params["batch_size"], the micro-batch
+    of one replica that the estimator asks for.
     """
     features = record_features(max_seq_length, max_predictions_per_seq)
 
@@ -220,29 +236,48 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
     return input_fn
 
 
+def stage_input_fn(stage, is_training, max_predictions_per_seq):
+    """The input_fn of `stage`, once its first record has the right lengths.
+
+    Raises:
+      ValueError: see check_first_record.
+    """
+    check_first_record(stage.input_files[0], stage.max_seq_length,
+                       max_predictions_per_seq)
+    return input_fn_builder(stage.input_files, stage.max_seq_length,
+                            max_predictions_per_seq, is_training)
+
+
 # ---------------------------------------------------------------------------
-# Model function.
+# Models.
 # ---------------------------------------------------------------------------
 
-# One training stage or the evaluation.
-#   name: "warmup" (stage 1), "first" (stage 2), "main" (stage 3), "eval".
-#   model_dir, batch_size, max_seq_length, input_files, max_steps: as used.
-#   layer_wise: stage 1 loss instead of the soft-target MLM loss.
-#   with_teacher: build the teacher under `teacher/`.
-#   init: InitPlan or None.
-Stage = collections.namedtuple("Stage", [
-    "name", "model_dir", "input_files", "max_seq_length", "batch_size",
-    "max_steps", "layer_wise", "with_teacher", "init"
-])
+# The graph of one stage: the student and its masked-LM logits [M, V], and
+# (with a teacher) the teacher under `teacher/` and its logits, gradient
+# stopped; teacher and teacher_logits are None without one.
+PretrainingModels = collections.namedtuple(
+    "PretrainingModels",
+    ["student", "student_logits", "teacher", "teacher_logits"])
 
 
 def build_models(stage, features, is_training, student_config,
-                 teacher_config, use_one_hot_embeddings):
+                 teacher_config, temperature, use_one_hot_embeddings,
+                 use_einsum=True):
     """Builds the student (and teacher) with their masked-LM heads.
 
+    Args:
+      stage: pretraining_stages.Stage (its with_teacher is read).
+      features: the batch (see record_features).
+      is_training: the student's dropout is on; the teacher's never is.
+      student_config: student BertConfig.
+      teacher_config: teacher BertConfig (None without a teacher).
+      temperature: --distill_temperature, multiplies the teacher's sequence
+        output before its MLM head.
+      use_one_hot_embeddings: one-hot embedding lookups (TPU).
+      use_einsum: --use_einsum.
+
     Returns:
-      (student BertModel, student logits [M, V], teacher BertModel or None,
-       teacher logits [M, V] or None).
+      PretrainingModels.
     """
     positions = features["masked_lm_positions"]
 
@@ -256,98 +291,206 @@ def build_models(stage, features, is_training, student_config,
             token_type_ids=features["segment_ids"],
             use_one_hot_embeddings=use_one_hot_embeddings,
             scope="bert",
-            use_einsum=FLAGS.use_einsum)
+            use_einsum=use_einsum)
 
     student = bert(student_config, is_training)
     student_logits = modeling.masked_lm_logits(
         student_config, student.get_sequence_output(),
         student.get_embedding_table(), positions)
     if not stage.with_teacher:
-        return student, student_logits, None, None
+        return PretrainingModels(student, student_logits, None, None)
     with tf.variable_scope(checkpoints.TEACHER_SCOPE):
         teacher = bert(teacher_config, False)
         teacher_logits = modeling.masked_lm_logits(
-            teacher_config,
-            FLAGS.distill_temperature * teacher.get_sequence_output(),
+            teacher_config, temperature * teacher.get_sequence_output(),
             teacher.get_embedding_table(), positions)
-    return student, student_logits, teacher, tf.stop_gradient(teacher_logits)
+    return PretrainingModels(student, student_logits, teacher,
+                             tf.stop_gradient(teacher_logits))
 
 
-def distill_factors():
-    """The four *_distill_factor flags."""
-    return distill_util.DistillFactors(
-        hidden=FLAGS.hidden_distill_factor,
-        attention=FLAGS.attention_distill_factor,
-        beta=FLAGS.beta_distill_factor,
-        gamma=FLAGS.gamma_distill_factor)
+# ---------------------------------------------------------------------------
+# Losses and the train ops that minimise them.  The losses themselves are in
+# distill_util.py; they are computed in float32 (the logits and hidden
+# states are float32, and the mixed-precision rewrite of --precision=fp16
+# keeps softmax, log and reductions in float32).
+# ---------------------------------------------------------------------------
 
 
-def layer_wise_train_op(student, teacher, global_step):
-    """Stage-1 loss terms and train op (constant lr, LAMB multipliers).
+def layer_wise_transfer_loss(student, teacher, global_step,
+                             num_distill_steps, factors):
+    """Stage-1 loss: MobileBERT's progressive layer-wise knowledge transfer.
+
+    The feature-map, attention, mean and variance transfer terms, weighted
+    by the *_distill_factor flags; in each of L equal phases of
+    `num_distill_steps`, only layer l (phase l) is active.
 
     Args:
       student: student BertModel.
       teacher: teacher BertModel.
-      global_step: this run's step value (gates and multipliers).
+      global_step: this run's step value (gates the layers).
+      num_distill_steps: --num_distill_steps.
+      factors: distill_util.DistillFactors.
+
+    Returns:
+      OrderedDict of the non-zero terms and "total_loss".
+    """
+    num_layers = len(student.get_all_attention_scores())
+    gates = distill_util.progressive_gates(global_step, num_distill_steps,
+                                           num_layers)
+    return distill_util.layer_wise_loss(teacher.get_all_encoder_layers()[1:],
+                                        student.get_all_encoder_layers()[1:],
+                                        teacher.get_all_attention_scores(),
+                                        student.get_all_attention_scores(),
+                                        gates, factors)
+
+
+def layer_wise_transfer_train_op(total_loss, global_step, num_distill_steps,
+                                 num_layers, optimizer, options):
+    """Minimises the layer-wise transfer loss.
+
+    A constant learning rate (no warmup, no decay) over `num_distill_steps`;
+    with --optimizer=lamb, the per-layer learning-rate multipliers of the
+    published code (only the active layer trains at full rate).
+
+    Args:
+      total_loss: the "total_loss" of layer_wise_transfer_loss.
+      global_step: this run's step value (the multipliers).
+      num_distill_steps: --num_distill_steps.
+      num_layers: the student's layers.
+      optimizer: OptimizerSettings.
+      options: estimator_util.RunOptions.
+
+    Returns:
+      (train_op, learning_rate).
+    """
+    multipliers = None
+    if optimizer.optimizer == "lamb":
+        multipliers = distill_util.layer_wise_lr_multipliers(
+            optimization.student_variables(), global_step, num_distill_steps,
+            num_layers)
+    return create_train_op(total_loss, optimizer, options,
+                           num_train_steps=num_distill_steps,
+                           num_warmup_steps=0,
+                           end_lr_rate=1.0,
+                           lr_multipliers=multipliers)
+
+
+def soft_target_distillation_loss(student_logits, teacher_logits, features,
+                                  ground_truth_ratio):
+    """Stage-2/3 loss: MobileBERT's pre-training distillation.
+
+    Masked-LM cross entropy against `(1 - r) * p_teacher + r * one_hot`,
+    r = --distill_ground_truth_ratio (plain MLM without a teacher).
+
+    Args:
+      student_logits: [M, V].
+      teacher_logits: [M, V], or None.
+      features: the batch (masked_lm_ids, masked_lm_weights).
+      ground_truth_ratio: r.
+
+    Returns:
+      OrderedDict: "mlm_loss", "masked_lm_accuracy", "total_loss".
+    """
+    loss, _ = distill_util.soft_target_mlm_loss(student_logits,
+                                                features["masked_lm_ids"],
+                                                features["masked_lm_weights"],
+                                                teacher_logits,
+                                                ground_truth_ratio)
+    accuracy = distill_util.masked_lm_accuracy(student_logits,
+                                               features["masked_lm_ids"],
+                                               features["masked_lm_weights"])
+    return collections.OrderedDict([
+        ("mlm_loss", loss),
+        ("masked_lm_accuracy", accuracy),
+        ("total_loss", loss),
+    ])
+
+
+def soft_target_distillation_train_op(total_loss, num_train_steps, optimizer,
+                                      options):
+    """Minimises the soft-target loss: linear warmup over num_warmup_steps,
+    then linear decay until `num_train_steps`.
+
+    Args:
+      total_loss: the "total_loss" of soft_target_distillation_loss.
+      num_train_steps: --num_train_steps (the first round counts toward it).
+      optimizer: OptimizerSettings.
+      options: estimator_util.RunOptions.
+
+    Returns:
+      (train_op, learning_rate).
+    """
+    return create_train_op(total_loss, optimizer, options,
+                           num_train_steps=num_train_steps,
+                           num_warmup_steps=optimizer.num_warmup_steps)
+
+
+def create_train_op(loss, optimizer, options, num_train_steps,
+                    num_warmup_steps, **schedule):
+    """optimization.create_optimizer with the run's optimizer and
+    accelerator settings (gradient accumulation, fp16 loss scaling).
+
+    Args:
+      loss: scalar loss.
+      optimizer: OptimizerSettings.
+      options: estimator_util.RunOptions.
+      num_train_steps: length of the learning-rate schedule.
+      num_warmup_steps: warmup steps of the schedule.
+      **schedule: further create_optimizer arguments (end_lr_rate,
+        lr_multipliers).
+
+    Returns:
+      (train_op, learning_rate).
+    """
+    return optimization.create_optimizer(
+        loss,
+        optimizer.learning_rate,
+        num_train_steps,
+        num_warmup_steps,
+        options.use_tpu,
+        optimizer_name=optimizer.optimizer,
+        weight_decay_rate=optimizer.weight_decay_rate,
+        accumulation_steps=options.gradient_accumulation_steps,
+        dynamic_loss_scale=(options.precision == "fp16"),
+        **schedule)
+
+
+def stage_train_op(stage, models, features, global_step, optimizer, distill,
+                   options):
+    """The loss terms and train op of a training stage.
+
+    Args:
+      stage: pretraining_stages.Stage.
+      models: PretrainingModels.
+      features: the batch.
+      global_step: this run's step value.
+      optimizer: OptimizerSettings.
+      distill: pretraining_stages.DistillSettings.
+      options: estimator_util.RunOptions.
 
     Returns:
       (terms dict with "total_loss", train_op, learning_rate).
     """
-    num_layers = len(student.get_all_attention_scores())
-    gates = distill_util.progressive_gates(global_step,
-                                           FLAGS.num_distill_steps,
-                                           num_layers)
-    terms = distill_util.layer_wise_loss(
-        teacher.get_all_encoder_layers()[1:],
-        student.get_all_encoder_layers()[1:],
-        teacher.get_all_attention_scores(),
-        student.get_all_attention_scores(), gates, distill_factors())
-    multipliers = None
-    if FLAGS.optimizer == "lamb":
-        multipliers = distill_util.layer_wise_lr_multipliers(
-            optimization.student_variables(), global_step,
-            FLAGS.num_distill_steps, num_layers)
-    train_op, learning_rate = optimization.create_optimizer(
-        terms["total_loss"],
-        FLAGS.learning_rate,
-        FLAGS.num_distill_steps,
-        0,
-        FLAGS.use_tpu,
-        optimizer_name=FLAGS.optimizer,
-        weight_decay_rate=FLAGS.weight_decay_rate,
-        end_lr_rate=1.0,
-        lr_multipliers=multipliers)
+    if stage.layer_wise:
+        terms = layer_wise_transfer_loss(models.student, models.teacher,
+                                         global_step, stage.schedule_steps,
+                                         distill.factors)
+        train_op, learning_rate = layer_wise_transfer_train_op(
+            terms["total_loss"], global_step, stage.schedule_steps,
+            len(models.student.get_all_attention_scores()), optimizer,
+            options)
+    else:
+        terms = soft_target_distillation_loss(models.student_logits,
+                                              models.teacher_logits, features,
+                                              distill.ground_truth_ratio)
+        train_op, learning_rate = soft_target_distillation_train_op(
+            terms["total_loss"], stage.schedule_steps, optimizer, options)
     return terms, train_op, learning_rate
 
 
-def distillation_train_op(student_logits, teacher_logits, features):
-    """Stage-2/3 soft-target MLM loss terms and train op.
-
-    Returns:
-      (terms dict with "mlm_loss", "masked_lm_accuracy", "total_loss",
-       train_op, learning_rate).
-    """
-    loss, _ = distill_util.soft_target_mlm_loss(
-        student_logits, features["masked_lm_ids"],
-        features["masked_lm_weights"], teacher_logits,
-        FLAGS.distill_ground_truth_ratio)
-    terms = collections.OrderedDict([
-        ("mlm_loss", loss),
-        ("masked_lm_accuracy",
-         distill_util.masked_lm_accuracy(student_logits,
-                                         features["masked_lm_ids"],
-                                         features["masked_lm_weights"])),
-        ("total_loss", loss),
-    ])
-    train_op, learning_rate = optimization.create_optimizer(
-        loss,
-        FLAGS.learning_rate,
-        FLAGS.num_train_steps,
-        FLAGS.num_warmup_steps,
-        FLAGS.use_tpu,
-        optimizer_name=FLAGS.optimizer,
-        weight_decay_rate=FLAGS.weight_decay_rate)
-    return terms, train_op, learning_rate
+# ---------------------------------------------------------------------------
+# Model function.
+# ---------------------------------------------------------------------------
 
 
 def summary_host_call(summary_dir, global_step, scalars):
@@ -401,42 +544,61 @@ def eval_spec(student_logits, features, scaffold_fn):
                                              scaffold_fn=scaffold_fn)
 
 
-def model_fn_builder(stage, student_config, teacher_config):
-    """Returns the TPUEstimator model_fn of `stage`."""
+def model_fn_builder(stage,
+                     student_config,
+                     teacher_config,
+                     optimizer,
+                     distill,
+                     options,
+                     use_einsum=True,
+                     summary_root=None):
+    """Returns the TPUEstimator model_fn of `stage`.
+
+    Args:
+      stage: pretraining_stages.Stage.
+      student_config: student BertConfig.
+      teacher_config: teacher BertConfig (None without a teacher).
+      optimizer: OptimizerSettings.
+      distill: pretraining_stages.DistillSettings.
+      options: estimator_util.RunOptions.
+      use_einsum: --use_einsum.
+      summary_root: write TensorBoard scalars below this directory (in
+        `warmup/` for the layer-wise stage, `main/` for the others), or None.
+
+    Returns:
+      model_fn(features, labels, mode, params).
+    """
 
     # pylint: disable=unused-argument
     def model_fn(features, labels, mode, params):
         is_training = mode == tf.estimator.ModeKeys.TRAIN
-        student, student_logits, teacher, teacher_logits = build_models(
-            stage, features, is_training, student_config, teacher_config,
-            FLAGS.use_tpu)
-        scaffold_fn = checkpoints.initialize_from_plan(stage.init, FLAGS.use_tpu)
+        models = build_models(stage, features, is_training, student_config,
+                              teacher_config, distill.temperature,
+                              options.use_tpu, use_einsum)
+        scaffold_fn = checkpoints.initialize_from_plan(stage.init,
+                                                       options.use_tpu)
         if not is_training:
-            return eval_spec(student_logits, features, scaffold_fn)
+            return eval_spec(models.student_logits, features, scaffold_fn)
         # One snapshot of the step for gates, multipliers and summaries;
         # the optimizer's increment waits for it.
         step = tf.train.get_or_create_global_step().read_value()
         with tf.control_dependencies([step]):
-            if stage.layer_wise:
-                terms, train_op, learning_rate = layer_wise_train_op(
-                    student, teacher, step)
-            else:
-                terms, train_op, learning_rate = distillation_train_op(
-                    student_logits, teacher_logits, features)
+            terms, train_op, learning_rate = stage_train_op(
+                stage, models, features, step, optimizer, distill, options)
         logged = dict(terms, learning_rate=learning_rate)
         host_call = None
-        if FLAGS.use_summary:
+        if summary_root:
             summary_dir = os.path.join(
-                FLAGS.output_dir, SUMMARY_SUBDIR,
-                WARMUP_SUBDIR if stage.layer_wise else "main")
+                summary_root,
+                stages_lib.WARMUP if stage.layer_wise else stages_lib.MAIN)
             host_call = summary_host_call(summary_dir, step, logged)
         hooks = []
-        if not FLAGS.use_tpu:
+        if not options.use_tpu:
             # On TPU the loss lives inside the TPU loop; TPUEstimator logs
             # steps/sec and examples/sec itself, the summaries the terms.
             hooks.append(
                 estimator_util.ProgressHook(logged, stage.batch_size,
-                                            FLAGS.iterations_per_loop))
+                                            options.log_every_steps))
         return tf.estimator.tpu.TPUEstimatorSpec(mode=mode,
                                                  loss=terms["total_loss"],
                                                  train_op=train_op,
@@ -448,249 +610,61 @@ def model_fn_builder(stage, student_config, teacher_config):
 
 
 # ---------------------------------------------------------------------------
-# Stages.
+# Main: the only reader of FLAGS.
 # ---------------------------------------------------------------------------
 
 
-def make_estimator(stage, student_config, teacher_config):
-    """A TPUEstimator (CPU/GPU fallback) for one stage."""
-    run_config = estimator_util.make_run_config(
-        FLAGS, stage.model_dir, FLAGS.save_checkpoints_steps,
-        tf_random_seed=FLAGS.rand_seed)
-    return tf.estimator.tpu.TPUEstimator(
-        use_tpu=FLAGS.use_tpu,
-        model_fn=model_fn_builder(stage, student_config, teacher_config),
-        config=run_config,
-        train_batch_size=stage.batch_size,
-        eval_batch_size=FLAGS.eval_batch_size)
+def settings_from_flags(settings_class, flag_values):
+    """A namedtuple whose fields are flags of the same names."""
+    return settings_class(**{
+        name: getattr(flag_values, name) for name in settings_class._fields
+    })
 
 
-def train_stage(stage, student_config, teacher_config):
-    """Trains `stage` until its model_dir's global step is `max_steps`."""
-    done = checkpoints.latest_step(stage.model_dir)
-    if done >= stage.max_steps:
-        tf.logging.info("Stage %s already finished (step %d >= %d in %s); "
-                        "skipping it.", stage.name, done, stage.max_steps,
-                        stage.model_dir)
-        return
-    tf.logging.info(
-        "***** Stage %s: steps %d -> %d in %s, batch %d, length %d, "
-        "teacher %s, init %s *****", stage.name, done, stage.max_steps,
-        stage.model_dir, stage.batch_size, stage.max_seq_length,
-        "yes" if stage.with_teacher else "no",
-        "%s (%s)" % stage.init if stage.init else "none")
-    check_first_record(stage.input_files[0], stage.max_seq_length,
-                       FLAGS.max_predictions_per_seq)
-    estimator = make_estimator(stage, student_config, teacher_config)
-    estimator.train(input_fn=input_fn_builder(stage.input_files,
-                                              stage.max_seq_length,
-                                              FLAGS.max_predictions_per_seq,
-                                              is_training=True),
-                    max_steps=stage.max_steps)
-
-
-def plan_training_stages():
-    """The stages this invocation still has to run, in order.
-
-    Returns:
-      list of Stage.
-    """
-    output_dir = FLAGS.output_dir
-    warmup_dir = os.path.join(output_dir, WARMUP_SUBDIR)
-    main_step = checkpoints.latest_step(output_dir)
-    teacher_main = FLAGS.distill_ground_truth_ratio < 1.0
-    stages = []
-    main_init = None
-    if FLAGS.init_checkpoint and main_step == 0:
-        main_init = checkpoints.InitPlan(FLAGS.init_checkpoint,
-                             checkpoints.InitSource.TEACHER_CHECKPOINT if teacher_main
-                             else checkpoints.InitSource.STUDENT_CHECKPOINT)
-    if FLAGS.layer_wise_warmup:
-        if main_step > 0:
-            tf.logging.info("Stage main already began (step %d in %s): "
-                            "stage warmup is not run again.", main_step,
-                            output_dir)
-        else:
-            warmup_init = None
-            if FLAGS.init_checkpoint:
-                warmup_init = checkpoints.InitPlan(
-                    FLAGS.init_checkpoint,
-                    checkpoints.InitSource.TEACHER_CHECKPOINT)
-            stages.append(
-                Stage("warmup", warmup_dir,
-                      input_files_from_flag("input_file", FLAGS.input_file),
-                      FLAGS.max_seq_length, FLAGS.train_batch_size,
-                      FLAGS.num_distill_steps, True, True, warmup_init))
-            main_init = checkpoints.InitPlan(
-                warmup_dir, checkpoints.InitSource.DISTILLATION_CHECKPOINT)
-    if FLAGS.first_num_train_steps > 0:
-        stages.append(
-            Stage("first", output_dir,
-                  input_files_from_flag("first_input_file",
-                                        FLAGS.first_input_file),
-                  FLAGS.first_max_seq_length, FLAGS.first_train_batch_size or
-                  FLAGS.train_batch_size, FLAGS.first_num_train_steps, False,
-                  teacher_main, main_init))
-    stages.append(
-        Stage("main", output_dir,
-              input_files_from_flag("input_file", FLAGS.input_file),
-              FLAGS.max_seq_length, FLAGS.train_batch_size,
-              FLAGS.num_train_steps, False, teacher_main, main_init))
-    return stages
-
-
-def run_eval(student_config):
-    """Evaluates the newest checkpoint in output_dir; writes the results."""
-    if tf.train.latest_checkpoint(FLAGS.output_dir) is None:
-        raise ValueError("--do_eval: %s holds no checkpoint to evaluate "
-                         "(train first with --do_train)" % FLAGS.output_dir)
-    input_files = input_files_from_flag("input_file", FLAGS.input_file)
-    check_first_record(input_files[0], FLAGS.max_seq_length,
-                       FLAGS.max_predictions_per_seq)
-    stage = Stage("eval", FLAGS.output_dir, input_files, FLAGS.max_seq_length,
-                  FLAGS.train_batch_size, 0, False, False, None)
-    estimator = make_estimator(stage, student_config, None)
-    result = estimator.evaluate(input_fn=input_fn_builder(
-        input_files, FLAGS.max_seq_length, FLAGS.max_predictions_per_seq,
-        is_training=False),
-                                steps=FLAGS.max_eval_steps)
-    path = os.path.join(FLAGS.output_dir, EVAL_RESULTS_FILE)
-    with tf.io.gfile.GFile(path, "w") as writer:
-        tf.logging.info("***** Eval results (%s) *****", path)
-        for key in sorted(result):
-            tf.logging.info("  %s = %s", key, result[key])
-            writer.write("%s = %s\n" % (key, result[key]))
-    return result
-
-
-# ---------------------------------------------------------------------------
-# Flag checks.
-# ---------------------------------------------------------------------------
-
-
-def load_configs():
-    """Reads and cross-checks the student and (if needed) teacher configs.
-
-    Returns:
-      (student BertConfig, teacher BertConfig or None).
-
-    Raises:
-      ValueError: naming the flag or config field that cannot work.
-    """
-    student = modeling.BertConfig.from_json_file(FLAGS.bert_config_file)
-    lengths = [("max_seq_length", FLAGS.max_seq_length)]
-    if FLAGS.first_num_train_steps > 0:
-        lengths.append(("first_max_seq_length", FLAGS.first_max_seq_length))
-    needs_teacher = (FLAGS.layer_wise_warmup or
-                     FLAGS.distill_ground_truth_ratio < 1.0)
-    teacher = None
-    if needs_teacher:
-        if not FLAGS.bert_teacher_config_file:
-            raise ValueError(
-                "--bert_teacher_config_file is required with "
-                "--layer_wise_warmup or --distill_ground_truth_ratio < 1")
-        teacher = modeling.BertConfig.from_json_file(
-            FLAGS.bert_teacher_config_file)
-    for flag_name, length in lengths:
-        for config_file, config in ((FLAGS.bert_config_file, student),
-                                    (FLAGS.bert_teacher_config_file, teacher)):
-            if config is None:
-                continue
-            try:
-                config.check_seq_length(length)
-            except ValueError as e:
-                raise ValueError("--%s vs %s: %s" %
-                                 (flag_name, config_file, e))
-    if teacher is not None:
-        check_teacher_fits(student, teacher)
-    return student, teacher
-
-
-def check_teacher_fits(student, teacher):
-    """Raises unless the teacher can teach this student."""
-    pairs = "student %s, teacher %s" % (FLAGS.bert_config_file,
-                                        FLAGS.bert_teacher_config_file)
-    if student.vocab_size != teacher.vocab_size:
-        raise ValueError(
-            "vocab_size: student %d != teacher %d (%s); soft targets need "
-            "one vocabulary" % (student.vocab_size, teacher.vocab_size,
-                                pairs))
-    if not FLAGS.layer_wise_warmup:
-        return
-    if student.num_hidden_layers != teacher.num_hidden_layers:
-        raise ValueError(
-            "num_hidden_layers: layer-wise transfer pairs student layer l "
-            "with teacher layer l, but the student has %d layers and the "
-            "teacher %d (%s)" % (student.num_hidden_layers,
-                                 teacher.num_hidden_layers, pairs))
-    if student.hidden_size != teacher.hidden_size:
-        raise ValueError(
-            "hidden_size: layer-wise transfer compares hidden states, but "
-            "the student's hidden_size is %d and the teacher's %d (%s)" %
-            (student.hidden_size, teacher.hidden_size, pairs))
-    if (FLAGS.attention_distill_factor and
-            student.num_attention_heads != teacher.num_attention_heads):
-        raise ValueError(
-            "num_attention_heads: attention transfer compares heads one to "
-            "one, but the student has %d and the teacher %d (%s); set "
-            "--attention_distill_factor=0 or match the heads" %
-            (student.num_attention_heads, teacher.num_attention_heads,
-             pairs))
-    if not any(distill_factors()):
-        raise ValueError("--layer_wise_warmup needs at least one non-zero "
-                         "*_distill_factor (all are 0)")
-    if FLAGS.num_distill_steps % student.num_hidden_layers:
-        tf.logging.warning(
-            "num_distill_steps %d is not a multiple of %d layers: the last "
-            "%d steps have no active layer", FLAGS.num_distill_steps,
-            student.num_hidden_layers,
-            FLAGS.num_distill_steps % student.num_hidden_layers)
-
-
-def check_flags():
-    """Raises ValueError for flag combinations that cannot run."""
-    for name in ("bert_config_file", "output_dir", "input_file"):
-        if not getattr(FLAGS, name):
-            raise ValueError("--%s is required" % name)
-    if not FLAGS.do_train and not FLAGS.do_eval:
-        raise ValueError("at least one of --do_train or --do_eval is needed")
-    if not 0.0 <= FLAGS.distill_ground_truth_ratio <= 1.0:
-        raise ValueError("--distill_ground_truth_ratio: expected a value in "
-                         "[0, 1], got %r" % FLAGS.distill_ground_truth_ratio)
-    if FLAGS.first_num_train_steps > FLAGS.num_train_steps:
-        raise ValueError("--first_num_train_steps (%d) exceeds "
-                         "--num_train_steps (%d), which counts it" %
-                         (FLAGS.first_num_train_steps, FLAGS.num_train_steps))
-    if FLAGS.first_num_train_steps > 0 and not FLAGS.first_input_file:
-        raise ValueError("--first_input_file is required with "
-                         "--first_num_train_steps > 0")
-
-
-def check_teacher_checkpoint(stages):
-    """A stage that restores a teacher from init_checkpoint needs one."""
-    for stage in stages:
-        if (stage.init is not None and stage.init.source == checkpoints.InitSource.TEACHER_CHECKPOINT and
-                checkpoints.latest_step(stage.model_dir) == 0):
-            checkpoints.resolve_checkpoint(stage.init.checkpoint)
-        if (stage.with_teacher and stage.init is None and
-                checkpoints.latest_step(stage.model_dir) == 0):
-            raise ValueError(
-                "stage %s distils from a teacher, so --init_checkpoint must "
-                "name the teacher's checkpoint" % stage.name)
+def distill_settings_from_flags(flag_values):
+    """DistillSettings from the distillation flags."""
+    return stages_lib.DistillSettings(
+        factors=distill_util.DistillFactors(
+            hidden=flag_values.hidden_distill_factor,
+            attention=flag_values.attention_distill_factor,
+            beta=flag_values.beta_distill_factor,
+            gamma=flag_values.gamma_distill_factor),
+        ground_truth_ratio=flag_values.distill_ground_truth_ratio,
+        temperature=flag_values.distill_temperature)
 
 
 def main(_):
     tf.logging.set_verbosity(tf.logging.INFO)
-    check_flags()
-    student_config, teacher_config = load_configs()
+    estimator_util.require_flags(
+        FLAGS, ["bert_config_file", "output_dir", "input_file"])
+    if not FLAGS.do_train and not FLAGS.do_eval:
+        raise ValueError("at least one of --do_train or --do_eval is needed")
+    recipe = settings_from_flags(stages_lib.Recipe, FLAGS)
+    distill = distill_settings_from_flags(FLAGS)
+    stages_lib.check_recipe(recipe, distill)
+    student_config, teacher_config = stages_lib.load_configs(
+        FLAGS.bert_config_file, FLAGS.bert_teacher_config_file, recipe,
+        distill)
+    options = estimator_util.run_options_from_flags(FLAGS)
+    build_model_fn = functools.partial(
+        model_fn_builder,
+        student_config=student_config,
+        teacher_config=teacher_config,
+        optimizer=settings_from_flags(OptimizerSettings, FLAGS),
+        distill=distill,
+        options=options,
+        use_einsum=FLAGS.use_einsum,
+        summary_root=(os.path.join(FLAGS.output_dir, SUMMARY_SUBDIR)
+                      if FLAGS.use_summary else None))
+    build_input_fn = functools.partial(
+        stage_input_fn, max_predictions_per_seq=FLAGS.max_predictions_per_seq)
     tf.io.gfile.makedirs(FLAGS.output_dir)
     if FLAGS.do_train:
-        stages = plan_training_stages()
-        check_teacher_checkpoint(stages)
-        for stage in stages:
-            train_stage(stage, student_config, teacher_config)
+        stages_lib.run_training_stages(recipe, distill, build_model_fn,
+                                       build_input_fn, options)
     if FLAGS.do_eval:
-        run_eval(student_config)
+        stages_lib.run_eval(recipe, build_model_fn, build_input_fn, options,
+                            FLAGS.eval_batch_size, FLAGS.max_eval_steps)
 
 
 if __name__ == "__main__":

@@ -184,21 +184,30 @@ def distill_step_stats(iterations, batch_size=8, max_predictions=20):
     soft-target loss and AdamW) with the published recipe's ratio 0.5.
     """
     from absl import flags
+    from pretrain import estimator_util
+    from pretrain import pretraining_stages
     from pretrain import run_pretraining
     run_pretraining.define_flags()
     flags.FLAGS([
         "benchmark", "--distill_ground_truth_ratio=0.5",
-        "--learning_rate=1e-4", "--num_train_steps=1000",
-        "--num_warmup_steps=10"
+        "--learning_rate=1e-4", "--num_warmup_steps=10"
     ])
+    optimizer = run_pretraining.settings_from_flags(
+        run_pretraining.OptimizerSettings, flags.FLAGS)
+    distill = run_pretraining.distill_settings_from_flags(flags.FLAGS)
+    options = estimator_util.run_options_from_flags(flags.FLAGS)
     student_config = load_config("student_base_f2")
     teacher_config = load_config("roberta_wwm_ext")
-    stage = run_pretraining.Stage(name="main", model_dir=None,
-                                  input_files=None,
-                                  max_seq_length=SEQ_LENGTH,
-                                  batch_size=batch_size, max_steps=1000,
-                                  layer_wise=False, with_teacher=True,
-                                  init=None)
+    stage = pretraining_stages.Stage(name=pretraining_stages.MAIN,
+                                     model_dir=None,
+                                     input_files=None,
+                                     max_seq_length=SEQ_LENGTH,
+                                     batch_size=batch_size,
+                                     max_steps=1000,
+                                     schedule_steps=1000,
+                                     layer_wise=False,
+                                     with_teacher=True,
+                                     init=None)
     rng = np.random.RandomState(0)
     shape = (batch_size, max_predictions)
     with tf.Graph().as_default():
@@ -213,10 +222,14 @@ def distill_step_stats(iterations, batch_size=8, max_predictions=20):
                 rng.randint(0, 21128, shape).astype(np.int32)),
             "masked_lm_weights": tf.ones(shape),
         }
-        _, student_logits, _, teacher_logits = run_pretraining.build_models(
-            stage, features, True, student_config, teacher_config, False)
-        _, train_op, _ = run_pretraining.distillation_train_op(
-            student_logits, teacher_logits, features)
+        models = run_pretraining.build_models(
+            stage, features, True, student_config, teacher_config,
+            distill.temperature, use_one_hot_embeddings=False)
+        terms = run_pretraining.soft_target_distillation_loss(
+            models.student_logits, models.teacher_logits, features,
+            distill.ground_truth_ratio)
+        train_op, _ = run_pretraining.soft_target_distillation_train_op(
+            terms["total_loss"], stage.schedule_steps, optimizer, options)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             seconds = time_runs(sess, train_op, None, iterations)

@@ -303,8 +303,8 @@ def test_stage3_loss_falls_and_eval_written(work, distilled):
     assert int(results["global_step"]) == 60
 
 
-def test_teacher_untouched_and_student_starts_from_teacher(teacher,
-                                                            distilled):
+def test_teacher_untouched_and_student_starts_from_teacher(
+        teacher, distilled):
     out, _ = distilled
     original = checkpoint_values(str(teacher / "model.ckpt-80"))
     start = checkpoint_values(str(out / "warmup" / "model.ckpt-0"))
@@ -496,3 +496,83 @@ def test_run_pretrain_sh_flags_exist():
         re.findall(r"--(\w+)\b(?!=)", script))
     assert "layer_wise_warmup" in passed and "num_distill_steps" in passed
     assert passed <= defined, passed - defined
+
+
+def test_gradient_accumulation_counts_updates(work):
+    out = work / "accumulated"
+    _, log = run_pretraining(*common_flags(work, out) + [
+        "--bert_config_file=%s" % (work / "teacher.json"), "--do_train",
+        "--num_train_steps=4", "--num_warmup_steps=0",
+        "--save_checkpoints_steps=4", "--gradient_accumulation_steps=2"
+    ])
+    assert re.search(r"Stage main: steps 0 -> 4 .*batch 8,", log)
+    assert tf.train.load_variable(str(out), "global_step") == 4
+
+
+def test_plan_after_main_began(work, distilled):
+    from pretrain import distill_util
+    from pretrain import pretraining_stages as stages
+    out, _ = distilled
+    recipe = stages.Recipe(
+        output_dir=str(out), input_file=str(work / "train-*.tfrecord"),
+        first_input_file=str(work / "train-1.tfrecord"),
+        init_checkpoint="unused", max_seq_length=SEQ,
+        first_max_seq_length=SEQ, train_batch_size=8,
+        first_train_batch_size=4, layer_wise_warmup=True,
+        num_distill_steps=60, first_num_train_steps=20, num_train_steps=90)
+    distill = stages.DistillSettings(
+        factors=distill_util.DistillFactors(1.0, 0.0, 0.0, 0.0),
+        ground_truth_ratio=0.5, temperature=1.0)
+    plan = stages.plan_training_stages(recipe, distill)
+    # Stage main began (step 60): no warmup and no initialisation again;
+    # the first round is finished and will be skipped when trained.
+    assert [s.name for s in plan] == [stages.FIRST, stages.MAIN]
+    assert [s.init for s in plan] == [None, None]
+    assert [(s.max_steps, s.schedule_steps) for s in plan] == [(20, 90),
+                                                               (90, 90)]
+    assert [s.batch_size for s in plan] == [4, 8]
+    assert all(s.with_teacher and not s.layer_wise for s in plan)
+    stages.check_teacher_checkpoint(plan)
+
+
+def test_plan_of_a_fresh_run(work):
+    from pretrain import checkpoints
+    from pretrain import distill_util
+    from pretrain import pretraining_stages as stages
+    recipe = stages.Recipe(
+        output_dir=str(work / "never_run"),
+        input_file=str(work / "train-*.tfrecord"), first_input_file=None,
+        init_checkpoint="teacher/", max_seq_length=SEQ,
+        first_max_seq_length=SEQ, train_batch_size=8,
+        first_train_batch_size=None, layer_wise_warmup=True,
+        num_distill_steps=10, first_num_train_steps=0, num_train_steps=30)
+    distill = stages.DistillSettings(
+        factors=distill_util.DistillFactors(1.0, 0.0, 0.0, 0.0),
+        ground_truth_ratio=1.0, temperature=1.0)
+    warmup, main = stages.plan_training_stages(recipe, distill)
+    assert (warmup.name, warmup.layer_wise, warmup.with_teacher) == (
+        stages.WARMUP, True, True)
+    assert warmup.init == checkpoints.InitPlan(
+        "teacher/", checkpoints.InitSource.TEACHER_CHECKPOINT)
+    assert warmup.model_dir == str(work / "never_run" / "warmup")
+    # Plain MLM after the transfer: the student alone, from stage warmup.
+    assert (main.name, main.layer_wise, main.with_teacher) == (
+        stages.MAIN, False, False)
+    assert main.init == checkpoints.InitPlan(
+        warmup.model_dir, checkpoints.InitSource.DISTILLATION_CHECKPOINT)
+    with pytest.raises(ValueError, match="--first_input_file is required"):
+        stages.check_recipe(
+            recipe._replace(first_num_train_steps=5), distill)
+
+
+def test_flags_are_read_in_main_only():
+    import ast
+    with open(SCRIPT) as f:
+        tree = ast.parse(f.read())
+    readers = {
+        node.name for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and any(
+            isinstance(n, ast.Name) and n.id == "FLAGS"
+            for n in ast.walk(node))
+    }
+    assert readers == {"main"}, readers
