@@ -1,7 +1,7 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Distillation losses and schedules of MobileBERT pretraining (the MobileBERT recipe).
+"""Distillation losses and schedules of MobileBERT pretraining.
 
 Layer numbering: layer l (0-based, l = 0..L-1) is `bert/encoder/layer_l`;
 its hidden states are `get_all_encoder_layers()[l + 1]` and its attention
