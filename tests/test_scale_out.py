@@ -111,6 +111,7 @@ def run_options(**overrides):
                   keep_checkpoint_max=1,
                   rand_seed=1,
                   iterations_per_loop=100,
+                  log_every_steps=10,
                   num_tpu_cores=8)
     values.update(overrides)
     return estimator_util.RunOptions(**values)
@@ -258,3 +259,135 @@ def test_loss_scale_gives_the_unscaled_update():
                     sess.run(train_op)
                 values.append(sess.run(w))
     np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Distillation: run_pretraining's own model_fn (student + teacher/).
+# ---------------------------------------------------------------------------
+
+MAX_PREDICTIONS = 4
+
+
+def without_dropout(name):
+    config = modeling.BertConfig.from_json_file(REPO + "/config/%s.json" %
+                                                name)
+    config.attention_probs_dropout_prob = 0.0
+    config.hidden_dropout_prob = 0.0
+    config.vocab_size = 100
+    return config
+
+
+def pretraining_examples():
+    features, _ = examples()
+    rng = np.random.RandomState(3)
+    features["masked_lm_positions"] = np.stack([
+        rng.choice(SEQ, MAX_PREDICTIONS, replace=False)
+        for _ in range(NUM_EXAMPLES)
+    ]).astype(np.int32)
+    features["masked_lm_ids"] = rng.randint(
+        1, 100, (NUM_EXAMPLES, MAX_PREDICTIONS)).astype(np.int32)
+    features["masked_lm_weights"] = np.ones((NUM_EXAMPLES, MAX_PREDICTIONS),
+                                            np.float32)
+    return features
+
+
+def pretraining_input_fn(params):
+    dataset = tf.data.Dataset.from_tensor_slices(pretraining_examples())
+    return dataset.repeat().batch(params["batch_size"], drop_remainder=True)
+
+
+def distillation_stage(init_checkpoint, layer_wise):
+    from pretrain import pretraining_stages
+    return pretraining_stages.Stage(
+        name=(pretraining_stages.WARMUP
+              if layer_wise else pretraining_stages.MAIN),
+        model_dir=None,
+        input_files=None,
+        max_seq_length=SEQ,
+        batch_size=8,
+        max_steps=STEPS,
+        schedule_steps=2 * STEPS,
+        layer_wise=layer_wise,
+        with_teacher=True,
+        init=checkpoints.InitPlan(
+            init_checkpoint, checkpoints.InitSource.DISTILLATION_CHECKPOINT))
+
+
+@pytest.fixture(scope="module")
+def distillation_checkpoint(tmp_path_factory):
+    """Initial student and teacher/ weights shared by every run."""
+    from pretrain import run_pretraining
+    path = str(tmp_path_factory.mktemp("distill_init") / "model.ckpt")
+    with tf.Graph().as_default():
+        features = {
+            k: tf.constant(v) for k, v in pretraining_examples().items()
+        }
+        run_pretraining.build_models(distillation_stage(None, False),
+                                     features,
+                                     is_training=False,
+                                     student_config=without_dropout(
+                                         "tiny_student_f2"),
+                                     teacher_config=without_dropout(
+                                         "tiny_teacher"),
+                                     temperature=1.0,
+                                     use_one_hot_embeddings=False)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.train.Saver().save(sess, path)
+    return path
+
+
+def distillation_model_fn(init_checkpoint, layer_wise, options):
+    from pretrain import distill_util
+    from pretrain import pretraining_stages
+    from pretrain import run_pretraining
+    factors = distill_util.DistillFactors(hidden=1.0,
+                                          attention=1.0,
+                                          beta=1.0,
+                                          gamma=5000.0)
+    return run_pretraining.model_fn_builder(
+        distillation_stage(init_checkpoint, layer_wise),
+        student_config=without_dropout("tiny_student_f2"),
+        teacher_config=without_dropout("tiny_teacher"),
+        optimizer=run_pretraining.OptimizerSettings(
+            optimizer="lamb" if layer_wise else "adamw",
+            learning_rate=1e-3,
+            weight_decay_rate=0.01,
+            num_warmup_steps=1),
+        distill=pretraining_stages.DistillSettings(factors=factors,
+                                                   ground_truth_ratio=0.5,
+                                                   temperature=1.0),
+        options=options)
+
+
+@pytest.mark.parametrize("layer_wise", [False, True],
+                         ids=["soft_target", "layer_wise"])
+def test_distillation_two_replicas_like_one(tmp_path, distillation_checkpoint,
+                                            layer_wise):
+    options = run_options()
+
+    def train(model_dir, strategy):
+        run_config = tf.estimator.RunConfig(
+            model_dir=str(model_dir),
+            session_config=tf.ConfigProto(device_count={"CPU": 2}),
+            train_distribute=strategy)
+        replicas = strategy.num_replicas_in_sync if strategy else 1
+        estimator = estimator_util.DistributedEstimator(
+            distillation_model_fn(distillation_checkpoint, layer_wise,
+                                  options), run_config,
+            {tf.estimator.ModeKeys.TRAIN: 8 // replicas})
+        estimator.train(pretraining_input_fn, max_steps=STEPS)
+        reader = tf.train.load_checkpoint(str(model_dir))
+        return {
+            n: reader.get_tensor(n)
+            for n, _ in tf.train.list_variables(str(model_dir))
+        }
+
+    one = train(tmp_path / "one", None)
+    two = train(tmp_path / "two",
+                tf.distribute.MirroredStrategy(devices=CPU_DEVICES))
+    assert_same_weights(one, two)
+    teacher = [n for n in one if n.startswith("teacher/bert/")]
+    assert teacher
+    for name in teacher:
+        np.testing.assert_array_equal(one[name], two[name])
