@@ -3,7 +3,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Classification data: task processors, feature conversion, feature cache.
 
-Processors read each task's files in their published layout (DESIGN §8):
+Processors read each task's files in the layout its publishers distribute:
 
   xnli          multinli/multinli.train.zh.tsv (premise, hypo, label; header),
                 xnli.dev.tsv / xnli.test.tsv (language col 0, gold label col 1,
@@ -335,17 +335,13 @@ def convert_single_example(example, label_map, max_seq_length, tokenizer):
 
 def features_to_tf_example(features):
     """Serializes InputFeatures as a tf.train.Example."""
-
-    def int_feature(values):
-        return tf.train.Feature(int64_list=tf.train.Int64List(
-            value=list(values)))
-
+    int64_feature = estimator_util.int64_feature
     record = collections.OrderedDict([
-        ("input_ids", int_feature(features.input_ids)),
-        ("input_mask", int_feature(features.input_mask)),
-        ("segment_ids", int_feature(features.segment_ids)),
-        ("label_ids", int_feature([features.label_id])),
-        ("is_real_example", int_feature([int(features.is_real_example)])),
+        ("input_ids", int64_feature(features.input_ids)),
+        ("input_mask", int64_feature(features.input_mask)),
+        ("segment_ids", int64_feature(features.segment_ids)),
+        ("label_ids", int64_feature([features.label_id])),
+        ("is_real_example", int64_feature([int(features.is_real_example)])),
     ])
     return tf.train.Example(features=tf.train.Features(feature=record))
 
@@ -543,13 +539,9 @@ def input_fn_builder(input_file,
             dataset = dataset.concatenate(
                 tf.data.Dataset.from_tensors(padding_record).repeat(
                     num_padding))
-        if is_training:
-            dataset = dataset.repeat()
-            dataset = dataset.shuffle(buffer_size=shuffle_buffer, seed=seed)
-        dataset = dataset.map(
-            lambda record: estimator_util.decode_record(record, spec))
-        return dataset.batch(params["batch_size"],
-                             drop_remainder=drop_remainder)
+        return estimator_util.batch_records(
+            dataset, spec, params["batch_size"], is_training, drop_remainder,
+            seed=seed, shuffle_buffer=shuffle_buffer)
 
     return input_fn
 

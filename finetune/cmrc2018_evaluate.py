@@ -3,7 +3,8 @@
 
 This is an independent implementation that reproduces the scores of the
 official CMRC 2018 evaluation script, version 5. DRCD is scored with the same
-metric. See DESIGN.md section 9 for the facts it follows:
+metric. What the official script (``cmrc2018_evaluate.py`` in
+github.com/ymcui/cmrc2018) does, and this one reproduces:
 
 * every text is normalised with ``str(x).lower().strip()`` first;
 * text is segmented into single CJK characters, single punctuation characters
@@ -25,12 +26,21 @@ from __future__ import print_function
 
 import argparse
 import collections
-import io
 import json
+import os
 import re
 import sys
 
 from nltk.tokenize import NLTKWordTokenizer
+
+# Bootstrap: when this file runs as a script (from the repository root or
+# from its own folder), put the repository root on the path so that the
+# package import below (`from finetune import json_io`) resolves.
+if not __package__:
+    sys.path.insert(
+        0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from finetune import json_io
 
 # The official punctuation list, in the official order. Membership is tested
 # one character at a time, so the two-character entry u'\u2026\u2026' ("……")
@@ -381,37 +391,6 @@ def format_result(f1, em, total, skip, predictions_path):
     return result
 
 
-def _open_text(path):
-    """Opens a text file as UTF-8; remote paths (gs://...) go through gfile."""
-    if '://' in path:
-        # Imported here: TensorFlow is slow to load and local files need none.
-        import tensorflow.compat.v1 as tf
-        return tf.io.gfile.GFile(path, 'r')
-    # utf-8-sig: plain UTF-8, and a leading byte-order mark is tolerated.
-    return io.open(path, 'r', encoding='utf-8-sig')
-
-
-def load_json(path):
-    """Reads a UTF-8 JSON file.
-
-    Args:
-        path: the file's path.
-
-    Returns:
-        The parsed JSON value.
-
-    Raises:
-        ValueError: when the file is not valid JSON (the message names the
-            file).
-    """
-    with _open_text(path) as reader:
-        text = reader.read()
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ValueError('{}: not valid JSON: {}'.format(path, error))
-
-
 def _json_type_name(value):
     """Names the JSON type of a parsed value (array, string, ...)."""
     if isinstance(value, list):
@@ -439,7 +418,7 @@ def load_predictions(path):
     Raises:
         ValueError: when the file is not valid JSON or not a JSON object.
     """
-    predictions = load_json(path)
+    predictions = json_io.load_json(path)
     if not isinstance(predictions, dict):
         raise ValueError(
             '{}: expected a JSON object mapping question id to answer text, '
@@ -457,7 +436,7 @@ def evaluate_files(dataset_path, predictions_path):
     Returns:
         The record of ``format_result``: AVERAGE, F1, EM, TOTAL, SKIP, FILE.
     """
-    dataset = load_json(dataset_path)
+    dataset = json_io.load_json(dataset_path)
     predictions = load_predictions(predictions_path)
     f1, em, total, skip = evaluate(dataset, predictions, source=dataset_path)
     return format_result(f1, em, total, skip, predictions_path)

@@ -22,6 +22,14 @@ Shared by `run_classifier.py` and `run_squad.py`. Public API:
                 use_post_quantization=False, checkpoint_path=None) -> dict
       All of the above: {"saved_model": dir, "tflite": export_dir/model.tflite
       [, "tflite_quant": export_dir/model_quant.tflite]}.
+  export_run_options(options) -> estimator_util.RunOptions
+      The run options for building the export graph: one CPU device,
+      float32, no XLA, no gradient accumulation.
+  export_newest_checkpoint(model_fn, model_dir, options, max_seq_length,
+                           export_dir, use_post_quantization=False) -> dict
+      export_models of the newest checkpoint in `model_dir`, through the
+      shared estimator factory (options from export_run_options); logs
+      every file written.
   run_tflite(model_path, feature_dicts) -> {output name: np.ndarray}
       Runs a TFLite model on each feature dict ({input name: [S] values})
       one example at a time and stacks each output along axis 0.
@@ -54,6 +62,8 @@ import sys
 
 import numpy as np
 import tensorflow.compat.v1 as tf
+
+from pretrain import estimator_util
 
 DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
 TFLITE_NAME = "model.tflite"
@@ -290,6 +300,56 @@ def export_models(estimator,
             saved_model_dir,
             os.path.join(export_dir, TFLITE_QUANT_NAME),
             quantize=True)
+    return paths
+
+
+def export_run_options(options):
+    """RunOptions for the export graph: one CPU device, float32, no XLA.
+
+    The SavedModel and the TFLite model are built from a plain graph,
+    whatever accelerator the training run used.
+
+    Args:
+      options: the run's estimator_util.RunOptions.
+    """
+    return options._replace(use_tpu=False,
+                            use_xla=False,
+                            precision="fp32",
+                            gradient_accumulation_steps=1,
+                            distribution_strategy="none",
+                            num_gpus=None)
+
+
+def export_newest_checkpoint(model_fn,
+                             model_dir,
+                             options,
+                             max_seq_length,
+                             export_dir,
+                             use_post_quantization=False):
+    """SavedModel and TFLite model(s) of the newest checkpoint in model_dir.
+
+    Args:
+      model_fn: a PREDICT model_fn following the conventions above, built
+        for `options`.
+      model_dir: the directory holding the checkpoints.
+      options: RunOptions from export_run_options.
+      max_seq_length: sequence length of the serving inputs.
+      export_dir: see export_models.
+      use_post_quantization: also write the dynamic-range quantized model.
+
+    Returns:
+      The paths of export_models.
+    """
+    estimator = estimator_util.make_estimator(model_fn,
+                                              model_dir,
+                                              options,
+                                              train_batch_size=1)
+    paths = export_models(estimator,
+                          serving_input_receiver_fn_builder(max_seq_length),
+                          export_dir,
+                          use_post_quantization=use_post_quantization)
+    for kind, path in sorted(paths.items()):
+        tf.logging.info("Exported %s: %s", kind, path)
     return paths
 
 

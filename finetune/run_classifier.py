@@ -40,65 +40,12 @@ if not __package__:
 
 from finetune import classifier_data
 from finetune import export_util
+from finetune import finetune_util
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import modeling
-from pretrain import optimization
-from pretrain import tokenization
 
 FLAGS = flags.FLAGS
-
-flags.DEFINE_string("data_dir", None, "Directory holding the task's files.")
-flags.DEFINE_string("bert_config_file", None, "Model config JSON.")
-flags.DEFINE_string(
-    "task_name", None,
-    "Task: %s." % ", ".join(sorted(classifier_data.PROCESSORS)))
-flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary file.")
-flags.DEFINE_string("spm_model_file", None,
-                    "Optional SentencePiece model (replaces WordPiece).")
-flags.DEFINE_string("output_dir", None,
-                    "Checkpoints, features and results go here.")
-flags.DEFINE_string("init_checkpoint", None,
-                    "Checkpoint to start from (prefix, .index or directory).")
-flags.DEFINE_bool("do_lower_case", True, "Lower-case the input text.")
-flags.DEFINE_integer("max_seq_length", 128,
-                     "Tokens per example after WordPiece, incl. [CLS]/[SEP].")
-flags.DEFINE_bool("do_train", False, "Fine-tune on the train split.")
-flags.DEFINE_bool("do_eval", False, "Evaluate on the dev split.")
-flags.DEFINE_bool("do_test", False, "Evaluate on the test split.")
-flags.DEFINE_bool("do_predict", False,
-                  "Write test-split class probabilities to test_results.tsv.")
-flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
-flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
-flags.DEFINE_integer("predict_batch_size", 8, "Prediction batch size.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate of AdamW.")
-flags.DEFINE_float("num_train_epochs", 3.0, "Training epochs.")
-flags.DEFINE_float("warmup_proportion", 0.1,
-                   "Fraction of the steps spent in linear warmup.")
-flags.DEFINE_integer("save_checkpoints_steps", 1000,
-                     "Steps between checkpoints.")
-flags.DEFINE_integer("log_every_steps", 50,
-                     "Steps between progress log lines.")
-flags.DEFINE_string(
-    "tfrecord_dir", None,
-    "Feature cache directory; features are reused only when built from the "
-    "same data file, vocabulary, max length, lower-casing and task.")
-flags.DEFINE_integer("rand_seed", None,
-                     "Graph and shuffle seed; makes a CPU run repeatable.")
-flags.DEFINE_string(
-    "export_dir", None,
-    "Export a SavedModel and a float TFLite model (model.tflite) here.")
-flags.DEFINE_bool("use_post_quantization", False,
-                  "With --export_dir, also write model_quant.tflite "
-                  "(dynamic-range post-training quantization).")
-flags.DEFINE_string(
-    "lite_model_path", None,
-    "Evaluate this TFLite model on the dev split (and the test split with "
-    "--do_test); writes lite_eval_results.txt.")
-flags.DEFINE_bool("use_einsum", True,
-                  "einsum or reshape+matmul layers for training/eval "
-                  "(exports always use reshape+matmul).")
-estimator_util.define_tpu_flags()
 
 EVAL_FILES = {"dev": "eval_results.txt", "test": "test_eval_results.txt"}
 LITE_EVAL_FILES = {
@@ -107,6 +54,55 @@ LITE_EVAL_FILES = {
 }
 PREDICT_FILE = "test_results.tsv"
 CLASSIFIER_DROPOUT = 0.1
+# [CLS] a [SEP] b [SEP] needs room for its three special tokens.
+MIN_SEQ_LENGTH = 3
+
+
+def define_flags():
+    """Defines the classification flags and the shared flag groups."""
+    flags.DEFINE_string(
+        "task_name", None,
+        "Task: %s." % ", ".join(sorted(classifier_data.PROCESSORS)))
+    flags.DEFINE_string("data_dir", None,
+                        "Directory holding the task's files.")
+    flags.DEFINE_integer(
+        "max_seq_length", 128,
+        "Tokens per example after WordPiece, incl. [CLS]/[SEP].")
+    flags.DEFINE_bool("do_train", False, "Fine-tune on the train split.")
+    flags.DEFINE_bool("do_eval", False, "Evaluate on the dev split.")
+    flags.DEFINE_bool("do_test", False, "Evaluate on the test split.")
+    flags.DEFINE_bool(
+        "do_predict", False,
+        "Write test-split class probabilities to test_results.tsv.")
+    flags.DEFINE_integer("eval_batch_size", 8, "Evaluation batch size.")
+    flags.DEFINE_integer("predict_batch_size", 8, "Prediction batch size.")
+    flags.DEFINE_string(
+        "tfrecord_dir", None,
+        "Feature cache directory; features are reused only when built from "
+        "the same data file, vocabulary, max length, lower-casing and task.")
+    flags.DEFINE_string(
+        "lite_model_path", None,
+        "Evaluate this TFLite model on the dev split (and the test split "
+        "with --do_test); writes lite_eval_results.txt.")
+    finetune_util.define_schedule_flags(learning_rate=5e-5,
+                                        num_train_epochs=3.0)
+    finetune_util.define_export_flags(
+        "Export a SavedModel and a float TFLite model (model.tflite) here.")
+    estimator_util.define_model_flags(
+        init_checkpoint_help="Checkpoint to start from (prefix, .index or "
+        "directory).")
+    estimator_util.define_vocab_flags()
+    estimator_util.define_run_flags(keep_checkpoint_max=5, rand_seed=None)
+    estimator_util.define_tpu_flags()
+    estimator_util.define_accelerator_flags()
+    # --helpshort lists the shared groups as this script's own flags.
+    flags.adopt_module_key_flags(estimator_util)
+    flags.adopt_module_key_flags(finetune_util)
+
+
+# ---------------------------------------------------------------------------
+# Model.
+# ---------------------------------------------------------------------------
 
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
@@ -144,11 +140,21 @@ def metric_fn(per_example_loss, label_ids, logits, is_real_example):
                                                     is_real_example)
 
 
-def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,
-                     num_train_steps, num_warmup_steps, use_tpu,
-                     use_one_hot_embeddings, use_einsum, train_batch_size,
-                     log_every_steps):
-    """Returns the TPUEstimator model_fn of the classifier."""
+def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
+                     init_checkpoint=None, schedule=None):
+    """Returns the TPUEstimator model_fn of the classifier.
+
+    Args:
+      bert_config: modeling.BertConfig of the encoder.
+      num_labels: number of classes of the task.
+      options: estimator_util.RunOptions (TPU or not, accumulation, ...).
+      use_einsum: einsum (True) or reshape+matmul layers; exports use
+        reshape+matmul.
+      init_checkpoint: pretrained (or fine-tuned) checkpoint whose
+        variables initialise the model, or None.
+      schedule: finetune_util.TrainSchedule of --do_train; None for a
+        model_fn that only evaluates, predicts and exports.
+    """
 
     def model_fn(features, labels, mode, params):
         """Builds the train, eval or predict graph."""
@@ -164,23 +170,21 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,
         else:
             is_real_example = tf.ones_like(label_ids, dtype=tf.float32)
         loss, per_example_loss, logits, probabilities = create_model(
-            bert_config, is_training, input_ids, features["input_mask"],
-            features["segment_ids"], label_ids, num_labels,
-            use_one_hot_embeddings, use_einsum)
-        scaffold_fn = checkpoints.restore_by_name(init_checkpoint, use_tpu,
-                                                     tf.trainable_variables())
+            bert_config,
+            is_training,
+            input_ids,
+            features["input_mask"],
+            features["segment_ids"],
+            label_ids,
+            num_labels,
+            use_one_hot_embeddings=options.use_tpu,
+            use_einsum=use_einsum)
+        scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
+                                                  options.use_tpu,
+                                                  tf.trainable_variables())
         if is_training:
-            train_op, lr = optimization.create_optimizer(
-                loss, learning_rate, num_train_steps, num_warmup_steps,
-                use_tpu)
-            hook = estimator_util.ProgressHook(
-                {"loss": loss, "learning_rate": lr}, train_batch_size,
-                log_every_steps)
-            return tf.estimator.tpu.TPUEstimatorSpec(mode=mode,
-                                                     loss=loss,
-                                                     train_op=train_op,
-                                                     training_hooks=[hook],
-                                                     scaffold_fn=scaffold_fn)
+            return finetune_util.train_spec(loss, schedule, options,
+                                            scaffold_fn)
         if mode == tf.estimator.ModeKeys.EVAL:
             return tf.estimator.tpu.TPUEstimatorSpec(
                 mode=mode,
@@ -197,210 +201,99 @@ def model_fn_builder(bert_config, num_labels, init_checkpoint, learning_rate,
     return model_fn
 
 
-def make_estimator(bert_config, num_labels, num_train_steps,
-                   num_warmup_steps):
-    """The TPUEstimator for training, evaluation and prediction."""
-    run_config = estimator_util.make_run_config(
-        FLAGS, FLAGS.output_dir, FLAGS.save_checkpoints_steps,
-        tf_random_seed=FLAGS.rand_seed)
-    model_fn = model_fn_builder(bert_config, num_labels, FLAGS.init_checkpoint,
-                                FLAGS.learning_rate, num_train_steps,
-                                num_warmup_steps, FLAGS.use_tpu, FLAGS.use_tpu,
-                                FLAGS.use_einsum, FLAGS.train_batch_size,
-                                FLAGS.log_every_steps)
-    return tf.estimator.tpu.TPUEstimator(
-        use_tpu=FLAGS.use_tpu,
-        model_fn=model_fn,
-        config=run_config,
-        train_batch_size=FLAGS.train_batch_size,
-        eval_batch_size=FLAGS.eval_batch_size,
-        predict_batch_size=FLAGS.predict_batch_size)
+# ---------------------------------------------------------------------------
+# Actions.
+# ---------------------------------------------------------------------------
 
 
-def make_export_estimator(bert_config, num_labels):
-    """A CPU estimator over --output_dir whose graph converts to TFLite."""
-    model_fn = model_fn_builder(bert_config,
-                                num_labels,
-                                init_checkpoint=None,
-                                learning_rate=0.0,
-                                num_train_steps=0,
-                                num_warmup_steps=0,
-                                use_tpu=False,
-                                use_one_hot_embeddings=False,
-                                use_einsum=False,
-                                train_batch_size=1,
-                                log_every_steps=1)
-    return tf.estimator.tpu.TPUEstimator(
-        use_tpu=False,
-        model_fn=model_fn,
-        config=tf.estimator.tpu.RunConfig(model_dir=FLAGS.output_dir),
-        train_batch_size=1,
-        predict_batch_size=FLAGS.predict_batch_size,
-        export_to_tpu=False)
+def padded_input_fn(record_file, num_examples, max_seq_length, batch_size,
+                    use_tpu):
+    """An input_fn over a split's features, padded to whole batches on TPU.
+
+    Returns:
+      (input_fn, number of padding examples, steps that cover them all).
+    """
+    num_padding, steps = classifier_data.padded_batches(
+        num_examples, batch_size, use_tpu)
+    input_fn = classifier_data.input_fn_builder(record_file,
+                                                max_seq_length,
+                                                is_training=False,
+                                                drop_remainder=use_tpu,
+                                                num_padding=num_padding)
+    return input_fn, num_padding, steps
 
 
-def write_results(path, results, title):
-    """Writes `key = value` lines (sorted) and logs them."""
-    tf.logging.info("***** %s *****", title)
+def evaluate(estimator, split, record_file, num_examples, max_seq_length,
+             eval_batch_size, use_tpu, output_dir):
+    """Accuracy and loss of the newest checkpoint on every example.
+
+    Writes them to `output_dir`/EVAL_FILES[split] and returns them.
+    """
+    input_fn, num_padding, steps = padded_input_fn(record_file, num_examples,
+                                                   max_seq_length,
+                                                   eval_batch_size, use_tpu)
+    tf.logging.info("***** Evaluating on %s: %d examples (+%d padding) "
+                    "*****", split, num_examples, num_padding)
+    results = estimator.evaluate(input_fn=input_fn, steps=steps)
+    results["eval_examples"] = num_examples
+    write_results(os.path.join(output_dir, EVAL_FILES[split]), results,
+                  "%s results" % split)
+    return results
+
+
+def predict(estimator, record_file, num_examples, max_seq_length,
+            predict_batch_size, use_tpu, output_dir):
+    """Writes one tab-separated row of probabilities per test example."""
+    input_fn, _, _ = padded_input_fn(record_file, num_examples,
+                                     max_seq_length, predict_batch_size,
+                                     use_tpu)
+    path = os.path.join(output_dir, PREDICT_FILE)
+    written = 0
     with tf.io.gfile.GFile(path, "w") as writer:
-        for key in sorted(results):
-            tf.logging.info("  %s = %s", key, results[key])
-            writer.write("%s = %s\n" % (key, results[key]))
+        for prediction in estimator.predict(input_fn=input_fn,
+                                            yield_single_examples=True):
+            if written == num_examples:
+                break  # The rest is TPU padding.
+            writer.write("\t".join(
+                "%.8f" % p for p in prediction["probabilities"]) + "\n")
+            written += 1
+    if written != num_examples:
+        raise RuntimeError("predict: got %d predictions for %d examples" %
+                           (written, num_examples))
+    tf.logging.info("Wrote %d rows of probabilities to %s", written, path)
 
 
-class Classifier(object):
-    """Runs the requested actions of one invocation."""
+def export(bert_config, num_labels, options, model_dir, max_seq_length,
+           export_dir, use_post_quantization):
+    """SavedModel and TFLite model(s) of the newest checkpoint."""
+    export_options = export_util.export_run_options(options)
+    # TFLite has no Einsum kernel: the serving graph uses matmuls.
+    model_fn = model_fn_builder(bert_config, num_labels, export_options,
+                                use_einsum=False)
+    return export_util.export_newest_checkpoint(
+        model_fn, model_dir, export_options, max_seq_length, export_dir,
+        use_post_quantization=use_post_quantization)
 
-    def __init__(self):
-        self.processor = classifier_data.get_processor(FLAGS.task_name)
-        self.label_list = self.processor.get_labels()
-        self.tokenizer = tokenization.FullTokenizer(
-            vocab_file=FLAGS.vocab_file,
-            do_lower_case=FLAGS.do_lower_case,
-            spm_model_file=FLAGS.spm_model_file)
-        self.bert_config = None
-        if needs_model():
-            self.bert_config = modeling.BertConfig.from_json_file(
-                FLAGS.bert_config_file)
-            self.bert_config.check_seq_length(FLAGS.max_seq_length)
-            if len(self.tokenizer.vocab) > self.bert_config.vocab_size:
-                raise ValueError(
-                    "vocab_file: %d entries, more than the config's "
-                    "vocab_size %d (%s)" %
-                    (len(self.tokenizer.vocab), self.bert_config.vocab_size,
-                     FLAGS.bert_config_file))
 
-    def features(self, split):
-        """(TFRecord path, number of examples) of a split."""
-        return classifier_data.prepare_features(
-            self.processor, FLAGS.task_name, split, FLAGS.data_dir,
-            self.tokenizer, FLAGS.max_seq_length, FLAGS.vocab_file,
-            FLAGS.spm_model_file, FLAGS.do_lower_case, FLAGS.output_dir,
-            FLAGS.tfrecord_dir)
+def evaluate_lite(lite_model_path, split, record_file, num_examples,
+                  max_seq_length, output_dir):
+    """Accuracy and loss of a TFLite model on every example of a split.
 
-    def run(self):
-        """Train, evaluate, predict, export, evaluate TFLite — as asked."""
-        num_train_steps = num_warmup_steps = 0
-        train_file = None
-        if FLAGS.do_train:
-            train_file, num_examples = self.features("train")
-            num_train_steps = int(num_examples / FLAGS.train_batch_size *
-                                  FLAGS.num_train_epochs)
-            if num_train_steps < 1:
-                raise ValueError(
-                    "train: %d examples at batch size %d for %g epochs is "
-                    "less than one step" %
-                    (num_examples, FLAGS.train_batch_size,
-                     FLAGS.num_train_epochs))
-            num_warmup_steps = int(num_train_steps * FLAGS.warmup_proportion)
-            tf.logging.info(
-                "***** Training: %d examples, batch size %d, %d steps "
-                "(%d warmup) *****", num_examples, FLAGS.train_batch_size,
-                num_train_steps, num_warmup_steps)
-        estimator = None
-        if needs_estimator():
-            estimator = make_estimator(self.bert_config, len(self.label_list),
-                                       num_train_steps, num_warmup_steps)
-        if FLAGS.do_train:
-            input_fn = classifier_data.input_fn_builder(
-                train_file,
-                FLAGS.max_seq_length,
-                is_training=True,
-                drop_remainder=True,
-                seed=FLAGS.rand_seed)
-            estimator.train(input_fn=input_fn, max_steps=num_train_steps)
-        if FLAGS.do_eval:
-            self.evaluate(estimator, "dev")
-        if FLAGS.do_test:
-            self.evaluate(estimator, "test")
-        if FLAGS.do_predict:
-            self.predict(estimator)
-        if FLAGS.export_dir:
-            self.export()
-        if FLAGS.lite_model_path:
-            self.evaluate_lite("dev")
-            if FLAGS.do_test:
-                self.evaluate_lite("test")
-
-    def padded_input(self, split, batch_size):
-        """An input_fn over `split`, padded to whole batches on TPU.
-
-        Returns:
-          (input_fn, number of real examples, number of padding examples,
-           steps that cover them all).
-        """
-        record_file, num_examples = self.features(split)
-        num_padding, steps = classifier_data.padded_batches(
-            num_examples, batch_size, FLAGS.use_tpu)
-        input_fn = classifier_data.input_fn_builder(
-            record_file,
-            FLAGS.max_seq_length,
-            is_training=False,
-            drop_remainder=FLAGS.use_tpu,
-            num_padding=num_padding)
-        return input_fn, num_examples, num_padding, steps
-
-    def evaluate(self, estimator, split):
-        """Accuracy and loss of the newest checkpoint on every example."""
-        input_fn, num_examples, num_padding, steps = self.padded_input(
-            split, FLAGS.eval_batch_size)
-        tf.logging.info("***** Evaluating on %s: %d examples (+%d padding) "
-                        "*****", split, num_examples, num_padding)
-        results = estimator.evaluate(input_fn=input_fn, steps=steps)
-        results["eval_examples"] = num_examples
-        write_results(os.path.join(FLAGS.output_dir, EVAL_FILES[split]),
-                      results, "%s results" % split)
-        return results
-
-    def predict(self, estimator):
-        """Writes one tab-separated row of probabilities per test example."""
-        input_fn, num_examples, _, _ = self.padded_input(
-            "test", FLAGS.predict_batch_size)
-        path = os.path.join(FLAGS.output_dir, PREDICT_FILE)
-        written = 0
-        with tf.io.gfile.GFile(path, "w") as writer:
-            for prediction in estimator.predict(input_fn=input_fn,
-                                                yield_single_examples=True):
-                if written == num_examples:
-                    break  # The rest is TPU padding.
-                writer.write("\t".join(
-                    "%.8f" % p for p in prediction["probabilities"]) + "\n")
-                written += 1
-        if written != num_examples:
-            raise RuntimeError("predict: got %d predictions for %d examples" %
-                               (written, num_examples))
-        tf.logging.info("Wrote %d rows of probabilities to %s", written, path)
-
-    def export(self):
-        """SavedModel and TFLite model(s) of the newest checkpoint."""
-        estimator = make_export_estimator(self.bert_config,
-                                          len(self.label_list))
-        serving_fn = export_util.serving_input_receiver_fn_builder(
-            FLAGS.max_seq_length)
-        paths = export_util.export_models(estimator, serving_fn,
-                                          FLAGS.export_dir,
-                                          FLAGS.use_post_quantization)
-        for kind, path in sorted(paths.items()):
-            tf.logging.info("Exported %s: %s", kind, path)
-        return paths
-
-    def evaluate_lite(self, split):
-        """Accuracy and loss of --lite_model_path on every example."""
-        record_file, num_examples = self.features(split)
-        examples = classifier_data.read_features(record_file,
-                                                 FLAGS.max_seq_length)
-        outputs = export_util.run_tflite(FLAGS.lite_model_path, examples)
-        if "probabilities" not in outputs:
-            raise ValueError(
-                "%s: the model has no output named 'probabilities' (has %s)"
-                % (FLAGS.lite_model_path, ", ".join(sorted(outputs))))
-        labels = np.array([e["label_ids"] for e in examples])
-        results = lite_metrics(outputs["probabilities"], labels)
-        results["eval_examples"] = num_examples
-        results["lite_model_path"] = FLAGS.lite_model_path
-        write_results(os.path.join(FLAGS.output_dir, LITE_EVAL_FILES[split]),
-                      results, "TFLite %s results" % split)
-        return results
+    Writes them to `output_dir`/LITE_EVAL_FILES[split] and returns them.
+    """
+    examples = classifier_data.read_features(record_file, max_seq_length)
+    outputs = export_util.run_tflite(lite_model_path, examples)
+    if "probabilities" not in outputs:
+        raise ValueError(
+            "%s: the model has no output named 'probabilities' (has %s)" %
+            (lite_model_path, ", ".join(sorted(outputs))))
+    labels = np.array([e["label_ids"] for e in examples])
+    results = lite_metrics(outputs["probabilities"], labels)
+    results["eval_examples"] = num_examples
+    results["lite_model_path"] = lite_model_path
+    write_results(os.path.join(output_dir, LITE_EVAL_FILES[split]), results,
+                  "TFLite %s results" % split)
+    return results
 
 
 def lite_metrics(probabilities, labels):
@@ -418,53 +311,127 @@ def lite_metrics(probabilities, labels):
     }
 
 
-def needs_estimator():
+def write_results(path, results, title):
+    """Writes `key = value` lines (sorted) and logs them."""
+    tf.logging.info("***** %s *****", title)
+    with tf.io.gfile.GFile(path, "w") as writer:
+        for key in sorted(results):
+            tf.logging.info("  %s = %s", key, results[key])
+            writer.write("%s = %s\n" % (key, results[key]))
+
+
+# ---------------------------------------------------------------------------
+# Driver.
+# ---------------------------------------------------------------------------
+
+
+def uses_estimator(flag_values):
     """Whether this run trains, evaluates or predicts with the estimator."""
-    return FLAGS.do_train or FLAGS.do_eval or FLAGS.do_test or FLAGS.do_predict
+    return (flag_values.do_train or flag_values.do_eval or
+            flag_values.do_test or flag_values.do_predict)
 
 
-def needs_model():
+def builds_model(flag_values):
     """Whether this run builds the model graph (everything but TFLite)."""
-    return needs_estimator() or bool(FLAGS.export_dir)
+    return uses_estimator(flag_values) or bool(flag_values.export_dir)
 
 
-def validate_flags():
+def validate_flags(flag_values):
     """Raises ValueError naming the first missing or contradictory flag."""
-    if not (needs_model() or FLAGS.lite_model_path):
+    if not (builds_model(flag_values) or flag_values.lite_model_path):
         raise ValueError("Nothing to do: pass at least one of --do_train, "
                          "--do_eval, --do_test, --do_predict, --export_dir, "
                          "--lite_model_path")
     required = ["task_name", "output_dir"]
-    if needs_estimator() or FLAGS.lite_model_path:
+    if uses_estimator(flag_values) or flag_values.lite_model_path:
         required.append("data_dir")
-    if needs_model():
+    if builds_model(flag_values):
         required.append("bert_config_file")
-    for name in required:
-        if not getattr(FLAGS, name):
-            raise ValueError("--%s is required" % name)
-    if not (FLAGS.vocab_file or FLAGS.spm_model_file):
+    estimator_util.require_flags(flag_values, required)
+    if not (flag_values.vocab_file or flag_values.spm_model_file):
         raise ValueError("--vocab_file (or --spm_model_file) is required")
-    classifier_data.get_processor(FLAGS.task_name)
-    if FLAGS.max_seq_length < 3:
+    classifier_data.get_processor(flag_values.task_name)
+    if flag_values.max_seq_length < MIN_SEQ_LENGTH:
         raise ValueError("--max_seq_length: %d is too short; [CLS] a [SEP] b "
-                         "[SEP] needs at least 3 tokens" %
-                         FLAGS.max_seq_length)
-    if (FLAGS.lite_model_path and not FLAGS.export_dir and
-            not tf.io.gfile.exists(FLAGS.lite_model_path)):
+                         "[SEP] needs at least %d tokens" %
+                         (flag_values.max_seq_length, MIN_SEQ_LENGTH))
+    if (flag_values.lite_model_path and not flag_values.export_dir and
+            not tf.io.gfile.exists(flag_values.lite_model_path)):
         raise ValueError("--lite_model_path: %s not found" %
-                         FLAGS.lite_model_path)
-    if FLAGS.use_post_quantization and not FLAGS.export_dir:
+                         flag_values.lite_model_path)
+    if flag_values.use_post_quantization and not flag_values.export_dir:
         raise ValueError("--use_post_quantization needs --export_dir")
-    tokenization.validate_case_matches_checkpoint(FLAGS.do_lower_case,
-                                                  FLAGS.init_checkpoint)
 
 
 def main(_):
     tf.logging.set_verbosity(tf.logging.INFO)
-    validate_flags()
+    validate_flags(FLAGS)
+    options = estimator_util.run_options_from_flags(FLAGS)
+    tokenizer = finetune_util.make_tokenizer(FLAGS.vocab_file,
+                                             FLAGS.spm_model_file,
+                                             FLAGS.do_lower_case,
+                                             FLAGS.init_checkpoint)
     tf.io.gfile.makedirs(FLAGS.output_dir)
-    Classifier().run()
+    processor = classifier_data.get_processor(FLAGS.task_name)
+    num_labels = len(processor.get_labels())
+
+    def split_features(split):
+        """(TFRecord file, number of examples) of a split's features."""
+        return classifier_data.prepare_features(
+            processor, FLAGS.task_name, split, FLAGS.data_dir, tokenizer,
+            FLAGS.max_seq_length, FLAGS.vocab_file, FLAGS.spm_model_file,
+            FLAGS.do_lower_case, FLAGS.output_dir, FLAGS.tfrecord_dir)
+
+    bert_config = None
+    if builds_model(FLAGS):
+        bert_config = finetune_util.load_bert_config(FLAGS.bert_config_file,
+                                                     FLAGS.max_seq_length,
+                                                     tokenizer)
+    schedule = None
+    if FLAGS.do_train:
+        train_file, num_train_examples = split_features("train")
+        schedule = finetune_util.train_schedule(
+            num_train_examples,
+            FLAGS.train_batch_size,
+            FLAGS.num_train_epochs,
+            FLAGS.warmup_proportion,
+            learning_rate=FLAGS.learning_rate)
+    if uses_estimator(FLAGS):
+        model_fn = model_fn_builder(bert_config, num_labels, options,
+                                    use_einsum=FLAGS.use_einsum,
+                                    init_checkpoint=FLAGS.init_checkpoint,
+                                    schedule=schedule)
+        estimator = estimator_util.make_estimator(
+            model_fn, FLAGS.output_dir, options, FLAGS.train_batch_size,
+            eval_batch_size=FLAGS.eval_batch_size,
+            predict_batch_size=FLAGS.predict_batch_size)
+    if FLAGS.do_train:
+        finetune_util.train(estimator, classifier_data.input_fn_builder,
+                            train_file, FLAGS.max_seq_length, schedule,
+                            seed=FLAGS.rand_seed)
+    for split, requested in (("dev", FLAGS.do_eval), ("test", FLAGS.do_test)):
+        if requested:
+            record_file, num_examples = split_features(split)
+            evaluate(estimator, split, record_file, num_examples,
+                     FLAGS.max_seq_length, FLAGS.eval_batch_size,
+                     options.use_tpu, FLAGS.output_dir)
+    if FLAGS.do_predict:
+        record_file, num_examples = split_features("test")
+        predict(estimator, record_file, num_examples, FLAGS.max_seq_length,
+                FLAGS.predict_batch_size, options.use_tpu, FLAGS.output_dir)
+    if FLAGS.export_dir:
+        export(bert_config, num_labels, options, FLAGS.output_dir,
+               FLAGS.max_seq_length, FLAGS.export_dir,
+               FLAGS.use_post_quantization)
+    if FLAGS.lite_model_path:
+        lite_splits = ["dev", "test"] if FLAGS.do_test else ["dev"]
+        for split in lite_splits:
+            record_file, num_examples = split_features(split)
+            evaluate_lite(FLAGS.lite_model_path, split, record_file,
+                          num_examples, FLAGS.max_seq_length,
+                          FLAGS.output_dir)
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -1,7 +1,7 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Reading, windowing and answer decoding for span-extraction datasets.
+"""Span-extraction data: reading, windows, feature files, answer decoding.
 
 CMRC 2018 and DRCD use the SQuAD v1.1 JSON layout
 (``data`` -> ``paragraphs`` -> ``context`` + ``qas``). Chinese text has no
@@ -16,6 +16,9 @@ BERT but into *units*:
 Each context character knows its unit and each sub-token knows its unit and
 the characters it covers, so a span of sub-tokens always maps back to a
 substring of the original context: answers are never re-joined from tokens.
+
+The windows of a file are written to a TFRecord file (write_features) that
+input_fn_builder reads back for the estimator.
 """
 
 from __future__ import absolute_import
@@ -27,7 +30,8 @@ import math
 
 import tensorflow.compat.v1 as tf
 
-from finetune.cmrc2018_evaluate import load_json
+from finetune import json_io
+from pretrain import estimator_util
 from pretrain import tokenization
 
 # Marks of a continuation piece (WordPiece) and of a word start
@@ -259,7 +263,7 @@ def load_dataset(input_file):
     Raises:
       ValueError: the file is not JSON or has no `data` list.
     """
-    dataset = load_json(input_file)
+    dataset = json_io.load_json(input_file)
     if not isinstance(dataset, dict) or "data" not in dataset:
         raise ValueError(
             "%s: expected a JSON object with a \"data\" key (squad-style "
@@ -595,6 +599,107 @@ def window_answer_positions(example, span, context_offset):
         return 0, 0
     return (example.start_token - span.start + context_offset,
             example.end_token - span.start + context_offset)
+
+
+# ---------------------------------------------------------------------------
+# Feature files and input pipeline.
+# ---------------------------------------------------------------------------
+
+
+def features_to_tf_example(feature, is_training):
+    """Serializes one window's InputFeatures as a tf.train.Example.
+
+    Args:
+      feature: the InputFeatures.
+      is_training: also write the answer's start and end positions.
+    """
+    int64_feature = estimator_util.int64_feature
+    record = collections.OrderedDict([
+        ("unique_ids", int64_feature([feature.unique_id])),
+        ("input_ids", int64_feature(feature.input_ids)),
+        ("input_mask", int64_feature(feature.input_mask)),
+        ("segment_ids", int64_feature(feature.segment_ids)),
+    ])
+    if is_training:
+        record["start_positions"] = int64_feature([feature.start_position])
+        record["end_positions"] = int64_feature([feature.end_position])
+    return tf.train.Example(features=tf.train.Features(feature=record))
+
+
+def write_features(examples, tokenizer, output_file, max_seq_length,
+                   doc_stride, max_query_length, is_training):
+    """Cuts `examples` into windows and writes them to a TFRecord file.
+
+    Args:
+      examples: SquadExamples.
+      tokenizer: the FullTokenizer that tokenized the contexts.
+      output_file: the TFRecord file to write.
+      max_seq_length: tokens per window, [CLS]/[SEP] included.
+      doc_stride: tokens between window starts.
+      max_query_length: question tokens kept.
+      is_training: write the answer positions too.
+
+    Returns:
+      The InputFeatures of every window, in file order.
+    """
+    features = []
+    with tf.io.TFRecordWriter(output_file) as writer:
+
+        def write(feature):
+            features.append(feature)
+            writer.write(
+                features_to_tf_example(feature,
+                                       is_training).SerializeToString())
+
+        convert_examples_to_features(examples, tokenizer, max_seq_length,
+                                     doc_stride, max_query_length,
+                                     is_training, write)
+    return features
+
+
+def name_to_features(seq_length, is_training):
+    """Parsing spec of the records written by write_features."""
+    spec = {
+        "unique_ids": tf.io.FixedLenFeature([], tf.int64),
+        "input_ids": tf.io.FixedLenFeature([seq_length], tf.int64),
+        "input_mask": tf.io.FixedLenFeature([seq_length], tf.int64),
+        "segment_ids": tf.io.FixedLenFeature([seq_length], tf.int64),
+    }
+    if is_training:
+        spec["start_positions"] = tf.io.FixedLenFeature([], tf.int64)
+        spec["end_positions"] = tf.io.FixedLenFeature([], tf.int64)
+    return spec
+
+
+def input_fn_builder(input_file,
+                     seq_length,
+                     is_training,
+                     drop_remainder,
+                     seed=None,
+                     shuffle_buffer=100):
+    """An Estimator input_fn over a TFRecord file of windows.
+
+    Args:
+      input_file: TFRecord file from write_features.
+      seq_length: the windows' sequence length.
+      is_training: read answer positions, repeat forever and shuffle.
+      drop_remainder: drop a partial last batch.
+      seed: shuffle seed (repeatable runs).
+      shuffle_buffer: shuffle buffer size in windows (the examples are
+        shuffled before their windows are written).
+
+    Returns:
+      input_fn(params) with params["batch_size"].
+    """
+    spec = name_to_features(seq_length, is_training)
+
+    def input_fn(params):
+        return estimator_util.batch_records(
+            tf.data.TFRecordDataset(input_file), spec, params["batch_size"],
+            is_training, drop_remainder, seed=seed,
+            shuffle_buffer=shuffle_buffer)
+
+    return input_fn
 
 
 # ---------------------------------------------------------------------------

@@ -564,11 +564,6 @@ def create_training_instances(documents, vocab_words, rng, max_seq_length,
 # Writing.
 
 
-def _int64_feature(values):
-    """Wraps integers as an int64-list feature."""
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
-
-
 def _float_feature(values):
     """Wraps numbers as a float-list feature."""
     return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
@@ -597,19 +592,20 @@ def instance_to_example(instance, tokenizer, max_seq_length,
     masked_lm_ids = tokenizer.convert_tokens_to_ids(instance.masked_lm_labels)
     num_predictions = len(masked_lm_ids)
     features = collections.OrderedDict()
-    features["input_ids"] = _int64_feature(_padded(input_ids, max_seq_length))
-    features["input_mask"] = _int64_feature(
+    features["input_ids"] = estimator_util.int64_feature(
+        _padded(input_ids, max_seq_length))
+    features["input_mask"] = estimator_util.int64_feature(
         _padded([1] * len(input_ids), max_seq_length))
-    features["segment_ids"] = _int64_feature(
+    features["segment_ids"] = estimator_util.int64_feature(
         _padded(instance.segment_ids, max_seq_length))
-    features["masked_lm_positions"] = _int64_feature(
+    features["masked_lm_positions"] = estimator_util.int64_feature(
         _padded(instance.masked_lm_positions, max_predictions_per_seq))
-    features["masked_lm_ids"] = _int64_feature(
+    features["masked_lm_ids"] = estimator_util.int64_feature(
         _padded(masked_lm_ids, max_predictions_per_seq))
     features["masked_lm_weights"] = _float_feature(
         [1.0] * num_predictions +
         [0.0] * (max_predictions_per_seq - num_predictions))
-    features["next_sentence_labels"] = _int64_feature(
+    features["next_sentence_labels"] = estimator_util.int64_feature(
         [1 if instance.is_random_next else 0])
     return tf.train.Example(features=tf.train.Features(feature=features))
 

@@ -148,6 +148,38 @@ def decode_record(record, name_to_features):
     return example
 
 
+def int64_feature(values):
+    """A tf.train.Feature holding `values` as an int64 list."""
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(values)))
+
+
+def batch_records(dataset, name_to_features, batch_size, is_training,
+                  drop_remainder, seed=None, shuffle_buffer=100):
+    """Decoded batches of a dataset of serialized tf.Examples.
+
+    Training repeats the records forever and shuffles them (`seed` makes the
+    order repeatable); evaluation and prediction read them once, in order.
+
+    Args:
+      dataset: tf.data.Dataset of serialized tf.Example strings.
+      name_to_features: the parsing spec (see decode_record).
+      batch_size: examples per batch.
+      is_training: repeat and shuffle.
+      drop_remainder: drop a partial last batch (TPUs need static shapes).
+      seed: shuffle seed.
+      shuffle_buffer: shuffle buffer size in records.
+
+    Returns:
+      The batched dataset of feature dicts.
+    """
+    if is_training:
+        dataset = dataset.repeat()
+        dataset = dataset.shuffle(buffer_size=shuffle_buffer, seed=seed)
+    dataset = dataset.map(
+        lambda record: decode_record(record, name_to_features))
+    return dataset.batch(batch_size, drop_remainder=drop_remainder)
+
+
 def accuracy_and_loss_metrics(prefix, label_ids, logits, per_example_loss,
                               weights):
     """Weighted accuracy of argmax(logits) and weighted mean loss.

@@ -329,12 +329,18 @@ def task_arguments(script):
 
 @pytest.fixture(scope="module")
 def defined_flags():
-    code = ("import run_classifier\nfrom absl import flags\n"
-            "print('\\n'.join(sorted(flags.FLAGS)))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=FINETUNE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
-    return set(out.split())
+    """Names of every flag run_classifier.py accepts, from --helpfull.
+
+    absl prints the help and exits with status 1.
+    """
+    out = subprocess.run([sys.executable, "run_classifier.py", "--helpfull"],
+                         cwd=FINETUNE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    names = set(re.findall(r"^\s+--(?:\[no\])?([A-Za-z_0-9]+):", out,
+                           re.M))
+    assert "task_name" in names, out[-2000:]
+    return names
 
 
 @pytest.mark.parametrize("task", sorted(SCRIPTS))

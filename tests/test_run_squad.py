@@ -50,7 +50,7 @@ TINY_CONFIG = {
 SMALL_RUN = [
     "--max_seq_length=128", "--doc_stride=64", "--max_query_length=32",
     "--train_batch_size=8", "--predict_batch_size=16",
-    "--learning_rate=1e-3", "--iterations_per_loop=5"
+    "--learning_rate=1e-3", "--log_every_steps=5"
 ]
 PREDICT_QUESTIONS = 10
 

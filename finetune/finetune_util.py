@@ -1,0 +1,204 @@
+# coding=utf-8
+# Copyright 2026 The Chinese MobileBERT authors.
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+"""What the fine-tuning entry scripts share beyond pretrain/estimator_util.
+
+run_classifier.py and run_squad.py fine-tune as Google's BERT does: AdamW
+with linear warmup and decay over `--num_train_epochs` passes of the
+training data. This module holds the pieces both need: their common flag
+groups, the step schedule, the tokenizer and model config with their checks,
+the training TPUEstimatorSpec and the training loop.
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import collections
+
+from absl import flags
+import tensorflow.compat.v1 as tf
+
+from pretrain import estimator_util
+from pretrain import modeling
+from pretrain import optimization
+from pretrain import tokenization
+
+
+def define_schedule_flags(learning_rate, num_train_epochs):
+    """--train_batch_size, --learning_rate, --num_train_epochs, warmup.
+
+    Args:
+      learning_rate: the script's default peak learning rate.
+      num_train_epochs: the script's default number of epochs.
+    """
+    flags.DEFINE_integer("train_batch_size", 32,
+                         "Training batch size (global: all replicas and "
+                         "accumulated micro-batches together).")
+    flags.DEFINE_float("learning_rate", learning_rate,
+                       "Peak learning rate of AdamW.")
+    flags.DEFINE_float("num_train_epochs", num_train_epochs,
+                       "Passes over the training data.")
+    flags.DEFINE_float("warmup_proportion", 0.1,
+                       "Fraction of the steps spent in linear warmup.")
+
+
+def define_export_flags(export_dir_help):
+    """--export_dir and --use_post_quantization.
+
+    Args:
+      export_dir_help: what the script exports to --export_dir.
+    """
+    flags.DEFINE_string("export_dir", None, export_dir_help)
+    flags.DEFINE_bool("use_post_quantization", False,
+                      "With --export_dir, also write model_quant.tflite "
+                      "(dynamic-range post-training quantization).")
+
+
+# What the optimizer of a training run needs besides the loss.
+TrainSchedule = collections.namedtuple(
+    "TrainSchedule",
+    ["learning_rate", "num_train_steps", "num_warmup_steps",
+     "train_batch_size"])
+
+
+def train_schedule(num_examples,
+                   train_batch_size,
+                   num_train_epochs,
+                   warmup_proportion,
+                   learning_rate,
+                   unit="examples"):
+    """The schedule of `num_train_epochs` passes, logged.
+
+    Args:
+      num_examples: training examples (or windows) per epoch.
+      train_batch_size: global batch of one update.
+      num_train_epochs: passes over the examples (may be fractional).
+      warmup_proportion: fraction of the updates spent in warmup.
+      learning_rate: peak learning rate.
+      unit: what `num_examples` counts, for the messages.
+
+    Returns:
+      TrainSchedule.
+
+    Raises:
+      ValueError: the schedule has no step.
+    """
+    num_train_steps = int(num_examples / train_batch_size * num_train_epochs)
+    if num_train_steps < 1:
+        raise ValueError(
+            "--num_train_epochs %g over %d %s at --train_batch_size %d "
+            "gives no training step" %
+            (num_train_epochs, num_examples, unit, train_batch_size))
+    num_warmup_steps = int(num_train_steps * warmup_proportion)
+    tf.logging.info(
+        "***** Training: %d %s, batch size %d, %d steps (%d warmup) *****",
+        num_examples, unit, train_batch_size, num_train_steps,
+        num_warmup_steps)
+    return TrainSchedule(learning_rate, num_train_steps, num_warmup_steps,
+                         train_batch_size)
+
+
+def make_tokenizer(vocab_file, spm_model_file, do_lower_case,
+                   init_checkpoint):
+    """The FullTokenizer, after checking the casing against the checkpoint.
+
+    Args:
+      vocab_file: WordPiece vocabulary (ignored with `spm_model_file`).
+      spm_model_file: SentencePiece model, or None.
+      do_lower_case: lower-case the input text.
+      init_checkpoint: the checkpoint fine-tuning starts from, or None.
+
+    Raises:
+      ValueError: `do_lower_case` contradicts a well-known checkpoint.
+    """
+    tokenization.validate_case_matches_checkpoint(do_lower_case,
+                                                  init_checkpoint)
+    return tokenization.FullTokenizer(vocab_file=vocab_file,
+                                      do_lower_case=do_lower_case,
+                                      spm_model_file=spm_model_file)
+
+
+def load_bert_config(bert_config_file, max_seq_length, tokenizer):
+    """The model config, checked against the sequence length and vocabulary.
+
+    Raises:
+      ValueError: `max_seq_length` exceeds the position table, or the
+        vocabulary has more entries than the embedding table.
+    """
+    bert_config = modeling.BertConfig.from_json_file(bert_config_file)
+    bert_config.check_seq_length(max_seq_length)
+    if len(tokenizer.vocab) > bert_config.vocab_size:
+        raise ValueError(
+            "vocab_file: %d entries, more than the config's vocab_size %d "
+            "(%s)" % (len(tokenizer.vocab), bert_config.vocab_size,
+                      bert_config_file))
+    return bert_config
+
+
+def train_spec(loss, schedule, options, scaffold_fn):
+    """The TRAIN TPUEstimatorSpec: an AdamW update plus progress logging.
+
+    Args:
+      loss: scalar training loss.
+      schedule: TrainSchedule.
+      options: estimator_util.RunOptions (TPU, gradient accumulation,
+        precision, --log_every_steps).
+      scaffold_fn: restores the initial checkpoint (or None).
+
+    Returns:
+      tf.estimator.tpu.TPUEstimatorSpec.
+
+    Raises:
+      ValueError: no schedule (the model_fn was built for prediction).
+    """
+    if schedule is None:
+        raise ValueError("This model_fn was built without a TrainSchedule "
+                         "and cannot train.")
+    train_op, learning_rate = optimization.create_optimizer(
+        loss,
+        schedule.learning_rate,
+        schedule.num_train_steps,
+        schedule.num_warmup_steps,
+        use_tpu=options.use_tpu,
+        accumulation_steps=options.gradient_accumulation_steps,
+        dynamic_loss_scale=(options.precision == "fp16"))
+    hooks = []
+    if not options.use_tpu:
+        # Tensors inside a TPU loop cannot be fetched by a host hook; on TPU
+        # the estimator logs the loss once per loop instead.
+        hooks.append(
+            estimator_util.ProgressHook(
+                {
+                    "loss": loss,
+                    "learning_rate": learning_rate
+                },
+                batch_size=schedule.train_batch_size,
+                every_n_steps=options.log_every_steps))
+    return tf.estimator.tpu.TPUEstimatorSpec(
+        mode=tf.estimator.ModeKeys.TRAIN,
+        loss=loss,
+        train_op=train_op,
+        training_hooks=hooks,
+        scaffold_fn=scaffold_fn)
+
+
+def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
+          seed):
+    """Fine-tunes on a feature file until the schedule's last update.
+
+    Args:
+      estimator: from estimator_util.make_estimator.
+      input_fn_builder: the task data module's input_fn_builder
+        (classifier_data or squad_data).
+      train_file: TRAIN feature file the data module wrote.
+      max_seq_length: the features' sequence length.
+      schedule: TrainSchedule.
+      seed: shuffle seed.
+    """
+    input_fn = input_fn_builder(train_file,
+                                max_seq_length,
+                                is_training=True,
+                                drop_remainder=True,
+                                seed=seed)
+    estimator.train(input_fn=input_fn, max_steps=schedule.num_train_steps)
