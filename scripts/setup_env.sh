@@ -1,37 +1,72 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) .venv with Python 3.7 and the pinned requirements.
+# Creates (or refreshes) the Python environment of one stack.
 #
-# Idempotent: when .venv exists and requirements.txt has not changed since the
-# last successful install, it returns at once.
-# Usage: bash scripts/setup_env.sh
+#   STACK=tf1 (default)  the reference stack: Python 3.7 + TensorFlow 1.15,
+#                        .venv, requirements.txt
+#   STACK=tf2            the modern stack: Python 3.11 + TensorFlow 2.15.1
+#                        (+ PyTorch/transformers for conversion parity),
+#                        .venv-tf2, requirements-tf2.txt
+#
+# On the modern stack TensorFlow is tensorflow-cpu when no GPU is visible
+# (nvidia-smi lists none) and tensorflow[and-cuda] when one is; set
+# TF2_DEVICE=cpu or TF2_DEVICE=gpu to force either.
+# Idempotent: when the environment exists and its requirements have not
+# changed since the last successful install, it returns at once.
+# Usage: [STACK=tf2] [TF2_DEVICE=cpu|gpu] bash scripts/setup_env.sh
+# Exit codes: 0 ready, 3 no interpreter of the stack's Python version,
+# other: the install failed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${ROOT}/.venv"
-REQ="${ROOT}/requirements.txt"
+source "${ROOT}/scripts/find_python.sh"
+STACK="${STACK:-tf1}"
+
+case "${STACK}" in
+  tf1)
+    VENV="${ROOT}/.venv"; REQ="${ROOT}/requirements.txt"
+    PY_VERSION=3.7; EXTRA=(); PIP_CAP="pip<24" ;;
+  tf2)
+    VENV="${ROOT}/.venv-tf2"; REQ="${ROOT}/requirements-tf2.txt"
+    PY_VERSION=3.11; PIP_CAP="pip<25"
+    device="${TF2_DEVICE:-}"
+    if [ -z "${device}" ]; then
+      if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q GPU; then
+        device=gpu
+      else
+        device=cpu
+      fi
+    fi
+    case "${device}" in
+      cpu) EXTRA=("tensorflow-cpu==2.15.1") ;;
+      gpu) EXTRA=("tensorflow[and-cuda]==2.15.1") ;;
+      *) echo "setup_env.sh: TF2_DEVICE must be cpu or gpu, got '${device}'" >&2; exit 2 ;;
+    esac ;;
+  *)
+    echo "setup_env.sh: STACK must be tf1 or tf2, got '${STACK}'" >&2; exit 2 ;;
+esac
 STAMP="${VENV}/.requirements.sha256"
 
-source "${ROOT}/scripts/find_python.sh"
-
-want="$(sha256sum "${REQ}" | cut -d' ' -f1)"
+want="$( (cat "${REQ}"; printf '%s\n' "${EXTRA[@]+"${EXTRA[@]}"}") | sha256sum | cut -d' ' -f1)"
 if [ -x "${VENV}/bin/python" ] && [ -f "${STAMP}" ] && [ "$(cat "${STAMP}")" = "${want}" ]; then
   exit 0
 fi
 
-if ! PY="$(find_python 3.7)"; then
-  cat >&2 <<'MSG'
-setup_env.sh: no working Python 3.7 interpreter was found.
-TensorFlow 1.15 needs Python 3.7. Install one, e.g.
-    pyenv install 3.7.16
-or your distribution's python3.7 (with venv), or point PYTHON37 at it:
-    PYTHON37=/path/to/python3.7 bash scripts/setup_env.sh
+if ! PY="$(find_python "${PY_VERSION}")"; then
+  var="PYTHON${PY_VERSION//./}"
+  cat >&2 <<MSG
+setup_env.sh: no working Python ${PY_VERSION} interpreter was found.
+The ${STACK} stack needs Python ${PY_VERSION}. Install one, e.g.
+    pyenv install ${PY_VERSION}
+or your distribution's python${PY_VERSION} (with venv), or point ${var} at it:
+    ${var}=/path/to/python${PY_VERSION} STACK=${STACK} bash scripts/setup_env.sh
 MSG
-  exit 1
+  exit 3
 fi
 
-echo "setup_env.sh: using ${PY} to build ${VENV}"
+echo "setup_env.sh: stack ${STACK}: using ${PY} to build ${VENV}${EXTRA[0]:+ with ${EXTRA[0]}}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
 [ -x "${VENV}/bin/python" ] || "${PY}" -m venv "${VENV}"
-"${VENV}/bin/python" -m pip install -q --upgrade "pip<24" >/dev/null
-"${VENV}/bin/python" -m pip install -q -r "${REQ}"
+"${VENV}/bin/python" -m pip install -q --upgrade "${PIP_CAP}" >/dev/null
+"${VENV}/bin/python" -m pip install -q -r "${REQ}" "${EXTRA[@]+"${EXTRA[@]}"}"
 echo "${want}" > "${STAMP}"
 echo "setup_env.sh: environment ready"

@@ -1,17 +1,17 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Checks converted models with PyTorch + transformers (run in .venv-torch).
+"""Checks converted models with PyTorch + transformers (run in .venv-tf2).
 
-This script runs in the second environment built by
-scripts/setup_torch_env.sh (Python 3.11, torch, transformers), never in the
-TensorFlow one. Three commands:
+This script runs in the modern stack's environment, built by
+`STACK=tf2 bash scripts/setup_env.sh` (Python 3.11, TensorFlow 2.15, torch,
+transformers); it imports no TensorFlow itself. Three commands:
 
   outputs   load converted folders with transformers and compare every hidden
             state, the pooled output, the MLM logits and any head logits
             with the TF reference written by
             `convert_to_pytorch.py --reference_npz`:
-              .venv-torch/bin/python scripts/verify_pytorch.py outputs \\
+              .venv-tf2/bin/python scripts/verify_pytorch.py outputs \\
                   --model_dir OUT --reference OUT.npz [--atol 1e-4]
             Exit status 1 when a difference exceeds --atol or a class
             reports missing weights.
@@ -31,7 +31,10 @@ import sys
 
 import numpy as np
 import torch
-import transformers
+
+# The environment also holds TensorFlow: keep transformers on PyTorch alone.
+os.environ.setdefault("USE_TF", "0")
+import transformers  # pylint: disable=wrong-import-position
 
 PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
 

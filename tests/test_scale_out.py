@@ -21,12 +21,14 @@ STEPS = 3
 CPU_DEVICES = ["/cpu:0", "/cpu:1"]
 
 
-def tiny_config():
-    """tiny_student_f2 without dropout, so runs are deterministic."""
-    config = modeling.BertConfig.from_json_file(REPO +
-                                                "/config/tiny_student_f2.json")
+def small_config(name):
+    """config/<name>.json with one layer, 100 words and no dropout (so that
+    runs are deterministic)."""
+    config = modeling.BertConfig.from_json_file(REPO + "/config/%s.json" %
+                                                name)
     config.attention_probs_dropout_prob = 0.0
     config.hidden_dropout_prob = 0.0
+    config.num_hidden_layers = 1
     config.vocab_size = 100
     return config
 
@@ -51,7 +53,7 @@ def input_fn(params):
 
 def classifier_logits(features):
     """Tiny MobileBERT + classification head over a batch of features."""
-    model = modeling.BertModel(config=tiny_config(),
+    model = modeling.BertModel(config=small_config("tiny_student_f2"),
                                is_training=True,
                                input_ids=features["input_ids"],
                                input_mask=features["input_mask"],
@@ -152,12 +154,10 @@ def test_accumulated_micro_batches_update_like_one_large_batch(
         8)
     assert_same_weights(large, accumulated)
     assert accumulated["gradient_accumulation/micro_step"] == 0
-    # The weights did move: the comparison is not between two initial
-    # states.
-    fresh = trained_weights(tmp_path / "fresh", run_options(),
-                            model_fn_builder(init_checkpoint, optimizer_name, 1),
-                            4)
-    assert not np.allclose(fresh["output_weights"], large["output_weights"])
+    # The weights moved by more than the comparison's tolerance: it is not
+    # between initial states.
+    initial = tf.train.load_variable(init_checkpoint, "output_weights")
+    assert np.abs(initial - large["output_weights"]).max() > 1e-5
 
 
 def test_global_batch_must_split_into_micro_batches():
@@ -188,9 +188,9 @@ def mirrored_on_two_cpus(tmp_path, model_fn, global_batch,
     }
 
 
-@pytest.mark.parametrize("optimizer_name", ["adamw", "lamb"])
 def test_two_replicas_update_like_one_with_the_global_batch(
-        tmp_path, init_checkpoint, optimizer_name):
+        tmp_path, init_checkpoint, optimizer_name="adamw"):
+    # LAMB across replicas: see the layer-wise distillation test below.
     one = trained_weights(tmp_path / "one", run_options(),
                           model_fn_builder(init_checkpoint, optimizer_name, 1),
                             8)
@@ -268,15 +268,6 @@ def test_loss_scale_gives_the_unscaled_update():
 MAX_PREDICTIONS = 4
 
 
-def without_dropout(name):
-    config = modeling.BertConfig.from_json_file(REPO + "/config/%s.json" %
-                                                name)
-    config.attention_probs_dropout_prob = 0.0
-    config.hidden_dropout_prob = 0.0
-    config.vocab_size = 100
-    return config
-
-
 def pretraining_examples():
     features, _ = examples()
     rng = np.random.RandomState(3)
@@ -325,9 +316,9 @@ def distillation_checkpoint(tmp_path_factory):
         run_pretraining.build_models(distillation_stage(None, False),
                                      features,
                                      is_training=False,
-                                     student_config=without_dropout(
+                                     student_config=small_config(
                                          "tiny_student_f2"),
-                                     teacher_config=without_dropout(
+                                     teacher_config=small_config(
                                          "tiny_teacher"),
                                      temperature=1.0,
                                      use_one_hot_embeddings=False)
@@ -347,8 +338,8 @@ def distillation_model_fn(init_checkpoint, layer_wise, options):
                                           gamma=5000.0)
     return run_pretraining.model_fn_builder(
         distillation_stage(init_checkpoint, layer_wise),
-        student_config=without_dropout("tiny_student_f2"),
-        teacher_config=without_dropout("tiny_teacher"),
+        student_config=small_config("tiny_student_f2"),
+        teacher_config=small_config("tiny_teacher"),
         optimizer=run_pretraining.OptimizerSettings(
             optimizer="lamb" if layer_wise else "adamw",
             learning_rate=1e-3,
