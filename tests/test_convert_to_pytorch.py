@@ -2,8 +2,10 @@
 
 TF checkpoints with random weights (every variable, norms included, so a
 swapped or untransposed tensor shows) are exported and converted here; the
-PyTorch side runs in .venv-torch (scripts/setup_torch_env.sh) through
-scripts/verify_pytorch.py, with data passed in .npz/.json files.
+PyTorch side runs in the modern stack's environment (.venv-tf2, built by
+`STACK=tf2 bash scripts/setup_env.sh`, which also holds torch and
+transformers) through scripts/verify_pytorch.py, with data passed in
+.npz/.json files.
 """
 import json
 import os
@@ -25,7 +27,7 @@ from conftest import REPO, SHARED, run_ok
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CMRC_DEV = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json")
 VARIABLES_DIR = os.path.join(SHARED, "spec", "variables")
-TORCH_PYTHON = os.path.join(REPO, ".venv-torch", "bin", "python")
+TORCH_PYTHON = os.path.join(REPO, ".venv-tf2", "bin", "python")
 VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
 NO_PYTHON311_EXIT = 3
 ATOL = 1e-4
@@ -132,9 +134,10 @@ def prepare_release(name, root):
 
 @pytest.fixture(scope="module")
 def torch_python():
-    """Builds (or reuses) .venv-torch; skips loudly without Python 3.11."""
+    """Builds (or reuses) .venv-tf2; skips loudly without Python 3.11."""
     result = subprocess.run(
-        ["bash", os.path.join(REPO, "scripts", "setup_torch_env.sh")],
+        ["bash", os.path.join(REPO, "scripts", "setup_env.sh")],
+        env=dict(os.environ, STACK="tf2"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         universal_newlines=True,
