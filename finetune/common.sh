@@ -1,7 +1,8 @@
 # Shared by the finetune/run.<task>.sh scripts (sourced, not run).
 #
 # Reads the environment the scripts document and sets:
-#   PYTHON       the repository's .venv interpreter, else python3
+#   PYTHON       the repository's environment interpreter of STACK (.venv, or
+#                .venv-tf2 with STACK=tf2), else python3
 #   BERT_CONFIG, VOCAB, INIT_CKPT   from MODEL_DIR unless set one by one
 #   TPU_ARGS     --use_tpu/--tpu_name when TPU_NAME is set
 # and defines run_classifier_task and run_squad_task, which launch the
@@ -10,7 +11,8 @@
 FINETUNE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_NAME="$(basename "$0")"
 
-DEFAULT_PYTHON="${FINETUNE_DIR}/../.venv/bin/python"
+source "${FINETUNE_DIR}/../scripts/find_python.sh"
+DEFAULT_PYTHON="$(stack_python "${FINETUNE_DIR}/..")"
 [ -x "${DEFAULT_PYTHON}" ] || DEFAULT_PYTHON=python3
 PYTHON="${PYTHON:-${DEFAULT_PYTHON}}"
 

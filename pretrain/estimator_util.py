@@ -282,6 +282,11 @@ def session_config(options):
             raise ValueError("--precision=bf16 needs TensorFlow 2.x (the "
                              "modern stack); this is TensorFlow %s" %
                              tf.__version__)
+        if tf.config.list_physical_devices("GPU"):
+            raise ValueError(
+                "--precision=bf16: TensorFlow 2.15's bfloat16 graph rewrite "
+                "applies to CPU (oneDNN) ops only; on GPUs use "
+                "--precision=fp16")
         rewrite.auto_mixed_precision_onednn_bfloat16 = rewriter_config_on()
     return config
 

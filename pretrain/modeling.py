@@ -316,7 +316,7 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
         initializer=initializer)
     if use_one_hot_embeddings:
         one_hot = tf.one_hot(input_ids, depth=config.vocab_size)  # [B, S, V]
-        word_output = tf.einsum("bsv,ve->bse", one_hot, embedding_table)
+        word_output = one_hot_lookup(one_hot, embedding_table, use_einsum)
     else:
         word_output = tf.gather(embedding_table, input_ids)  # [B, S, E]
 
@@ -332,7 +332,7 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
         "token_type_embeddings", [config.type_vocab_size, config.hidden_size],
         initializer=initializer)
     token_types = tf.one_hot(token_type_ids, depth=config.type_vocab_size)
-    output += tf.einsum("bst,th->bsh", token_types, token_type_table)
+    output += one_hot_lookup(token_types, token_type_table, use_einsum)
 
     position_table = tf.get_variable(
         "position_embeddings",
@@ -343,6 +343,21 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     output = normalize(output, config.normalization_type)
     output = dropout(output, config.hidden_dropout_prob)
     return output, word_output, embedding_table
+
+
+def one_hot_lookup(one_hot, table, use_einsum):
+    """[B, S, V] one-hot rows times table [V, E] -> [B, S, E].
+
+    Without `use_einsum` it is reshape+matmul: TF 2's tf.einsum emits an
+    Einsum op (TF 1.15's was decomposed in Python), which the einsum-free
+    exports must not contain.
+    """
+    if use_einsum:
+        return tf.einsum("bsv,ve->bse", one_hot, table)
+    shape = get_shape_list(one_hot)
+    flat = tf.reshape(one_hot, [-1, shape[-1]])
+    width = get_shape_list(table)[-1]
+    return tf.reshape(tf.matmul(flat, table), shape[:-1] + [width])
 
 
 def trigram(word_output):
@@ -664,7 +679,11 @@ def dense(inputs, units, initializer, name, use_einsum, activation=None):
         bias = tf.get_variable("bias", [units],
                                initializer=tf.zeros_initializer())
     if use_einsum:
-        output = tf.einsum("...i,io->...o", inputs, kernel)
+        # Explicit batch labels, not "...": TF 2's Einsum gradient for an
+        # ellipsis broadcast against the kernel materialises a
+        # [in, out, batch...] tensor before summing it (~10x slower steps).
+        batch = "abcdefgh"[:len(get_shape_list(inputs)) - 1]
+        output = tf.einsum("%si,io->%so" % (batch, batch), inputs, kernel)
     else:
         shape = get_shape_list(inputs)
         flat = tf.reshape(inputs, [-1, in_width])

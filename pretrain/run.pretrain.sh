@@ -21,7 +21,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PYTHON="${PYTHON:-${ROOT}/.venv/bin/python}"
+source "${ROOT}/scripts/find_python.sh"
+PYTHON="${PYTHON:-$(stack_python "${ROOT}")}"
 : "${DATA_GLOB:?set DATA_GLOB to the pretraining TFRecords (glob)}"
 : "${TEACHER_CKPT:?set TEACHER_CKPT to the RoBERTa-wwm-ext checkpoint}"
 : "${OUTPUT_DIR:?set OUTPUT_DIR to the output directory}"

@@ -10,7 +10,12 @@ Prints four tables:
   2. one distillation training step, student_base_f2 with the full-size
      roberta_wwm_ext teacher, batch 8 x 128: seconds/step, examples/sec and
      peak resident memory (measured in a fresh subprocess);
-  3. preprocessing throughput for CMRC 2018 dev and ChnSentiCorp train.
+  3. preprocessing throughput for CMRC 2018 dev and ChnSentiCorp train;
+  4. training steps/sec of a fine-tuning and a distillation step on each
+     stack whose environment exists (.venv: TF 1.15, .venv-tf2: TF 2.15),
+     and the modern stack's ratio to the reference stack.
+
+Runs on either stack and names it in the first line.
 
 Usage:
   .venv/bin/python scripts/benchmark.py [--iterations 5] [--sections all]
@@ -177,27 +182,46 @@ def print_tflite_table(rows):
                       (name, latency["roberta_wwm_ext"] / latency[name]))
 
 
-def distill_step_stats(iterations, batch_size=8, max_predictions=20):
-    """One stage-3 distillation step at full size, built by run_pretraining.
+def pretraining_features(batch_size, vocab_size, max_predictions=20):
+    """A constant batch of pretraining features (random ids)."""
+    rng = np.random.RandomState(0)
+    shape = (batch_size, max_predictions)
+    return {
+        "input_ids": tf.constant(rng.randint(
+            0, vocab_size, (batch_size, SEQ_LENGTH)).astype(np.int32)),
+        "input_mask": tf.ones([batch_size, SEQ_LENGTH], tf.int32),
+        "segment_ids": tf.zeros([batch_size, SEQ_LENGTH], tf.int32),
+        "masked_lm_positions": tf.constant(
+            rng.randint(1, SEQ_LENGTH, shape).astype(np.int32)),
+        "masked_lm_ids": tf.constant(
+            rng.randint(0, vocab_size, shape).astype(np.int32)),
+        "masked_lm_weights": tf.ones(shape),
+    }
 
-    Uses run_pretraining's own graph code (student + `teacher/` models, the
-    soft-target loss and AdamW) with the published recipe's ratio 0.5.
-    """
-    from absl import flags
+
+def run_options(precision="fp32", use_xla=False):
+    """RunOptions of a single-device run (what run_pretraining's flags
+    give by default), with the given precision and XLA setting."""
     from pretrain import estimator_util
+    values = {name: None for name in estimator_util.RunOptions._fields}
+    values.update(use_tpu=False,
+                  use_xla=use_xla,
+                  precision=precision,
+                  gradient_accumulation_steps=1,
+                  distribution_strategy="none")
+    return estimator_util.RunOptions(**values)
+
+
+def distillation_train_op(student_name, teacher_name, batch_size, options):
+    """run_pretraining's soft-target distillation step (ratio 0.5, AdamW).
+
+    Returns:
+      (train_op, total loss tensor).
+    """
     from pretrain import pretraining_stages
     from pretrain import run_pretraining
-    run_pretraining.define_flags()
-    flags.FLAGS([
-        "benchmark", "--distill_ground_truth_ratio=0.5",
-        "--learning_rate=1e-4", "--num_warmup_steps=10"
-    ])
-    optimizer = run_pretraining.settings_from_flags(
-        run_pretraining.OptimizerSettings, flags.FLAGS)
-    distill = run_pretraining.distill_settings_from_flags(flags.FLAGS)
-    options = estimator_util.run_options_from_flags(flags.FLAGS)
-    student_config = load_config("student_base_f2")
-    teacher_config = load_config("roberta_wwm_ext")
+    student_config = load_config(student_name)
+    teacher_config = load_config(teacher_name)
     stage = pretraining_stages.Stage(name=pretraining_stages.MAIN,
                                      model_dir=None,
                                      input_files=None,
@@ -208,37 +232,203 @@ def distill_step_stats(iterations, batch_size=8, max_predictions=20):
                                      layer_wise=False,
                                      with_teacher=True,
                                      init=None)
-    rng = np.random.RandomState(0)
-    shape = (batch_size, max_predictions)
+    optimizer = run_pretraining.OptimizerSettings(optimizer="adamw",
+                                                  learning_rate=1e-4,
+                                                  weight_decay_rate=0.01,
+                                                  num_warmup_steps=10)
+    features = pretraining_features(batch_size, student_config.vocab_size)
+    models = run_pretraining.build_models(stage,
+                                          features,
+                                          True,
+                                          student_config,
+                                          teacher_config,
+                                          temperature=1.0,
+                                          use_one_hot_embeddings=False)
+    terms = run_pretraining.soft_target_distillation_loss(
+        models.student_logits, models.teacher_logits, features,
+        ground_truth_ratio=0.5)
+    train_op, _ = run_pretraining.soft_target_distillation_train_op(
+        terms["total_loss"], stage.schedule_steps, optimizer, options)
+    return train_op, terms["total_loss"]
+
+
+def fine_tuning_train_op(name, batch_size, options):
+    """A classification fine-tuning step (AdamW, 2 labels) of one config.
+
+    Returns:
+      (train_op, loss tensor).
+    """
+    from pretrain import optimization
+    config = load_config(name)
+    features = pretraining_features(batch_size, config.vocab_size)
+    model = modeling.BertModel(config,
+                               True,
+                               features["input_ids"],
+                               features["input_mask"],
+                               features["segment_ids"])
+    logits = modeling.classifier_logits(model.get_pooled_output(), 2,
+                                        dropout_prob=0.1)
+    labels = tf.zeros([batch_size], tf.int32)
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                       logits=logits))
+    train_op, _ = optimization.create_optimizer(
+        loss, 6e-5, 1000, 100, use_tpu=False,
+        dynamic_loss_scale=options.precision == "fp16")
+    return train_op, loss
+
+
+def train_step_stats(build, iterations, options):
+    """Seconds per step of the train op `build()` makes, and its loss.
+
+    Args:
+      build: function returning (train_op, loss) in the current graph.
+      iterations: timed steps (median reported, after one warm-up step).
+      options: RunOptions (precision, XLA) for the session.
+
+    Returns:
+      {"seconds_per_step", "steps_per_sec", "loss"}.
+    """
+    from pretrain import estimator_util
     with tf.Graph().as_default():
-        features = {
-            "input_ids": tf.constant(rng.randint(
-                0, 21128, (batch_size, SEQ_LENGTH)).astype(np.int32)),
-            "input_mask": tf.ones([batch_size, SEQ_LENGTH], tf.int32),
-            "segment_ids": tf.zeros([batch_size, SEQ_LENGTH], tf.int32),
-            "masked_lm_positions": tf.constant(
-                rng.randint(1, SEQ_LENGTH, shape).astype(np.int32)),
-            "masked_lm_ids": tf.constant(
-                rng.randint(0, 21128, shape).astype(np.int32)),
-            "masked_lm_weights": tf.ones(shape),
-        }
-        models = run_pretraining.build_models(
-            stage, features, True, student_config, teacher_config,
-            distill.temperature, use_one_hot_embeddings=False)
-        terms = run_pretraining.soft_target_distillation_loss(
-            models.student_logits, models.teacher_logits, features,
-            distill.ground_truth_ratio)
-        train_op, _ = run_pretraining.soft_target_distillation_train_op(
-            terms["total_loss"], stage.schedule_steps, optimizer, options)
-        with tf.Session() as sess:
+        train_op, loss = build()
+        config = estimator_util.session_config(options)
+        with tf.Session(config=config) as sess:
             sess.run(tf.global_variables_initializer())
             seconds = time_runs(sess, train_op, None, iterations)
+            loss_value = float(sess.run(loss))
     return {
         "seconds_per_step": seconds,
-        "examples_per_sec": batch_size / seconds,
-        "peak_rss_gb": peak_rss_kb() / 1024.0 / 1024.0,
-        "batch_size": batch_size,
+        "steps_per_sec": 1.0 / seconds,
+        "loss": loss_value,
     }
+
+
+def distill_step_stats(iterations, batch_size=8):
+    """One distillation step at full size: base-f2 + roberta_wwm_ext."""
+    stats = train_step_stats(
+        lambda: distillation_train_op("student_base_f2", "roberta_wwm_ext",
+                                      batch_size, run_options()),
+        iterations, run_options())
+    stats.update(examples_per_sec=batch_size * stats["steps_per_sec"],
+                 peak_rss_gb=peak_rss_kb() / 1024.0 / 1024.0,
+                 batch_size=batch_size)
+    return stats
+
+
+# The training-speed section: the tiny configs the tests train, at the
+# fine-tuning batch of the published scripts' CPU runs.
+SPEED_BATCH = 32
+
+
+def train_speed_stats(iterations):
+    """Steps/sec of a fine-tuning and a distillation step (tiny configs)."""
+    options = run_options()
+    return {
+        "stack": "TensorFlow %s, Python %s" %
+                 (tf.__version__, platform.python_version()),
+        "fine_tuning": train_step_stats(
+            lambda: fine_tuning_train_op("tiny_student_f2", SPEED_BATCH,
+                                         options), iterations, options),
+        "distillation": train_step_stats(
+            lambda: distillation_train_op("tiny_student_f2", "tiny_teacher",
+                                          SPEED_BATCH, options),
+            iterations, options),
+    }
+
+
+# The GPU section (scripts/gpu_check.sh): full-size steps per precision.
+GPU_DISTILL_BATCH = 32
+GPU_FINETUNE_BATCH = 64
+GPU_SETTINGS = (("fp32", False), ("fp16", False), ("fp16", True),
+                ("bf16", False))
+
+
+def gpu_rows(iterations):
+    """Distillation and fine-tuning throughput at full size per setting.
+
+    A setting this TensorFlow refuses (bf16 on a GPU) is reported with the
+    reason instead of numbers.
+    """
+    rows = []
+    for precision, use_xla in GPU_SETTINGS:
+        options = run_options(precision=precision, use_xla=use_xla)
+        row = {"precision": precision, "use_xla": use_xla}
+        try:
+            row["distillation"] = train_step_stats(
+                lambda: distillation_train_op(  # pylint: disable=cell-var-from-loop
+                    "student_base_f2", "roberta_wwm_ext", GPU_DISTILL_BATCH,
+                    options), iterations, options)
+            row["fine_tuning"] = train_step_stats(
+                lambda: fine_tuning_train_op(  # pylint: disable=cell-var-from-loop
+                    "student_base_f2", GPU_FINETUNE_BATCH, options),
+                iterations, options)
+        except ValueError as e:
+            row["refused"] = str(e)
+        rows.append(row)
+        sys.stderr.write("done %s xla=%s\n" % (precision, use_xla))
+    return rows
+
+
+def print_gpu_table(rows):
+    """Prints the GPU table: examples/sec and whether the loss is finite."""
+    print("\n## Full-size training on %s (student_base_f2; distillation "
+          "from roberta_wwm_ext at batch %d, fine-tuning at batch %d; "
+          "length %d)\n" % (gpu_name(), GPU_DISTILL_BATCH,
+                             GPU_FINETUNE_BATCH, SEQ_LENGTH))
+    print("| precision | XLA | distillation examples/sec | loss finite | "
+          "fine-tuning examples/sec | loss finite |")
+    print("|---|---|---:|---|---:|---|")
+    for row in rows:
+        if "refused" in row:
+            print("| %s | %s | refused: %s | | | |" %
+                  (row["precision"], row["use_xla"], row["refused"]))
+            continue
+        distill, tune = row["distillation"], row["fine_tuning"]
+        print("| %s | %s | %.1f | %s | %.1f | %s |" %
+              (row["precision"], row["use_xla"],
+               GPU_DISTILL_BATCH * distill["steps_per_sec"],
+               np.isfinite(distill["loss"]),
+               GPU_FINETUNE_BATCH * tune["steps_per_sec"],
+               np.isfinite(tune["loss"])))
+
+
+def gpu_name():
+    """The first GPU's name, or 'no GPU'."""
+    try:
+        out = subprocess.check_output(["nvidia-smi", "-L"])
+        return out.decode("utf-8").splitlines()[0].split("(")[0].strip()
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "no GPU"
+
+
+def stack_pythons():
+    """{stack: interpreter} of the environments that exist here."""
+    found = {}
+    for stack, venv in (("tf1", ".venv"), ("tf2", ".venv-tf2")):
+        python = os.path.join(REPO, venv, "bin", "python")
+        if os.path.exists(python):
+            found[stack] = python
+    return found
+
+
+def print_train_speed_table(rows):
+    """Prints the per-stack training-speed table and the tf2/tf1 ratio."""
+    print("\n## Training steps/sec per stack (tiny_student_f2, teacher "
+          "tiny_teacher, batch %d x %d)\n" % (SPEED_BATCH, SEQ_LENGTH))
+    print("| stack | fine-tuning steps/sec | distillation steps/sec |")
+    print("|---|---:|---:|")
+    for stack in sorted(rows):
+        row = rows[stack]
+        print("| %s (%s) | %.2f | %.2f |" %
+              (stack, row["stack"], row["fine_tuning"]["steps_per_sec"],
+               row["distillation"]["steps_per_sec"]))
+    if "tf1" in rows and "tf2" in rows:
+        for part in ("fine_tuning", "distillation"):
+            print("\n%s: modern stack at %.2fx the reference stack's "
+                  "steps/sec" % (part.replace("_", "-"),
+                                 rows["tf2"][part]["steps_per_sec"] /
+                                 rows["tf1"][part]["steps_per_sec"]))
 
 
 def peak_rss_kb():
@@ -345,23 +535,27 @@ def parse_args(argv):
     parser.add_argument("--configs", default=",".join(PUBLISHED),
                         help="comma list of configs for the inference table")
     parser.add_argument("--sections",
-                        default="inference,tflite,distill,preprocess",
+                        default="inference,tflite,distill,preprocess,"
+                        "train_speed",
                         help="comma list of inference, tflite, distill, "
-                        "preprocess")
+                        "preprocess, train_speed, gpu (full-size training "
+                        "per precision, for scripts/gpu_check.sh)")
     parser.add_argument("--shared_data",
                         default=os.path.join(REPO, os.pardir, "shared",
                                              "data"),
                         help="folder with cmrc2018/ and chnsenticorp/")
     parser.add_argument("--distill_step_json", action="store_true",
                         help=argparse.SUPPRESS)
+    parser.add_argument("--train_speed_json", action="store_true",
+                        help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def run_distill_subprocess(iterations):
-    """Runs the distillation step in a fresh process for a clean peak RSS."""
+def json_from_subprocess(python, flag, iterations):
+    """Runs this script with `flag` in a fresh process; its last JSON line."""
     out = subprocess.check_output([
-        sys.executable,
-        os.path.abspath(__file__), "--distill_step_json", "--iterations",
+        python,
+        os.path.abspath(__file__), flag, "--iterations",
         str(iterations)
     ])
     return json.loads(out.decode("utf-8").strip().splitlines()[-1])
@@ -372,6 +566,9 @@ def main(argv=None):
     tf.logging.set_verbosity(tf.logging.ERROR)
     if args.distill_step_json:
         print(json.dumps(distill_step_stats(args.iterations)))
+        return
+    if args.train_speed_json:
+        print(json.dumps(train_speed_stats(args.iterations)))
         return
     sections = args.sections.split(",")
     print("# Benchmark on %s" % machine_description())
@@ -390,10 +587,20 @@ def main(argv=None):
             for name in args.configs.split(",")
         ])
     if "distill" in sections:
-        print_distill_table(run_distill_subprocess(max(2, args.iterations //
-                                                       2)))
+        print_distill_table(
+            json_from_subprocess(sys.executable, "--distill_step_json",
+                                 max(2, args.iterations // 2)))
+    if "train_speed" in sections:
+        # Each stack in its own environment, one after the other.
+        print_train_speed_table({
+            stack: json_from_subprocess(python, "--train_speed_json",
+                                        max(5, args.iterations))
+            for stack, python in stack_pythons().items()
+        })
     if "preprocess" in sections:
         print_preprocessing_table(preprocessing_rows(args.shared_data))
+    if "gpu" in sections:
+        print_gpu_table(gpu_rows(args.iterations))
     sys.stdout.flush()
 
 

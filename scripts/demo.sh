@@ -9,6 +9,7 @@
 # Usage:
 #   bash scripts/demo.sh                          # bundled data (scripts/demo_data)
 #   DEMO_DATA=../shared/data bash scripts/demo.sh # the real data sets instead
+#   STACK=tf2 bash scripts/demo.sh                # on the modern stack (TF 2.15)
 #
 # Environment:
 #   DEMO_DATA  folder with vocab/, cmrc2018/ and chnsenticorp/ (real-data mode)
@@ -22,7 +23,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 bash scripts/setup_env.sh
-PY="${ROOT}/.venv/bin/python"
+source scripts/find_python.sh
+PY="$(stack_python "${ROOT}")"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 
 if [ -n "${DEMO_DATA:-}" ]; then

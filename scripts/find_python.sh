@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sourced helper: defines find_python VERSION (e.g. 3.7 or 3.11).
+# Sourced helper: defines find_python VERSION (e.g. 3.7 or 3.11) and
+# stack_python ROOT (the interpreter of the environment STACK selects).
 #
 # find_python prints the first candidate interpreter that really runs as the
 # requested major.minor version and returns 0, or returns 1 when none does.
@@ -34,4 +35,14 @@ find_python() {
     fi
   done
   return 1
+}
+
+# stack_python ROOT: the environment interpreter of STACK (tf1, the default:
+# ROOT/.venv; tf2: ROOT/.venv-tf2), as built by scripts/setup_env.sh.
+stack_python() {
+  case "${STACK:-tf1}" in
+    tf1) echo "$1/.venv/bin/python" ;;
+    tf2) echo "$1/.venv-tf2/bin/python" ;;
+    *) echo "STACK must be tf1 or tf2, got '${STACK}'" >&2; return 2 ;;
+  esac
 }

@@ -13,6 +13,24 @@ SHARED = os.path.join(REPO, os.pardir, "shared")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def split_cpu_into_two_logical_devices():
+    """Two logical CPU devices for the tf.distribute replica tests.
+
+    TensorFlow 2 fixes its devices when the runtime first starts, so this
+    runs before any test builds a graph.  (TensorFlow 1.15 sessions get the
+    second CPU device from ConfigProto(device_count={"CPU": 2}) instead.)
+    """
+    import tensorflow as tf_root
+    if not hasattr(tf_root.config, "set_logical_device_configuration"):
+        return
+    cpu = tf_root.config.list_physical_devices("CPU")[0]
+    tf_root.config.set_logical_device_configuration(
+        cpu, [tf_root.config.LogicalDeviceConfiguration()] * 2)
+
+
+split_cpu_into_two_logical_devices()
+
+
 def run_ok(command, merge_stderr=False, **kwargs):
     """Runs `command` with its output captured as text; asserts exit 0.
 

@@ -119,11 +119,12 @@ def run_options(**overrides):
     return estimator_util.RunOptions(**values)
 
 
-def trained_weights(model_dir, options, model_fn, global_batch):
+def trained_weights(model_dir, options, model_fn, global_batch,
+                    train_input_fn=input_fn):
     """Trains STEPS updates through the project's estimator factory."""
     estimator = estimator_util.make_estimator(model_fn, str(model_dir),
                                               options, global_batch)
-    estimator.train(input_fn, max_steps=STEPS)
+    estimator.train(train_input_fn, max_steps=STEPS)
     reader = tf.train.load_checkpoint(str(model_dir))
     names = [n for n, _ in tf.train.list_variables(str(model_dir))]
     return {n: reader.get_tensor(n) for n in names}
@@ -166,10 +167,18 @@ def test_global_batch_must_split_into_micro_batches():
             10, run_options(gradient_accumulation_steps=4))
 
 
+def two_cpu_strategy():
+    """MirroredStrategy over two logical CPU devices, reducing on one of
+    them (the default cross-device ops of TF 2.15 hang on logical CPUs)."""
+    return tf.distribute.MirroredStrategy(
+        devices=CPU_DEVICES,
+        cross_device_ops=tf.distribute.ReductionToOneDevice())
+
+
 def mirrored_on_two_cpus(tmp_path, model_fn, global_batch,
                          accumulation_steps=1):
     """Trains with MirroredStrategy over two logical CPU devices."""
-    strategy = tf.distribute.MirroredStrategy(devices=CPU_DEVICES)
+    strategy = two_cpu_strategy()
     assert strategy.num_replicas_in_sync == 2
     run_config = tf.estimator.RunConfig(
         model_dir=str(tmp_path),
@@ -376,9 +385,44 @@ def test_distillation_two_replicas_like_one(tmp_path, distillation_checkpoint,
 
     one = train(tmp_path / "one", None)
     two = train(tmp_path / "two",
-                tf.distribute.MirroredStrategy(devices=CPU_DEVICES))
+                two_cpu_strategy())
     assert_same_weights(one, two)
     teacher = [n for n in one if n.startswith("teacher/bert/")]
     assert teacher
     for name in teacher:
         np.testing.assert_array_equal(one[name], two[name])
+
+
+def bf16_supported():
+    """Whether this TensorFlow has the oneDNN bfloat16 graph rewrite."""
+    rewrite = tf.ConfigProto().graph_options.rewrite_options
+    return hasattr(rewrite, "auto_mixed_precision_onednn_bfloat16")
+
+
+@pytest.mark.skipif(not bf16_supported(),
+                    reason="TensorFlow 1.15 has no bfloat16 rewrite; "
+                    "test_bf16_is_refused_on_tf1 covers this stack")
+@pytest.mark.parametrize("layer_wise", [False, True],
+                         ids=["soft_target", "layer_wise"])
+def test_bf16_distillation_has_no_nan(tmp_path, distillation_checkpoint,
+                                      layer_wise):
+    options = run_options(precision="bf16")
+    weights = trained_weights(
+        tmp_path, options,
+        distillation_model_fn(distillation_checkpoint, layer_wise, options),
+        8,
+        train_input_fn=pretraining_input_fn)
+    initial = tf.train.load_checkpoint(distillation_checkpoint)
+    moved = 0
+    for name, value in weights.items():
+        assert np.all(np.isfinite(value)), name
+        if (name.startswith("bert/") and initial.has_tensor(name) and
+                not np.array_equal(value, initial.get_tensor(name))):
+            moved += 1
+    assert moved > 10
+
+
+@pytest.mark.skipif(bf16_supported(), reason="this stack has bf16")
+def test_bf16_is_refused_on_tf1():
+    with pytest.raises(ValueError, match="bf16 needs TensorFlow 2"):
+        estimator_util.session_config(run_options(precision="bf16"))
