@@ -47,22 +47,17 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
                  lr_multipliers=None,
                  update_gate=None,
                  name="LAMBOptimizer"):
-        """Stores the hyper-parameters.
+        """Stores the hyper-parameters (AdamWeightDecayOptimizer's, plus two).
 
         Args:
-          learning_rate: float or scalar tensor.
-          weight_decay_rate: decoupled weight decay.
-          beta_1: first-moment decay.
-          beta_2: second-moment decay.
-          epsilon: added to sqrt(v).
-          exclude_from_weight_decay: regexes; matching names get no decay.
+          learning_rate, weight_decay_rate, beta_1, beta_2, epsilon,
+          exclude_from_weight_decay, update_gate, name: see
+            AdamWeightDecayOptimizer.
           exclude_from_layer_adaptation: regexes; matching names use a trust
             ratio of 1.0.
           lr_multipliers: optional {variable name (no ':0'): scalar tensor}.
             When given, a variable absent from the dict is frozen
             (multiplier 0); when None every variable trains normally.
-          update_gate: see AdamWeightDecayOptimizer.
-          name: op name.
         """
         super(LAMBOptimizer, self).__init__(
             learning_rate,
