@@ -222,6 +222,32 @@ def run_options_from_flags(flag_values):
                          for name in RunOptions._fields})
 
 
+def single_device_options(**overrides):
+    """RunOptions of a run on one CPU/GPU device with the flags' defaults.
+
+    For programs that build graphs without the flags (benchmarks, tests);
+    `overrides` set any RunOptions field.
+    """
+    values = dict(use_tpu=False,
+                  tpu_name=None,
+                  tpu_zone=None,
+                  gcp_project=None,
+                  master=None,
+                  num_tpu_cores=8,
+                  iterations_per_loop=1000,
+                  use_xla=False,
+                  precision="fp32",
+                  gradient_accumulation_steps=1,
+                  distribution_strategy="none",
+                  num_gpus=None,
+                  save_checkpoints_steps=1000,
+                  keep_checkpoint_max=5,
+                  rand_seed=None,
+                  log_every_steps=50)
+    values.update(overrides)
+    return RunOptions(**values)
+
+
 def micro_batch_size(global_batch_size, options):
     """Examples one replica sees per session step.
 
@@ -276,7 +302,7 @@ def session_config(options):
             tf.OptimizerOptions.ON_1)
     rewrite = config.graph_options.rewrite_options
     if options.precision == "fp16":
-        rewrite.auto_mixed_precision = rewriter_config_on()
+        rewrite.auto_mixed_precision = rewrite.ON
     elif options.precision == "bf16":
         if not hasattr(rewrite, "auto_mixed_precision_onednn_bfloat16"):
             raise ValueError("--precision=bf16 needs TensorFlow 2.x (the "
@@ -287,14 +313,8 @@ def session_config(options):
                 "--precision=bf16: TensorFlow 2.15's bfloat16 graph rewrite "
                 "applies to CPU (oneDNN) ops only; on GPUs use "
                 "--precision=fp16")
-        rewrite.auto_mixed_precision_onednn_bfloat16 = rewriter_config_on()
+        rewrite.auto_mixed_precision_onednn_bfloat16 = rewrite.ON
     return config
-
-
-def rewriter_config_on():
-    """The RewriterConfig toggle value ON."""
-    from tensorflow.core.protobuf import rewriter_config_pb2
-    return rewriter_config_pb2.RewriterConfig.ON
 
 
 def make_run_config(options, model_dir, iterations_per_loop=None):

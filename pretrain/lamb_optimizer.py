@@ -38,36 +38,27 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
 
     def __init__(self,
                  learning_rate,
-                 weight_decay_rate=0.0,
-                 beta_1=0.9,
-                 beta_2=0.999,
-                 epsilon=1e-6,
-                 exclude_from_weight_decay=None,
                  exclude_from_layer_adaptation=None,
                  lr_multipliers=None,
-                 update_gate=None,
-                 name="LAMBOptimizer"):
+                 name="LAMBOptimizer",
+                 **adamw_kwargs):
         """Stores the hyper-parameters (AdamWeightDecayOptimizer's, plus two).
 
         Args:
-          learning_rate, weight_decay_rate, beta_1, beta_2, epsilon,
-          exclude_from_weight_decay, update_gate, name: see
-            AdamWeightDecayOptimizer.
+          learning_rate: float or scalar tensor.
           exclude_from_layer_adaptation: regexes; matching names use a trust
             ratio of 1.0.
           lr_multipliers: optional {variable name (no ':0'): scalar tensor}.
             When given, a variable absent from the dict is frozen
             (multiplier 0); when None every variable trains normally.
+          name: op name.
+          **adamw_kwargs: weight_decay_rate, beta_1, beta_2, epsilon,
+            exclude_from_weight_decay, update_gate: see
+            AdamWeightDecayOptimizer.
         """
-        super(LAMBOptimizer, self).__init__(
-            learning_rate,
-            weight_decay_rate=weight_decay_rate,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            exclude_from_weight_decay=exclude_from_weight_decay,
-            update_gate=update_gate,
-            name=name)
+        super(LAMBOptimizer, self).__init__(learning_rate,
+                                            name=name,
+                                            **adamw_kwargs)
         self.exclude_from_layer_adaptation = exclude_from_layer_adaptation
         self.lr_multipliers = lr_multipliers
 

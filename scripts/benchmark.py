@@ -48,6 +48,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from pretrain import estimator_util
 from pretrain import modeling
 
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
@@ -199,19 +200,6 @@ def pretraining_features(batch_size, vocab_size, max_predictions=20):
     }
 
 
-def run_options(precision="fp32", use_xla=False):
-    """RunOptions of a single-device run (what run_pretraining's flags
-    give by default), with the given precision and XLA setting."""
-    from pretrain import estimator_util
-    values = {name: None for name in estimator_util.RunOptions._fields}
-    values.update(use_tpu=False,
-                  use_xla=use_xla,
-                  precision=precision,
-                  gradient_accumulation_steps=1,
-                  distribution_strategy="none")
-    return estimator_util.RunOptions(**values)
-
-
 def distillation_train_op(student_name, teacher_name, batch_size, options):
     """run_pretraining's soft-target distillation step (ratio 0.5, AdamW).
 
@@ -289,7 +277,6 @@ def train_step_stats(build, iterations, options):
     Returns:
       {"seconds_per_step", "steps_per_sec", "loss"}.
     """
-    from pretrain import estimator_util
     with tf.Graph().as_default():
         train_op, loss = build()
         config = estimator_util.session_config(options)
@@ -306,10 +293,11 @@ def train_step_stats(build, iterations, options):
 
 def distill_step_stats(iterations, batch_size=8):
     """One distillation step at full size: base-f2 + roberta_wwm_ext."""
+    options = estimator_util.single_device_options()
     stats = train_step_stats(
         lambda: distillation_train_op("student_base_f2", "roberta_wwm_ext",
-                                      batch_size, run_options()),
-        iterations, run_options())
+                                      batch_size, options),
+        iterations, options)
     stats.update(examples_per_sec=batch_size * stats["steps_per_sec"],
                  peak_rss_gb=peak_rss_kb() / 1024.0 / 1024.0,
                  batch_size=batch_size)
@@ -323,7 +311,7 @@ SPEED_BATCH = 32
 
 def train_speed_stats(iterations):
     """Steps/sec of a fine-tuning and a distillation step (tiny configs)."""
-    options = run_options()
+    options = estimator_util.single_device_options()
     return {
         "stack": "TensorFlow %s, Python %s" %
                  (tf.__version__, platform.python_version()),
@@ -352,7 +340,8 @@ def gpu_rows(iterations):
     """
     rows = []
     for precision, use_xla in GPU_SETTINGS:
-        options = run_options(precision=precision, use_xla=use_xla)
+        options = estimator_util.single_device_options(precision=precision,
+                                                       use_xla=use_xla)
         row = {"precision": precision, "use_xla": use_xla}
         try:
             row["distillation"] = train_step_stats(

@@ -103,20 +103,13 @@ def model_fn_builder(init_checkpoint, optimizer_name, accumulation_steps,
 
 
 def run_options(**overrides):
-    values = {name: None for name in estimator_util.RunOptions._fields}
-    values.update(use_tpu=False,
-                  use_xla=False,
-                  precision="fp32",
-                  gradient_accumulation_steps=1,
-                  distribution_strategy="none",
-                  save_checkpoints_steps=1000,
-                  keep_checkpoint_max=1,
+    """Single-device options of these tests: seeded, few checkpoints."""
+    values = dict(keep_checkpoint_max=1,
                   rand_seed=1,
                   iterations_per_loop=100,
-                  log_every_steps=10,
-                  num_tpu_cores=8)
+                  log_every_steps=10)
     values.update(overrides)
-    return estimator_util.RunOptions(**values)
+    return estimator_util.single_device_options(**values)
 
 
 def trained_weights(model_dir, options, model_fn, global_batch,
