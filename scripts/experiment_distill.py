@@ -99,7 +99,7 @@ DISTILL_FLAGS = ("--attention_distill_factor=1", "--hidden_distill_factor=100",
                  "--beta_distill_factor=5000", "--gamma_distill_factor=5",
                  "--distill_temperature=1.0", "--optimizer=adamw")
 
-PROGRESS_LINE = re.compile(r"\] step (\d+) (.*) examples/sec=")
+PROGRESS_LINE = re.compile(r"\bstep (\d+) (\S+=.*) examples/sec=")
 STAGE_LINE = re.compile(r"Stage (\w+):")
 
 
@@ -109,7 +109,7 @@ STAGE_LINE = re.compile(r"Stage (\w+):")
 
 
 def read_tsv_rows(path, limit):
-    """The header and the first `limit` rows (all with None) of a TSV."""
+    """The header and the first `limit` rows of a TSV (all rows for None)."""
     with io.open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     if lines and lines[-1] == "":
@@ -455,7 +455,7 @@ def training_curve(log_path, warmup_offset):
     x is the step counted from the start of pretraining: stage-3 steps of a
     run with layer-wise transfer come after its `warmup_offset` steps.
     """
-    points, stage = [], None
+    points, stage, seen = [], None, set()
     with io.open(log_path, encoding="utf-8") as f:
         for line in f:
             stage_match = STAGE_LINE.search(line)
@@ -463,8 +463,11 @@ def training_curve(log_path, warmup_offset):
                 stage = stage_match.group(1)
                 continue
             match = PROGRESS_LINE.search(line)
-            if not match:
+            # TensorFlow 1.15 prints each log line twice (absl and Python
+            # logging handlers): keep one point per stage and step.
+            if not match or (stage, match.group(1)) in seen:
                 continue
+            seen.add((stage, match.group(1)))
             terms = dict(part.split("=", 1) for part in match.group(2).split())
             step = int(match.group(1))
             x = step if stage == "warmup" else step + warmup_offset
@@ -690,7 +693,7 @@ def main(argv=None):
     timed(seconds, "pretrain_distilled", run_parallel, args.jobs,
           [pretrain(m) for m in jobs if m.startswith("distilled")])
     for model in jobs:
-        seconds["  " + model] = run.seconds["pretrain_" + model]
+        seconds["pretrain_" + model] = run.seconds["pretrain_" + model]
 
     def evaluate_and_finetune():
         tasks = [
