@@ -540,6 +540,10 @@ def test_run_pretrain_sh_flags_exist():
         re.findall(r"--(\w+)\b(?!=)", script))
     assert "layer_wise_warmup" in passed and "num_distill_steps" in passed
     assert passed <= defined, passed - defined
+    # As the published runs: summaries on, every checkpoint kept.
+    assert "--use_summary=true" in script
+    assert re.search(r"--keep_checkpoint_max: [^\n]*\n\s+\(default: '0'\)",
+                     help_text)
 
 
 def test_gradient_accumulation_counts_updates(work):
