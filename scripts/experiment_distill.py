@@ -82,7 +82,7 @@ FULL = Settings(max_documents=None, heldout_every=20, seq_length=128,
                 student_warmup=100, sentiment_train_rows=None,
                 sentiment_dev_rows=None, cls_seq_length=128, cls_epochs=1.0,
                 cls_lr=5e-4, mrc_train_paragraphs=None,
-                mrc_dev_paragraphs=100, mrc_seq_length=128, mrc_epochs=1.0,
+                mrc_dev_paragraphs=100, mrc_seq_length=128, mrc_epochs=4.0,
                 mrc_lr=5e-4, heldout_eval_batches=1000, seeds=(1, 2, 3))
 
 QUICK = FULL._replace(max_documents=200, heldout_every=10, seq_length=64,
