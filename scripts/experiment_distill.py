@@ -724,7 +724,7 @@ def main(argv=None):
     results = collect_results(out, jobs, settings, counts, args, seconds)
     with io.open(os.path.join(out, "results.json"), "w",
                  encoding="utf-8") as f:
-        json.dump(results, f, indent=2, ensure_ascii=False, sort_keys=True)
+        json.dump(results, f, indent=2, ensure_ascii=False)
     table = results_table(results, seconds)
     with io.open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
         f.write(table)
