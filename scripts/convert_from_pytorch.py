@@ -52,6 +52,7 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import functools
 import json
 import os
 import re
@@ -291,6 +292,17 @@ def drop_group(name, kind, bert_config):
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def graph_variable_shapes(config_json):
+    """export_checkpoint.model_variable_shapes of a config given as JSON.
+
+    Cached: converting one model from several weight files builds its
+    graph once.
+    """
+    return export_checkpoint.model_variable_shapes(
+        modeling.BertConfig.from_dict(json.loads(config_json)))
+
+
 def plan_variables(bert_config, kind, tensors, names):
     """Which transformers tensor becomes which of our variables.
 
@@ -309,7 +321,8 @@ def plan_variables(bert_config, kind, tensors, names):
     Raises:
       ValueError: listing every missing and every unexpected tensor.
     """
-    graph = export_checkpoint.model_variable_shapes(bert_config)
+    graph = collections.OrderedDict(
+        graph_variable_shapes(bert_config.to_json_string()))
     has_mlm = MLM_BIAS in names
     heads = ["mlm"] if has_mlm else []
     task_heads = head_shapes(tensors, names, bert_config.hidden_size)
