@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+from pretrain import model_folder
 from pretrain import modeling
 from scripts import convert_from_pytorch
 from scripts import convert_to_pytorch
@@ -196,8 +197,12 @@ def test_release_folders_have_the_published_layout(hf_root, converted):
     assert sorted(os.listdir(student_dir)) == [
         "mobilebert.ckpt.data-00000-of-00001", "mobilebert.ckpt.index",
         "student_f2.json", "vocab.txt"]
-    # The folders are what export_checkpoint and the run scripts accept.
+    # The folders are what the run scripts (model_folder.py) and
+    # export_checkpoint accept.
     for directory in (teacher_dir, student_dir):
+        assert model_folder.find_checkpoint(directory).startswith(
+            os.path.join(directory, "bert_model.ckpt" if directory ==
+                         teacher_dir else "mobilebert.ckpt"))
         inputs = export_checkpoint.find_release_inputs(directory)
         config = modeling.BertConfig.from_json_file(inputs.bert_config_file)
         selection = export_checkpoint.select_model_variables(
