@@ -53,6 +53,7 @@ from __future__ import print_function
 
 import collections
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -90,10 +91,9 @@ RELEASE_LAYOUT = {
     "bert": ("bert_model.ckpt", export_checkpoint.RELEASE_CONFIG),
     "mobilebert": ("mobilebert.ckpt", None),
 }
-HEAD_WEIGHTS = collections.OrderedDict([
-    ("classifier", "classifier.weight"),
-    ("squad", "qa_outputs.weight"),
-])
+# The task heads' transformers tensors (our names: FIXED_NAMES).
+HEAD_TENSORS = ("classifier.weight", "classifier.bias", "qa_outputs.weight",
+                "qa_outputs.bias")
 MLM_BIAS = "cls.predictions.bias"
 # Tensors of transformers' models that are copies of others (tied).
 TIED_COPIES = collections.OrderedDict([
@@ -172,12 +172,8 @@ def read_hf_config(input_dir):
 
 def read_pytorch_bin(path, torch_python, work_dir):
     """Tensors of a pytorch_model.bin: with torch here, or through it."""
-    try:
-        import torch  # pylint: disable=import-outside-toplevel,unused-import
-    except ImportError:
-        torch = None
-    if torch is not None:
-        from scripts import pytorch_bin  # pylint: disable=import-outside-toplevel
+    if importlib.util.find_spec("torch") is not None:
+        from scripts import pytorch_bin  # pylint: disable=g-import-not-at-top
         return pytorch_bin.load_state_dict(path)
     if not os.path.exists(torch_python):
         raise ValueError(
@@ -256,17 +252,10 @@ def head_shapes(tensors, names, hidden_size):
     Returns:
       OrderedDict {head: {TF name: shape}} for "classifier" / "squad".
     """
-    tf_shapes = {}
-    for head, weights in HEAD_WEIGHTS.items():
-        if weights not in names:
-            continue
-        bias = weights.replace(".weight", ".bias")
-        for hf_name in (weights, bias):
-            tf_name = [n for n, (h, _) in
-                       transformers_format.FIXED_NAMES.items()
-                       if h == hf_name][0]
-            if hf_name in names:
-                tf_shapes[tf_name] = list(tensors[names[hf_name]].shape)
+    tf_names = {hf: ours for ours, (hf, _) in
+                transformers_format.FIXED_NAMES.items()}
+    tf_shapes = {tf_names[hf]: list(tensors[names[hf]].shape)
+                 for hf in HEAD_TENSORS if hf in names}
     heads = export_checkpoint.task_head_shapes(tf_shapes, hidden_size)
     if len(heads) > 1:
         raise ValueError("the model has both a classification and a span "

@@ -18,6 +18,8 @@ import collections
 import sys
 
 import numpy as np
+from safetensors.numpy import save_file
+import torch
 
 
 def load_state_dict(path):
@@ -33,7 +35,6 @@ def load_state_dict(path):
       ValueError: naming the file, when it holds something else than a
         dict of tensors (weights_only loading refuses pickled code).
     """
-    import torch  # pylint: disable=import-outside-toplevel
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict):
         raise ValueError("%s: holds a %s, not a state dict" %
@@ -52,7 +53,6 @@ def load_state_dict(path):
 def main(argv):
     if len(argv) != 3:
         sys.exit("usage: pytorch_bin.py IN.bin OUT.safetensors")
-    from safetensors.numpy import save_file  # pylint: disable=import-outside-toplevel
     save_file(load_state_dict(argv[1]), argv[2])
     return 0
 

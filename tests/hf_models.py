@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 os.environ.setdefault("USE_TF", "0")
 import transformers  # pylint: disable=wrong-import-position
-from safetensors.torch import save_file  # pylint: disable=wrong-import-position
+from safetensors.torch import save_file  # pylint: disable=C0413
 
 from scripts import verify_pytorch  # pylint: disable=wrong-import-position
 
