@@ -126,7 +126,8 @@ def load_bert_config(bert_config_file, max_seq_length, tokenizer):
       ValueError: `max_seq_length` exceeds the position table, or the
         vocabulary has more entries than the embedding table.
     """
-    bert_config = modeling.BertConfig.from_json_file(bert_config_file)
+    bert_config = modeling.BertConfig.from_json_file(bert_config_file,
+                                                     "bert_config_file")
     bert_config.check_seq_length(max_seq_length)
     if len(tokenizer.vocab) > bert_config.vocab_size:
         raise ValueError(

@@ -30,8 +30,8 @@ import math
 
 import tensorflow.compat.v1 as tf
 
-from finetune import json_io
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import tokenization
 
 # Marks of a continuation piece (WordPiece) and of a word start
@@ -263,8 +263,8 @@ def load_dataset(input_file):
     Raises:
       ValueError: the file is not JSON or has no `data` list.
     """
-    dataset = json_io.load_json(input_file)
-    if not isinstance(dataset, dict) or "data" not in dataset:
+    dataset = file_io.load_json(input_file, what="squad-style dataset")
+    if "data" not in dataset:
         raise ValueError(
             "%s: expected a JSON object with a \"data\" key (squad-style "
             "dataset)" % input_file)
