@@ -640,20 +640,23 @@ def write_features(examples, tokenizer, output_file, max_seq_length,
       is_training: write the answer positions too.
 
     Returns:
-      The InputFeatures of every window, in file order.
+      The InputFeatures of every window, in file order. The file is written
+      under a per-process temporary name and renamed at the end: a killed
+      run leaves no truncated file.
     """
     features = []
-    with tf.io.TFRecordWriter(output_file) as writer:
+    with file_io.atomic_output(output_file) as temporary:
+        with tf.io.TFRecordWriter(temporary) as writer:
 
-        def write(feature):
-            features.append(feature)
-            writer.write(
-                features_to_tf_example(feature,
-                                       is_training).SerializeToString())
+            def write(feature):
+                features.append(feature)
+                writer.write(
+                    features_to_tf_example(feature,
+                                           is_training).SerializeToString())
 
-        convert_examples_to_features(examples, tokenizer, max_seq_length,
-                                     doc_stride, max_query_length,
-                                     is_training, write)
+            convert_examples_to_features(examples, tokenizer, max_seq_length,
+                                         doc_stride, max_query_length,
+                                         is_training, write)
     return features
 
 

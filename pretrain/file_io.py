@@ -28,6 +28,7 @@ from __future__ import print_function
 
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import os
@@ -86,6 +87,23 @@ def read_bytes(path, flag=None, what="file"):
                          (source(path, flag), what))
     with io.open(path, "rb") as reader:
         return reader.read()
+
+
+def file_digest(path):
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB chunks; "" for None."""
+    if not path:
+        return ""
+    if not exists(path):
+        raise ValueError("%s: file not found" % path)
+    digest = hashlib.sha256()
+    opener = _gfile().GFile if _is_remote(path) else io.open
+    with opener(path, "rb") as reader:
+        while True:
+            chunk = reader.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def decode_utf8(raw, path, flag=None, first_line=1):
