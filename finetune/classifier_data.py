@@ -306,9 +306,9 @@ def columns_needed(layout):
 
 def describe_columns(layout):
     """E.g. "2 tab-separated columns (label in column 1, text_a in ...)"."""
-    return "%d tab-separated columns (%s)" % (columns_needed(layout), ", ".join(
-        "%s in column %d" % (name, column + 1)
-        for name, column in named_columns(layout)))
+    columns = ", ".join("%s in column %d" % (name, column + 1)
+                        for name, column in named_columns(layout))
+    return "%d tab-separated columns (%s)" % (columns_needed(layout), columns)
 
 
 def without_labels(layout):
@@ -588,7 +588,8 @@ def input_fn_builder(input_file,
                      drop_remainder,
                      num_padding=0,
                      seed=None,
-                     shuffle_buffer=10000):
+                     shuffle_buffer=10000,
+                     skip_records=0):
     """An Estimator input_fn over a TFRecord file of features.
 
     Args:
@@ -601,6 +602,7 @@ def input_fn_builder(input_file,
         real ones.
       seed: shuffle seed (repeatable runs).
       shuffle_buffer: shuffle buffer size in examples.
+      skip_records: training examples to skip (a resumed run).
 
     Returns:
       input_fn(params) with params["batch_size"].
@@ -618,7 +620,8 @@ def input_fn_builder(input_file,
                     num_padding))
         return estimator_util.batch_records(
             dataset, spec, params["batch_size"], is_training, drop_remainder,
-            seed=seed, shuffle_buffer=shuffle_buffer)
+            seed=seed, shuffle_buffer=shuffle_buffer,
+            skip_records=skip_records)
 
     return input_fn
 

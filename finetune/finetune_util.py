@@ -21,6 +21,7 @@ import os
 from absl import flags
 import tensorflow.compat.v1 as tf
 
+from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
 from pretrain import modeling
@@ -274,8 +275,15 @@ def train_spec(loss, schedule, options, scaffold_fn):
 
 
 def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
-          seed):
+          seed, options=None):
     """Fine-tunes on a feature file until the schedule's last update.
+
+    A run resumed from a checkpoint in the estimator's model_dir with a
+    `seed` skips the examples the finished steps consumed, so its input
+    order continues the uninterrupted run's (one input pipeline: not on TPU
+    or with multi_worker, where every host reads its own). Dropout masks
+    restart their random sequence at the resumed step, so a resumed run is
+    close to, not identical with, an uninterrupted one.
 
     Args:
       estimator: from estimator_util.make_estimator.
@@ -285,10 +293,21 @@ def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
       max_seq_length: the features' sequence length.
       schedule: TrainSchedule.
       seed: shuffle seed.
+      options: estimator_util.RunOptions (None: one input pipeline).
     """
+    skip_records = 0
+    single_pipeline = options is None or not (
+        options.use_tpu or options.distribution_strategy == "multi_worker")
+    step = checkpoints.latest_step(estimator.model_dir)
+    if step and seed is not None and single_pipeline:
+        skip_records = min(step, schedule.num_train_steps) * (
+            schedule.train_batch_size)
+        tf.logging.info("Resuming at step %d: skipping the %d training "
+                        "examples it consumed", step, skip_records)
     input_fn = input_fn_builder(train_file,
                                 max_seq_length,
                                 is_training=True,
                                 drop_remainder=True,
-                                seed=seed)
+                                seed=seed,
+                                skip_records=skip_records)
     estimator.train(input_fn=input_fn, max_steps=schedule.num_train_steps)

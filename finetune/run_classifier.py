@@ -420,7 +420,7 @@ def main(_):
     if FLAGS.do_train:
         finetune_util.train(estimator, classifier_data.input_fn_builder,
                             train_file, FLAGS.max_seq_length, schedule,
-                            seed=FLAGS.rand_seed)
+                            seed=FLAGS.rand_seed, options=options)
     for split, requested in (("dev", FLAGS.do_eval), ("test", FLAGS.do_test)):
         if requested:
             record_file, num_examples = split_features(split)

@@ -379,7 +379,7 @@ def main(_):
         finetune_util.train(estimator, squad_data.input_fn_builder,
                             os.path.join(FLAGS.output_dir, TRAIN_RECORD),
                             FLAGS.max_seq_length, schedule,
-                            seed=FLAGS.rand_seed)
+                            seed=FLAGS.rand_seed, options=options)
     if FLAGS.do_predict:
         examples, _ = squad_data.read_squad_examples(FLAGS.predict_file,
                                                      tokenizer,

@@ -679,7 +679,8 @@ def input_fn_builder(input_file,
                      is_training,
                      drop_remainder,
                      seed=None,
-                     shuffle_buffer=100):
+                     shuffle_buffer=100,
+                     skip_records=0):
     """An Estimator input_fn over a TFRecord file of windows.
 
     Args:
@@ -690,6 +691,7 @@ def input_fn_builder(input_file,
       seed: shuffle seed (repeatable runs).
       shuffle_buffer: shuffle buffer size in windows (the examples are
         shuffled before their windows are written).
+      skip_records: training windows to skip (a resumed run).
 
     Returns:
       input_fn(params) with params["batch_size"].
@@ -700,7 +702,7 @@ def input_fn_builder(input_file,
         return estimator_util.batch_records(
             tf.data.TFRecordDataset(input_file), spec, params["batch_size"],
             is_training, drop_remainder, seed=seed,
-            shuffle_buffer=shuffle_buffer)
+            shuffle_buffer=shuffle_buffer, skip_records=skip_records)
 
     return input_fn
 

@@ -37,6 +37,8 @@ import sys
 import traceback
 import uuid
 
+from absl import logging
+
 BOM = u"\ufeff"
 
 
@@ -298,8 +300,7 @@ def report_errors(main):
     def main_reporting_errors(*args, **kwargs):
         try:
             return main(*args, **kwargs)
-        except _reported_errors() as error:  # pylint: disable=catching-non-exception
-            from absl import logging
+        except _reported_errors() as error:
             logging.debug("Traceback:\n%s", traceback.format_exc())
             sys.stderr.write("ERROR: %s\n" % error_line(error))
             sys.stderr.flush()
