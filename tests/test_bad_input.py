@@ -397,3 +397,30 @@ def test_entry_script_ends_an_input_error_with_one_line(tmp_path):
     assert last == ("ERROR: %s (--bert_config_file): use_bottleneck: "
                     "expected true or false, got 'false'" % config)
     assert "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------------------
+# Resumed fine-tuning continues the input order.
+# ---------------------------------------------------------------------------
+
+
+def test_resumed_input_continues_the_uninterrupted_order():
+    from pretrain import estimator_util
+    records = [tf.train.Example(features=tf.train.Features(feature={
+        "x": estimator_util.int64_feature([i])})).SerializeToString()
+               for i in range(10)]
+    spec = {"x": tf.io.FixedLenFeature([], tf.int64)}
+
+    def batches(skip_records, count):
+        with tf.Graph().as_default():
+            dataset = estimator_util.batch_records(
+                tf.data.Dataset.from_tensor_slices(records), spec, 4,
+                is_training=True, drop_remainder=True, seed=3,
+                shuffle_buffer=10, skip_records=skip_records)
+            batch = tf.data.make_one_shot_iterator(dataset).get_next()
+            with tf.Session() as sess:
+                return [list(sess.run(batch["x"])) for _ in range(count)]
+
+    uninterrupted = batches(0, 6)
+    assert batches(3 * 4, 3) == uninterrupted[3:]
+    assert batches(0, 3) != uninterrupted[3:]
