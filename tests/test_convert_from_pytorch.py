@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -256,6 +257,16 @@ def test_command_line_compares_with_transformers(hf_root, tmp_path):
     assert re.search(r"Compared with .*: OK, max abs diff", result.stdout)
     assert os.path.exists(str(tmp_path / "mobilebert_tiny_f4" /
                               "mobilebert_tiny_f4.json"))
+    # A bad folder ends with one line naming it.
+    failed = subprocess.run(
+        [sys.executable, SCRIPT, "--input_dir", str(tmp_path),
+         "--output_dir", str(tmp_path / "out")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "ERROR: %s: no config.json (expected a transformers save_pretrained "
+        "folder)" % tmp_path)
 
 
 def test_converted_teacher_drives_layer_wise_transfer(converted, tmp_path):
