@@ -59,8 +59,10 @@ from __future__ import print_function
 
 import collections
 import functools
+import itertools
 import logging
 import multiprocessing
+import operator
 import os
 import random
 import shutil
@@ -499,20 +501,27 @@ def truncate_seq_pair(first_length, second_length, max_num_tokens, rng):
     return tuple(first), tuple(second)
 
 
-def _masking_units(input_ids, continues_word, specials):
-    """Groups positions into masking units (words), skipping `[CLS]`/`[SEP]`.
+def _masking_units(continues_word, separator_position):
+    """Finds the masking units (words) of `[CLS] A [SEP] B [SEP]`.
 
     Every position whose flag is False starts a unit that runs up to the
-    next such position; special tokens never continue a word, so they end
-    every unit before them.
+    next such position (the special tokens never continue a word, so they
+    end every unit before them). The units of `[CLS]` (position 0) and of
+    the `[SEP]` at `separator_position` are left out; the final `[SEP]`
+    starts none.
 
     Returns:
-        A list of (start, end) position ranges, in order.
+        (starts, units): the positions whose flag is False, in order, and
+        the numbers k of the units, unit k spanning
+        `starts[k]:starts[k + 1]`.
     """
-    starts = [index for index, continues in enumerate(continues_word)
-              if not continues]
-    return [(start, end) for start, end in zip(starts, starts[1:])
-            if input_ids[start] not in specials]
+    # compress and range run in C: this is done for every instance.
+    starts = list(itertools.compress(itertools.count(),
+                                     map(operator.not_, continues_word)))
+    separator_unit = starts.index(separator_position)
+    units = (list(range(1, separator_unit)) +
+             list(range(separator_unit + 1, len(starts) - 1)))
+    return starts, units
 
 
 def shuffle(items, rng):
@@ -535,28 +544,23 @@ def shuffle(items, rng):
         items[index], items[other] = items[other], items[index]
 
 
-def _replacement_id(token_id, ids, rng):
-    """80% `[MASK]`, 10% the token itself, 10% a random vocabulary token."""
-    if rng.random() < 0.8:
-        return ids.mask
-    if rng.random() < 0.5:
-        return token_id
-    return ids.vocab_ids[rng.randint(0, len(ids.vocab_ids) - 1)]
-
-
-def create_masked_lm_predictions(input_ids, continues_word, masked_lm_prob,
-                                 max_predictions_per_seq, ids, rng):
+def create_masked_lm_predictions(input_ids, continues_word, separator_position,
+                                 masked_lm_prob, max_predictions_per_seq, ids,
+                                 rng):
     """Chooses the positions to predict and applies the replacements.
 
     Units (single tokens, or whole words when `continues_word` links them)
     are visited in random order and taken whole while they fit into
     `min(max_predictions_per_seq, max(1, round(len(input_ids) *
     masked_lm_prob)))` predictions; a unit that would exceed it is skipped.
+    Each chosen token becomes `[MASK]` (80%), stays itself (10%) or becomes
+    a random vocabulary token (10%).
 
     Args:
         input_ids: `[CLS] A [SEP] B [SEP]` token ids.
         continues_word: Per token, whether it continues the previous word
           (False for the special tokens).
+        separator_position: Position of the `[SEP]` after A.
         masked_lm_prob: Fraction of tokens to predict.
         max_predictions_per_seq: Cap on the number of predictions.
         ids: The vocabulary's `SpecialIds`.
@@ -565,19 +569,25 @@ def create_masked_lm_predictions(input_ids, continues_word, masked_lm_prob,
     Returns:
         (output_ids, masked_lm_positions, masked_lm_ids), positions sorted.
     """
-    units = _masking_units(input_ids, continues_word, (ids.cls, ids.sep))
+    starts, units = _masking_units(continues_word, separator_position)
     shuffle(units, rng)
     num_to_predict = min(max_predictions_per_seq,
                          max(1, int(round(len(input_ids) * masked_lm_prob))))
     output_ids = list(input_ids)
     positions = []
-    for start, end in units:
+    draw = rng.random
+    for unit in units:
+        start, end = starts[unit], starts[unit + 1]
         if len(positions) >= num_to_predict:
             break
         if len(positions) + end - start > num_to_predict:
             continue
         for index in range(start, end):
-            output_ids[index] = _replacement_id(input_ids[index], ids, rng)
+            if draw() < 0.8:
+                output_ids[index] = ids.mask
+            elif draw() >= 0.5:
+                output_ids[index] = ids.vocab_ids[
+                    rng.randint(0, len(ids.vocab_ids) - 1)]
             positions.append(index)
     positions.sort()
     return output_ids, positions, [input_ids[index] for index in positions]
@@ -604,8 +614,8 @@ def _make_instance(first, second, is_random_next, masked_lm_prob,
     continues_word = ([False, False] + first_continues[1:] + [False, False] +
                       second_continues[1:] + [False])
     output_ids, positions, labels = create_masked_lm_predictions(
-        input_ids, continues_word, masked_lm_prob, max_predictions_per_seq,
-        ids, rng)
+        input_ids, continues_word, len(first_ids) + 1, masked_lm_prob,
+        max_predictions_per_seq, ids, rng)
     return TrainingInstance(output_ids, segment_ids, is_random_next,
                             positions, labels, continues_word)
 
@@ -782,10 +792,20 @@ class ExampleEncoder(object):
     precomputed prefix.
     """
 
-    def __init__(self, max_seq_length, max_predictions_per_seq):
-        """Creates the encoder for the padded feature lengths."""
+    def __init__(self, max_seq_length, max_predictions_per_seq, vocab_size):
+        """Creates the encoder.
+
+        Args:
+            max_seq_length: Padded length of the per-token features.
+            max_predictions_per_seq: Padded length of the prediction
+              features.
+            vocab_size: Number of token ids.
+        """
         self.max_seq_length = max_seq_length
         self.max_predictions_per_seq = max_predictions_per_seq
+        # The varint of every id and position (a list beats a cache here).
+        self._varints = [_varint(value)
+                         for value in range(max(vocab_size, max_seq_length))]
         # 0 and 1 are one varint byte each; a float is 4 bytes.
         self._mask_prefix = _entry_prefix("input_mask", _INT64_LIST,
                                           max_seq_length)
@@ -796,15 +816,28 @@ class ExampleEncoder(object):
         self._next_sentence_entries = [
             _feature_entry("next_sentence_labels", _INT64_LIST, label)
             for label in (b"\x00", b"\x01")]
+        self._keys = {name: _length_delimited(_MAP_KEY, name.encode("utf-8"))
+                      for name in ("input_ids", "masked_lm_ids",
+                                   "masked_lm_positions")}
         self._float_one = struct.pack("<f", 1.0)
         self._float_zero = struct.pack("<f", 0.0)
 
-    @staticmethod
-    def _padded_entry(name, values, length):
-        """The map entry of an int64 feature, `values` zero padded."""
-        packed = b"".join(map(_varint, values))
-        return _feature_entry(name, _INT64_LIST,
-                              packed + b"\x00" * (length - len(values)))
+    def _padded_entry(self, key, values, length):
+        """The map entry of an int64 feature, `values` zero padded.
+
+        Args:
+            key: The entry's encoded key field (`self._keys[name]`).
+            values: The non-negative ids or positions.
+            length: The padded length.
+        """
+        # itemgetter looks every value up in one C call; the leading 0 (one
+        # byte, cut off again) makes its result a tuple even for one value.
+        packed = b"".join(operator.itemgetter(0, *values)(self._varints))
+        packed = packed[1:] + b"\x00" * (length - len(values))
+        int64_list = _PACKED_VALUES + _varint(len(packed)) + packed
+        feature = _INT64_LIST + _varint(len(int64_list)) + int64_list
+        entry = key + _MAP_VALUE + _varint(len(feature)) + feature
+        return _FEATURES_FIELD + _varint(len(entry)) + entry
 
     def encode(self, instance):
         """Returns the serialized example of `instance`.
@@ -824,12 +857,13 @@ class ExampleEncoder(object):
         padding = b"\x00" * (self.max_seq_length - num_tokens)
         num_free = self.max_predictions_per_seq - num_predictions
         entries = (  # In the order of the names.
-            self._padded_entry("input_ids", instance.input_ids,
+            self._padded_entry(self._keys["input_ids"], instance.input_ids,
                                self.max_seq_length),
             self._mask_prefix + b"\x01" * num_tokens + padding,
-            self._padded_entry("masked_lm_ids", instance.masked_lm_ids,
+            self._padded_entry(self._keys["masked_lm_ids"],
+                               instance.masked_lm_ids,
                                self.max_predictions_per_seq),
-            self._padded_entry("masked_lm_positions",
+            self._padded_entry(self._keys["masked_lm_positions"],
                                instance.masked_lm_positions,
                                self.max_predictions_per_seq),
             self._weights_prefix + self._float_one * num_predictions +
@@ -908,7 +942,8 @@ class FilePacker(object):
         self.encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
         self.ids = special_ids(tokenizer)
         self.example_encoder = ExampleEncoder(options.max_seq_length,
-                                              options.max_predictions_per_seq)
+                                              options.max_predictions_per_seq,
+                                              len(tokenizer.vocab))
 
     def __call__(self, task):
         """Packs input file `task` = (file_index, path).
