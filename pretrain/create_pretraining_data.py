@@ -34,10 +34,11 @@ only on the input list, the seed and the options; `--num_workers` processes
 (each packs whole files) change how fast it is made, never a byte of it.
 
 Outputs are written under per-process temporary names
-(`<output>.tmp-<pid>`, and `<output>.part-<file>.tmp-<pid>` for one file's
-share) and renamed to their final names only when complete: a run that is
-killed leaves no truncated file under a final name (at most stale `.tmp-`
-files, which are never read); running the same command again completes.
+(`file_io.atomic_output`: `<output>.tmp.<host>.<pid>.<random>`, and that name
+plus `.part-<file>` for one file's share) and renamed to their final names
+only when all are complete: a run that is killed leaves no truncated file
+under a final name (at most stale `.tmp.` files, which are never read);
+running the same command again completes.
 
 Each example has the features `input_ids`, `input_mask`, `segment_ids`
 (int64 x max_seq_length, zero padded), `masked_lm_positions`, `masked_lm_ids`
@@ -58,6 +59,7 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import contextlib
 import functools
 import itertools
 import logging
@@ -358,13 +360,14 @@ def _decode_line(raw_line, path, line_number):
     return file_io.decode_utf8(raw_line, path, "input_file", line_number)
 
 
-def read_file_documents(path, encoder):
+def read_file_documents(path, sentence_fn):
     """Reads the documents of one text file.
 
     Args:
         path: A text file, one sentence per line, blank lines between
           documents.
-        encoder: A `SentenceEncoder`.
+        sentence_fn: Maps a stripped, non-blank line to a `Sentence`
+          (e.g. `SentenceEncoder.encode`).
 
     Returns:
         (documents, num_characters): a list of documents, each a non-empty
@@ -387,7 +390,7 @@ def read_file_documents(path, encoder):
                     documents.append([])
                 continue
             try:
-                sentence = encoder.encode(line)
+                sentence = sentence_fn(line)
             except ValueError as error:
                 raise ValueError("%s, line %d: %s" % (path, line_number,
                                                       error))
@@ -429,7 +432,7 @@ def read_documents(input_files, tokenizer, do_whole_word_mask):
     encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
     documents = []
     for path in input_files:
-        file_documents, _ = read_file_documents(path, encoder)
+        file_documents, _ = read_file_documents(path, encoder.encode)
         documents.extend(file_documents)
     return documents
 
@@ -899,11 +902,6 @@ def _log_example(record, tokenizer):
 # One input file.
 
 
-def temporary_path(path, label="tmp", pid=None):
-    """A name next to `path` that only process `pid` (default: this) writes."""
-    return "%s.%s-%d" % (path, label, os.getpid() if pid is None else pid)
-
-
 def _remove_quietly(paths):
     """Removes the files that exist among `paths`."""
     for path in paths:
@@ -915,28 +913,26 @@ class FilePacker(object):
     """Packs one input file into its records and writes its output shares.
 
     Everything a file's records depend on is fixed at construction, so
-    packing a file gives the same bytes in any process. The shares carry the
-    process id of the run (the process that made the packer), whichever
-    worker writes them.
+    packing a file gives the same bytes in any process. A file's shares are
+    named after the run's temporary outputs, whichever worker writes them.
     """
 
-    def __init__(self, tokenizer, output_files, options, random_seed,
+    def __init__(self, tokenizer, temporary_outputs, options, random_seed,
                  do_whole_word_mask):
         """Creates the packer.
 
         Args:
             tokenizer: A `tokenization.FullTokenizer`.
-            output_files: The final output paths; a file's share for output
-              k is written next to output k.
+            temporary_outputs: The run's temporary output paths; a file's
+              share for output k is written next to output k.
             options: `PackingOptions`.
             random_seed: The run's seed (see `file_seed`).
             do_whole_word_mask: Mask whole (jieba) words instead of tokens.
         """
         self.tokenizer = tokenizer
-        self.output_files = output_files
+        self.temporary_outputs = temporary_outputs
         self.options = options
         self.random_seed = random_seed
-        self.run_pid = os.getpid()
         self.encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
         self.ids = special_ids(tokenizer)
         self.example_encoder = ExampleEncoder(options.max_seq_length,
@@ -955,7 +951,8 @@ class FilePacker(object):
         """
         file_index, path = task
         start = time.time()
-        documents, num_characters = read_file_documents(path, self.encoder)
+        documents, num_characters = read_file_documents(path,
+                                                        self.encoder.encode)
         tf.logging.info("%s: %d documents, %d characters read in %.1f s.",
                         path, len(documents), num_characters,
                         time.time() - start)
@@ -981,9 +978,8 @@ class FilePacker(object):
 
     def part_files(self, file_index):
         """The temporary shares of input file `file_index`, one per output."""
-        return [temporary_path(output, "part-%d.tmp" % file_index,
-                               self.run_pid)
-                for output in self.output_files]
+        return ["%s.part-%d" % (temporary, file_index)
+                for temporary in self.temporary_outputs]
 
 
 # The packer of a worker process, set by `_start_worker`.
@@ -1006,36 +1002,18 @@ def _pack_in_worker(task):
 
 
 class OutputShards(object):
-    """The output files, written under temporary names, renamed when done.
+    """The run's temporary outputs, filled with the files' shares in order.
 
-    Files' shares are appended in input order; the share k of a file whose
-    records start at position `offset` of the whole sequence goes to output
-    (k + offset) mod the number of outputs, so every output receives the
-    records of the sequence dealt round-robin.
+    The share k of a file whose records start at position `offset` of the
+    whole sequence goes to output (k + offset) mod the number of outputs, so
+    every output receives the records of the sequence dealt round-robin.
     """
 
-    def __init__(self, output_files):
-        """Opens the temporary outputs (making their folders).
-
-        Raises:
-            ValueError: If an output cannot be created (e.g. its folder is
-              not writable), naming the file.
-        """
-        self.output_files = output_files
-        self.temporary_files = [temporary_path(path)
-                                for path in output_files]
+    def __init__(self, temporary_outputs):
+        """Opens the temporary outputs for writing."""
         self.num_records = 0
-        self._writers = []
-        try:
-            for path, temporary in zip(output_files, self.temporary_files):
-                directory = os.path.dirname(path)
-                if directory:
-                    tf.io.gfile.makedirs(directory)
-                self._writers.append(tf.io.gfile.GFile(temporary, "wb"))
-        except (tf.errors.OpError, OSError) as error:
-            self.abort()
-            raise ValueError("Cannot write the output file %s (from "
-                             "--output_file): %s" % (path, error))
+        self._writers = [tf.io.gfile.GFile(path, "wb")
+                         for path in temporary_outputs]
 
     def append(self, result):
         """Appends one file's shares and removes them."""
@@ -1049,18 +1027,10 @@ class OutputShards(object):
             _remove_quietly(result.part_files)
         self.num_records += result.num_records
 
-    def commit(self):
-        """Closes the outputs and gives them their final names."""
+    def close(self):
+        """Closes the outputs."""
         for writer in self._writers:
             writer.close()
-        for temporary, path in zip(self.temporary_files, self.output_files):
-            tf.io.gfile.rename(temporary, path, overwrite=True)
-
-    def abort(self):
-        """Closes and removes the temporary outputs."""
-        for writer in self._writers:
-            writer.close()
-        _remove_quietly(self.temporary_files)
 
 
 def _pack_files(packer, tasks, num_workers):
@@ -1081,6 +1051,27 @@ def _pack_files(packer, tasks, num_workers):
                       initargs=(packer,)) as pool:
         for result in pool.imap(_pack_in_worker, tasks):
             yield result
+
+
+def _write_files(packer, outputs, input_files, num_workers):
+    """Packs the input files and appends their shares to `outputs`."""
+    start = time.time()
+    num_characters = 0
+    results = _pack_files(packer, list(enumerate(input_files)),
+                          min(num_workers, len(input_files)))
+    try:
+        for number, result in enumerate(results, start=1):
+            outputs.append(result)
+            num_characters += result.num_characters
+            elapsed = max(time.time() - start, 1e-9)
+            tf.logging.info(
+                "File %d of %d done (%s: %d records); %d examples, %d "
+                "characters so far, %.0f characters/sec.", number,
+                len(input_files), result.path, result.num_records,
+                outputs.num_records, num_characters,
+                num_characters / elapsed)
+    finally:
+        results.close()  # Stops the workers.
 
 
 def build_records(input_files, output_files, tokenizer, max_seq_length=128,
@@ -1115,33 +1106,28 @@ def build_records(input_files, output_files, tokenizer, max_seq_length=128,
                      masked_lm_prob, short_seq_prob, random_seed, num_workers)
     validate_vocab(tokenizer)
     validate_output_files(output_files)
+    for directory in sorted(set(os.path.dirname(path) or "."
+                                for path in output_files)):
+        file_io.check_writable_dir(directory, "output_file")
     options = PackingOptions(max_seq_length, max_predictions_per_seq,
                              dupe_factor, masked_lm_prob, short_seq_prob)
-    packer = FilePacker(tokenizer, output_files, options, random_seed,
-                        do_whole_word_mask)
-    outputs = OutputShards(output_files)
-    start = time.time()
-    num_characters = 0
-    results = _pack_files(packer, list(enumerate(input_files)),
-                          min(num_workers, len(input_files)))
-    try:
-        for number, result in enumerate(results, start=1):
-            outputs.append(result)
-            num_characters += result.num_characters
-            elapsed = max(time.time() - start, 1e-9)
-            tf.logging.info(
-                "File %d of %d done (%s: %d records); %d examples, %d "
-                "characters so far, %.0f characters/sec.", number,
-                len(input_files), result.path, result.num_records,
-                outputs.num_records, num_characters,
-                num_characters / elapsed)
-        outputs.commit()
-    except BaseException:
-        results.close()  # Stops the workers.
-        outputs.abort()
-        for file_index in range(len(input_files)):
-            _remove_quietly(packer.part_files(file_index))
-        raise
+    with contextlib.ExitStack() as renames:
+        # Each output is renamed into place when the block ends without an
+        # error, and removed otherwise.
+        temporary_outputs = [
+            renames.enter_context(file_io.atomic_output(path))
+            for path in output_files]
+        packer = FilePacker(tokenizer, temporary_outputs, options,
+                            random_seed, do_whole_word_mask)
+        outputs = OutputShards(temporary_outputs)
+        try:
+            _write_files(packer, outputs, input_files, num_workers)
+        except BaseException:
+            for file_index in range(len(input_files)):
+                _remove_quietly(packer.part_files(file_index))
+            raise
+        finally:
+            outputs.close()
     tf.logging.info("Wrote %d examples to %d file(s).", outputs.num_records,
                     len(output_files))
     return outputs.num_records

@@ -569,7 +569,7 @@ def test_output_does_not_depend_on_the_number_of_workers(
     assert [sha256(path) for path in shards] == [
         sha256(path) for path in three_file_shards]
     assert sorted(os.listdir(str(workdir))) == sorted(
-        name for name in os.listdir(str(workdir)) if ".tmp-" not in name)
+        name for name in os.listdir(str(workdir)) if ".tmp." not in name)
 
 
 def test_failed_run_leaves_old_outputs_and_no_temporary_file(
@@ -624,7 +624,7 @@ def test_killed_run_leaves_no_final_file_and_the_rerun_completes(
         process.wait()
     names = os.listdir(str(tmp_path))
     assert not set(names) & {"out-0.tfrecord", "out-1.tfrecord"}
-    assert any(".tmp-" in name for name in names)  # What was cut short.
+    assert any(".tmp." in name for name in names)  # What was cut short.
     os.remove(inputs[2])
     write_corpus(inputs[2], three_texts[2])
     cpd.build_records(inputs, shards, tokenizer, random_seed=SEED,
