@@ -582,7 +582,8 @@ def test_failed_run_leaves_old_outputs_and_no_temporary_file(
     bad = str(tmp_path / "z-bad.txt")
     with open(bad, "wb") as writer:
         writer.write("第一句。\n\n第二句。\n".encode("utf-8") + b"caf\xe9\n")
-    with pytest.raises(ValueError, match=re.escape(bad) + ", line 4"):
+    with pytest.raises(ValueError, match=re.escape(bad) +
+                       r" \(--input_file\), line 4"):
         cpd.build_records(three_files[:1] + [bad], shards, tokenizer,
                           do_whole_word_mask=True, num_workers=2,
                           **MULTI_OPTIONS)
