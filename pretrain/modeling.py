@@ -771,8 +771,16 @@ def apply_dense(inputs, kernel, bias, use_einsum, activation=None):
     return tf.reshape(output, shape[:-1] + [get_shape_list(kernel)[-1]])
 
 
+# Largest joint kernel (in floats) that joint_dense builds.  The kernels are
+# variables, so their concatenation runs on every call: for the teacher's
+# 768 x 2304 query/key/value kernel that copy costs more than the two
+# MatMuls it saves (measured ~10% slower at batch 1); for the students'
+# narrow projections it is small next to the saved per-op cost.
+_MAX_JOINT_KERNEL = 1 << 20
+
+
 def joint_dense(inputs, params, use_einsum):
-    """Several dense layers of one input as one MatMul.
+    """Several dense layers of one input, as one MatMul where that pays.
 
     Args:
         inputs: [..., in].
@@ -781,8 +789,11 @@ def joint_dense(inputs, params, use_einsum):
     Returns:
         [..., sum of u_k]: the layers' outputs side by side, in order.
     """
-    if len(params) == 1:
-        return apply_dense(inputs, params[0][0], params[0][1], use_einsum)
+    in_width = get_shape_list(inputs)[-1]
+    units = sum(get_shape_list(b)[0] for _, b in params)
+    if len(params) == 1 or in_width * units > _MAX_JOINT_KERNEL:
+        outputs = [apply_dense(inputs, k, b, use_einsum) for k, b in params]
+        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, -1)
     kernel = tf.concat([k for k, _ in params], axis=1)  # [in, sum u_k]
     bias = tf.concat([b for _, b in params], axis=0)
     return apply_dense(inputs, kernel, bias, use_einsum)
