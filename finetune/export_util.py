@@ -64,6 +64,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
+from pretrain import file_io
 
 DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
 TFLITE_NAME = "model.tflite"
@@ -353,6 +354,23 @@ def export_newest_checkpoint(model_fn,
     return paths
 
 
+def read_tflite_model(model_path):
+    """The bytes of a TFLite model file, checked to be one.
+
+    Raises:
+      ValueError: the file is missing or is not a TFLite flatbuffer (its
+        bytes 4-8 are not the identifier "TFL3").
+    """
+    content = file_io.read_bytes(model_path, "lite_model_path",
+                                 "TFLite model")
+    if content[4:8] != b"TFL3":
+        raise ValueError(
+            "%s: not a TFLite model (no TFL3 flatbuffer identifier at bytes "
+            "4-8); expected a .tflite file written by --export_dir" %
+            file_io.source(model_path, "lite_model_path"))
+    return content
+
+
 def run_tflite(model_path, feature_dicts):
     """Runs a TFLite model example by example.
 
@@ -368,8 +386,8 @@ def run_tflite(model_path, feature_dicts):
     Raises:
       ValueError: a feature dict lacks one of the model's inputs.
     """
-    with tf.io.gfile.GFile(model_path, "rb") as reader:
-        interpreter = tf.lite.Interpreter(model_content=reader.read())
+    interpreter = tf.lite.Interpreter(
+        model_content=read_tflite_model(model_path))
     interpreter.allocate_tensors()
     inputs = interpreter.get_input_details()
     outputs = interpreter.get_output_details()

@@ -46,6 +46,7 @@ from finetune import finetune_util
 from finetune import squad_data
 from pretrain import checkpoints
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import modeling
 
 FLAGS = flags.FLAGS
@@ -89,6 +90,7 @@ def define_flags():
         "After training, write a SavedModel (inputs input_ids, input_mask, "
         "segment_ids; outputs start_logits, end_logits) and a TFLite model "
         "here.")
+    finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
         "directory).")
@@ -333,7 +335,15 @@ def main(_):
     bert_config = finetune_util.load_bert_config(FLAGS.bert_config_file,
                                                  FLAGS.max_seq_length,
                                                  tokenizer)
-    tf.io.gfile.makedirs(FLAGS.output_dir)
+    file_io.check_writable_dir(FLAGS.output_dir, "output_dir")
+    if FLAGS.do_train:
+        finetune_util.check_train_settings(
+            FLAGS.output_dir,
+            finetune_util.train_settings(FLAGS, FLAGS.train_file,
+                                         doc_stride=FLAGS.doc_stride,
+                                         max_query_length=(
+                                             FLAGS.max_query_length)),
+            FLAGS.overwrite_output_dir)
 
     def write_windows(examples, file_name, is_training):
         """Writes the examples' windows to `file_name` in --output_dir."""
@@ -348,16 +358,22 @@ def main(_):
                                              seed=FLAGS.rand_seed)
         train_features = write_windows(train_examples, TRAIN_RECORD,
                                        is_training=True)
-        tf.logging.info("Training on %d questions in %d windows",
-                        len(train_examples), len(train_features))
-        # An epoch is one pass over the windows (BERT counted questions).
+        # An epoch is counted in questions, as BERT's run_squad.py counts
+        # it (the published schedules); training still iterates over every
+        # window, so a pass over the windows takes more steps than that.
+        tf.logging.info(
+            "Training on %d questions in %d windows: an epoch is %d steps "
+            "counted in questions (%d steps would pass over every window)",
+            len(train_examples), len(train_features),
+            len(train_examples) // FLAGS.train_batch_size,
+            len(train_features) // FLAGS.train_batch_size)
         schedule = finetune_util.train_schedule(
-            len(train_features),
+            len(train_examples),
             FLAGS.train_batch_size,
             FLAGS.num_train_epochs,
             FLAGS.warmup_proportion,
             learning_rate=FLAGS.learning_rate,
-            unit="windows")
+            unit="questions")
     model_fn = model_fn_builder(bert_config, options,
                                 use_einsum=FLAGS.use_einsum,
                                 init_checkpoint=FLAGS.init_checkpoint,
@@ -369,7 +385,7 @@ def main(_):
         finetune_util.train(estimator, squad_data.input_fn_builder,
                             os.path.join(FLAGS.output_dir, TRAIN_RECORD),
                             FLAGS.max_seq_length, schedule,
-                            seed=FLAGS.rand_seed)
+                            seed=FLAGS.rand_seed, options=options)
     if FLAGS.do_predict:
         examples, _ = squad_data.read_squad_examples(FLAGS.predict_file,
                                                      tokenizer,
@@ -393,4 +409,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))
