@@ -425,42 +425,58 @@ def trigram(word_output):
 def encoder(config, embedding_output, attention_mask, use_einsum):
     """Stacks `num_hidden_layers` transformer layers.
 
+    The layers work on [B*S, H] matrices: every dense layer is then one
+    MatMul whose BiasAdd (and activation, residual Add) the runtime can fuse
+    into it, with no reshape in between.
+
     Returns:
         (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
           embedding output; all_attention_scores: L tensors [B, N, S, S]).
     """
+    batch_size, seq_length, hidden_size = get_shape_list(embedding_output,
+                                                         expected_rank=3)
+    # The additive mask, once for all layers: 0 where attention is allowed,
+    # -10000 elsewhere.  expand_dims rather than mask[:, None]: TFLite
+    # converts it.
+    adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
+                           tf.float32)) * -10000.0  # [B, 1, S, S]
     all_layers = [embedding_output]
     all_scores = []
-    prev_output = embedding_output
+    prev_output = tf.reshape(embedding_output, [-1, hidden_size])  # [B*S, H]
     for layer_idx in range(config.num_hidden_layers):
         with tf.variable_scope("layer_%d" % layer_idx):
             prev_output, scores = transformer_layer(config, prev_output,
-                                                    attention_mask, use_einsum)
-        all_layers.append(prev_output)
+                                                    adder, batch_size,
+                                                    seq_length, use_einsum)
+        all_layers.append(
+            tf.reshape(prev_output, [batch_size, seq_length, hidden_size]))
         all_scores.append(scores)
     return all_layers, all_scores
 
 
-def transformer_layer(config, layer_input, attention_mask, use_einsum):
+def transformer_layer(config, layer_input, adder, batch_size, seq_length,
+                      use_einsum):
     """One MobileBERT (or BERT) layer, as in the paper's figure.
 
     Args:
-        layer_input: [B, S, H] output of the previous layer.
+        layer_input: [B*S, H] output of the previous layer.
+        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
-        (layer output [B, S, H], attention scores [B, N, S, S]).
+        (layer output [B*S, H], attention scores [B, N, S, S]).
     """
     prev_output = layer_input
     if config.use_bottleneck:
         inner_input, query_key, value = bottleneck(config, prev_output,
-                                                   use_einsum)  # [B, S, I]
+                                                   use_einsum)  # [B*S, I]
     else:
         inner_input = query_key = value = prev_output
 
     with tf.variable_scope("attention"):
         attention_output, scores = attention(config, query_key, value,
-                                             inner_input, attention_mask,
-                                             use_einsum)  # [B, S, I]
+                                             inner_input, adder, batch_size,
+                                             seq_length,
+                                             use_einsum)  # [B*S, I]
 
     inner_output = attention_output
     for ffn_idx in range(config.num_feedforward_networks - 1):
@@ -468,75 +484,100 @@ def transformer_layer(config, layer_input, attention_mask, use_einsum):
             inner_output = feed_forward(config, inner_output, use_einsum)
 
     inner_output = feed_forward(config, inner_output, use_einsum,
-                                is_last=True)  # [B, S, I]
+                                is_last=True)  # [B*S, I]
     if not config.use_bottleneck:
         return inner_output, scores
     with tf.variable_scope("output/bottleneck"):
         layer_output = output_bottleneck(config, inner_output, prev_output,
-                                         use_einsum)  # [B, S, H]
+                                         use_einsum)  # [B*S, H]
     return layer_output, scores
 
 
 def bottleneck(config, prev_output, use_einsum):
     """Linear projections from the hidden width into the bottleneck.
 
+    With a key/query-shared bottleneck the `input` and `attention`
+    projections read the same tensor, so they run as one MatMul.
+
     Args:
-        prev_output: [B, S, H].
+        prev_output: [B*S, H].
 
     Returns:
         (layer_input, query_key, value): the residual input of the attention
-        block [B, S, I], the query/key input and the value input.
+        block [B*S, I], the query/key input and the value input.
     """
     initializer = create_initializer(config.initializer_range)
-
-    def projection(scope):
-        """dense + normalization of prev_output in `scope`: [B, S, I]."""
-        with tf.variable_scope(scope):
-            projected = dense(prev_output, config.intra_bottleneck_size,
-                              initializer, "dense", use_einsum)
-            return normalize(projected, config.normalization_type)
-
+    width = get_shape_list(prev_output)[-1]
+    scopes = ["input"]
+    if config.key_query_shared_bottleneck and not (
+            config.use_bottleneck_attention):
+        scopes.append("attention")
     with tf.variable_scope("bottleneck"):
-        layer_input = projection("input")
-        if config.use_bottleneck_attention:
-            return layer_input, layer_input, layer_input
-        if config.key_query_shared_bottleneck:
-            return layer_input, projection("attention"), prev_output
+        params = []
+        for scope in scopes:
+            with tf.variable_scope(scope):
+                params.append(
+                    dense_variables(width, config.intra_bottleneck_size,
+                                    initializer, "dense") +
+                    norm_variables(config.intra_bottleneck_size,
+                                   config.normalization_type))
+    joined = joint_dense(prev_output, [p[:2] for p in params],
+                         use_einsum)  # [B*S, K*I]
+    normalized = [
+        apply_normalization(x, p[2], p[3], config.normalization_type)
+        for x, p in zip(tf.split(joined, len(params), axis=-1), params)
+    ]  # each [B*S, I]
+    layer_input = normalized[0]
+    if config.use_bottleneck_attention:
+        return layer_input, layer_input, layer_input
+    if config.key_query_shared_bottleneck:
+        return layer_input, normalized[1], prev_output
     return layer_input, prev_output, prev_output
 
 
-def attention(config, query_key, value, residual, attention_mask, use_einsum):
+def attention(config, query_key, value, residual, adder, batch_size,
+              seq_length, use_einsum):
     """Multi-head self-attention (`self`) and its output projection (`output`).
 
+    Projections that read the same tensor run as one MatMul: query, key and
+    value when they share their input, otherwise query and key.
+
     Args:
-        query_key: [B, S, W] input of the query and key projections.
-        value: [B, S, W'] input of the value projection.
-        residual: [B, S, I] tensor added back after the output projection.
-        attention_mask: [B, S, S] with 1 where attention is allowed.
+        query_key: [B*S, W] input of the query and key projections.
+        value: [B*S, W'] input of the value projection.
+        residual: [B*S, I] tensor added back after the output projection.
+        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
-        (attention output [B, S, I], pre-softmax scores [B, N, S, S]).
+        (attention output [B*S, I], pre-softmax scores [B, N, S, S]).
     """
     initializer = create_initializer(config.initializer_range)
     num_heads = config.num_attention_heads
     head_size = config.attention_width // num_heads
+    width = num_heads * head_size
     with tf.variable_scope("self"):
-        query = dense_heads(query_key, num_heads, head_size, initializer,
-                            "query", use_einsum)  # [B, S, N, D]
-        key = dense_heads(query_key, num_heads, head_size, initializer, "key",
-                          use_einsum)
-        value = dense_heads(value, num_heads, head_size, initializer, "value",
-                            use_einsum)
+        params = [
+            dense_variables(get_shape_list(x)[-1], width, initializer, name)
+            for x, name in ((query_key, "query"), (query_key, "key"),
+                            (value, "value"))
+        ]
+        if value is query_key:
+            groups = [(joint_dense(query_key, params, use_einsum), 3)]
+        else:
+            groups = [(joint_dense(query_key, params[:2], use_einsum), 2),
+                      (joint_dense(value, params[2:], use_einsum), 1)]
+        heads = []
+        for joined, count in groups:
+            heads.extend(split_heads(joined, count, batch_size, seq_length,
+                                     num_heads, head_size, use_einsum))
+        query, key, value = heads
         if use_einsum:
+            # query, key, value: [B, S, N, D].
             scores = tf.einsum("bfnd,btnd->bnft", query, key)  # [B, N, S, S]
         else:
-            scores = tf.matmul(tf.transpose(query, [0, 2, 1, 3]),
-                               tf.transpose(key, [0, 2, 1, 3]),
-                               transpose_b=True)
+            # query, key, value: [B, N, S, D].
+            scores = tf.matmul(query, key, transpose_b=True)
         scores *= 1.0 / math.sqrt(float(head_size))
-        # expand_dims rather than mask[:, None]: TFLite converts it.
-        adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
-                               tf.float32)) * -10000.0  # [B, 1, S, S]
         scores += adder
         probs = dropout(tf.nn.softmax(scores),
                         config.attention_probs_dropout_prob)
@@ -544,18 +585,36 @@ def attention(config, query_key, value, residual, attention_mask, use_einsum):
             context = tf.einsum("bnft,btnd->bfnd", probs,
                                 value)  # [B, S, N, D]
         else:
-            context = tf.transpose(
-                tf.matmul(probs, tf.transpose(value, [0, 2, 1, 3])),
-                [0, 2, 1, 3])
+            context = tf.transpose(tf.matmul(probs, value),
+                                   [0, 2, 1, 3])  # [B, S, N, D]
+        context = tf.reshape(context, [-1, width])  # [B*S, N*D]
 
     with tf.variable_scope("output"):
-        output = dense_from_heads(context, config.intra_bottleneck_size,
-                                  initializer, "dense",
-                                  use_einsum)  # [B, S, I]
+        output = dense(context, config.intra_bottleneck_size, initializer,
+                       "dense", use_einsum)  # [B*S, I]
         if not config.use_bottleneck:
             output = dropout(output, config.hidden_dropout_prob)
         output = normalize(output + residual, config.normalization_type)
     return output, scores
+
+
+def split_heads(joined, count, batch_size, seq_length, num_heads, head_size,
+                use_einsum):
+    """Per-head views of `count` projections that came out of one MatMul.
+
+    Args:
+        joined: [B*S, count*N*D], the projections side by side.
+
+    Returns:
+        `count` tensors [B, S, N, D] with `use_einsum`, otherwise `count`
+        tensors [B, N, S, D] (one transpose for all of them).
+    """
+    heads = tf.reshape(joined, [batch_size, seq_length, count * num_heads,
+                                head_size])  # [B, S, count*N, D]
+    if use_einsum:
+        return tf.split(heads, count, axis=2)
+    heads = tf.transpose(heads, [0, 2, 1, 3])  # [B, count*N, S, D]
+    return tf.split(heads, count, axis=1)
 
 
 def feed_forward(config, ffn_input, use_einsum, is_last=False):
@@ -566,19 +625,19 @@ def feed_forward(config, ffn_input, use_einsum, is_last=False):
     last FFN applies dropout before the residual.
 
     Args:
-        ffn_input: [B, S, I].
+        ffn_input: [B*S, I].
 
     Returns:
-        [B, S, I].
+        [B*S, I].
     """
     initializer = create_initializer(config.initializer_range)
     with tf.variable_scope("intermediate"):
         hidden = dense(ffn_input, config.intermediate_size,
                        initializer, "dense", use_einsum,
-                       get_activation(config.hidden_act))  # [B, S, F]
+                       get_activation(config.hidden_act))  # [B*S, F]
     with tf.variable_scope("output"):
         output = dense(hidden, config.intra_bottleneck_size, initializer,
-                       "dense", use_einsum)  # [B, S, I]
+                       "dense", use_einsum)  # [B*S, I]
         if is_last and not config.use_bottleneck:
             output = dropout(output, config.hidden_dropout_prob)
         return normalize(output + ffn_input, config.normalization_type)
@@ -588,15 +647,15 @@ def output_bottleneck(config, inner_output, prev_output, use_einsum):
     """Projects the bottleneck back to the hidden width, residual with input.
 
     Args:
-        inner_output: [B, S, I].
-        prev_output: [B, S, H] input of the layer.
+        inner_output: [B*S, I].
+        prev_output: [B*S, H] input of the layer.
 
     Returns:
-        [B, S, H].
+        [B*S, H].
     """
     initializer = create_initializer(config.initializer_range)
     output = dense(inner_output, config.hidden_size, initializer, "dense",
-                   use_einsum)  # [B, S, H]
+                   use_einsum)  # [B*S, H]
     output = dropout(output, config.hidden_dropout_prob)
     return normalize(output + prev_output, config.normalization_type)
 
@@ -720,70 +779,120 @@ def dense(inputs, units, initializer, name, use_einsum, activation=None):
     Returns:
         [..., units].
     """
-    in_width = get_shape_list(inputs)[-1]
+    kernel, bias = dense_variables(get_shape_list(inputs)[-1], units,
+                                   initializer, name)
+    return apply_dense(inputs, kernel, bias, use_einsum, activation)
+
+
+def dense_variables(in_width, units, initializer, name):
+    """Creates (kernel [in, units], bias [units]) under scope `name`."""
     with tf.variable_scope(name):
         kernel = tf.get_variable("kernel", [in_width, units],
                                  initializer=initializer)
         bias = tf.get_variable("bias", [units],
                                initializer=tf.zeros_initializer())
-    if use_einsum:
+    return kernel, bias
+
+
+def apply_dense(inputs, kernel, bias, use_einsum, activation=None):
+    """inputs [..., in] times kernel [in, units] plus bias, activated.
+
+    On [N, in] matrices (and without `use_einsum`) this is MatMul, BiasAdd
+    and the activation back to back: the pattern the runtimes fuse into one
+    kernel.
+    """
+    shape = get_shape_list(inputs)
+    if use_einsum and len(shape) > 2:
         # Explicit batch labels, not "...": TF 2's Einsum gradient for an
         # ellipsis broadcast against the kernel materialises a
         # [in, out, batch...] tensor before summing it (~10x slower steps).
-        batch = "abcdefgh"[:len(get_shape_list(inputs)) - 1]
-        output = tf.einsum("%si,io->%so" % (batch, batch), inputs, kernel)
-    else:
-        shape = get_shape_list(inputs)
-        flat = tf.reshape(inputs, [-1, in_width])
-        output = tf.reshape(tf.matmul(flat, kernel), shape[:-1] + [units])
-    output += bias
-    return activation(output) if activation is not None else output
+        batch = "abcdefgh"[:len(shape) - 1]
+        output = tf.nn.bias_add(
+            tf.einsum("%si,io->%so" % (batch, batch), inputs, kernel), bias)
+        return activation(output) if activation is not None else output
+    flat = inputs if len(shape) == 2 else tf.reshape(inputs, [-1, shape[-1]])
+    output = tf.nn.bias_add(tf.matmul(flat, kernel), bias)  # [N, units]
+    if activation is not None:
+        output = activation(output)
+    if len(shape) == 2:
+        return output
+    return tf.reshape(output, shape[:-1] + [get_shape_list(kernel)[-1]])
 
 
-def dense_heads(inputs, num_heads, head_size, initializer, name, use_einsum):
-    """Projects [B, S, W] to per-head [B, S, N, D]; kernel stored [W, N*D]."""
-    batch_size, seq_length = get_shape_list(inputs)[:2]
-    output = dense(inputs, num_heads * head_size, initializer, name,
-                   use_einsum)
-    return tf.reshape(output, [batch_size, seq_length, num_heads, head_size])
+# Largest joint kernel (in floats) that joint_dense builds.  The kernels are
+# variables, so their concatenation runs on every call: for the teacher's
+# 768 x 2304 query/key/value kernel that copy costs more than the two
+# MatMuls it saves (measured ~10% slower at batch 1); for the students'
+# narrow projections it is small next to the saved per-op cost.
+_MAX_JOINT_KERNEL = 1 << 20
 
 
-def dense_from_heads(inputs, units, initializer, name, use_einsum):
-    """Projects per-head [B, S, N, D] to [B, S, units]; kernel [N*D, units]."""
-    batch_size, seq_length, num_heads, head_size = get_shape_list(inputs)
-    flat = tf.reshape(inputs, [batch_size, seq_length, num_heads * head_size])
-    return dense(flat, units, initializer, name, use_einsum)
+def joint_dense(inputs, params, use_einsum):
+    """Several dense layers of one input, as one MatMul where that pays.
+
+    Args:
+        inputs: [..., in].
+        params: (kernel [in, u_k], bias [u_k]) pairs.
+
+    Returns:
+        [..., sum of u_k]: the layers' outputs side by side, in order.
+    """
+    in_width = get_shape_list(inputs)[-1]
+    units = sum(get_shape_list(b)[0] for _, b in params)
+    if len(params) == 1 or in_width * units > _MAX_JOINT_KERNEL:
+        outputs = [apply_dense(inputs, k, b, use_einsum) for k, b in params]
+        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, -1)
+    kernel = tf.concat([k for k, _ in params], axis=1)  # [in, sum u_k]
+    bias = tf.concat([b for _, b in params], axis=0)
+    return apply_dense(inputs, kernel, bias, use_einsum)
 
 
 def normalize(inputs, normalization_type):
     """Applies the configured normalization in its checkpoint scope."""
+    beta, gamma = norm_variables(get_shape_list(inputs)[-1],
+                                 normalization_type)
+    return apply_normalization(inputs, beta, gamma, normalization_type)
+
+
+def norm_variables(width, normalization_type):
+    """(beta, gamma) of the configured normalization, in its scope.
+
+    The scope is MobileBERT's `FakeLayerNorm` for `no_norm`, `LayerNorm`
+    otherwise.
+    """
+    scope = "FakeLayerNorm" if normalization_type == "no_norm" else (
+        "LayerNorm")
+    return affine_variables(width, scope)
+
+
+def affine_variables(width, scope):
+    """Creates (beta [width], gamma [width]) under `scope`."""
+    with tf.variable_scope(scope):
+        beta = tf.get_variable("beta", [width],
+                               initializer=tf.zeros_initializer())
+        gamma = tf.get_variable("gamma", [width],
+                                initializer=tf.ones_initializer())
+    return beta, gamma
+
+
+def apply_normalization(inputs, beta, gamma, normalization_type):
+    """Layer normalisation, or NoNorm's element-wise `x * gamma + beta`."""
     if normalization_type == "no_norm":
-        return fake_layer_norm(inputs)
+        return inputs * gamma + beta
     epsilon = 1e-6 if normalization_type == "manual_layer_norm" else 1e-12
-    return layer_norm(inputs, epsilon)
+    return standardize(inputs, epsilon) * gamma + beta
 
 
 def layer_norm(inputs, epsilon=1e-12, scope="LayerNorm"):
     """Layer normalisation over the last axis (variables beta, gamma)."""
-    width = get_shape_list(inputs)[-1]
-    with tf.variable_scope(scope):
-        beta = tf.get_variable("beta", [width],
-                               initializer=tf.zeros_initializer())
-        gamma = tf.get_variable("gamma", [width],
-                                initializer=tf.ones_initializer())
+    beta, gamma = affine_variables(get_shape_list(inputs)[-1], scope)
+    return standardize(inputs, epsilon) * gamma + beta
+
+
+def standardize(inputs, epsilon):
+    """(x - mean) / sqrt(variance + epsilon) over the last axis."""
     mean, variance = tf.nn.moments(inputs, [-1], keep_dims=True)
-    return (inputs - mean) * tf.rsqrt(variance + epsilon) * gamma + beta
-
-
-def fake_layer_norm(inputs, scope="FakeLayerNorm"):
-    """MobileBERT's NoNorm: an element-wise affine map `x * gamma + beta`."""
-    width = get_shape_list(inputs)[-1]
-    with tf.variable_scope(scope):
-        beta = tf.get_variable("beta", [width],
-                               initializer=tf.zeros_initializer())
-        gamma = tf.get_variable("gamma", [width],
-                                initializer=tf.ones_initializer())
-    return inputs * gamma + beta
+    return (inputs - mean) * tf.rsqrt(variance + epsilon)
 
 
 def dropout(inputs, dropout_prob):

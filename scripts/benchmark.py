@@ -3,24 +3,31 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Speed and memory benchmark on the current machine (not a test).
 
-Prints four tables:
-  1. each published config: parameters, inference latency at batch 1 x 128
-     and throughput at batch 32 x 128, with `use_einsum` on and off;
-  1b. each published config exported to float TFLite: batch-1 latency;
-  2. one distillation training step, student_base_f2 with the full-size
-     roberta_wwm_ext teacher, batch 8 x 128: seconds/step, examples/sec and
-     peak resident memory (measured in a fresh subprocess);
-  3. preprocessing throughput for CMRC 2018 dev and ChnSentiCorp train;
-  3b. pretraining-data creation (whole-word masking) in characters/sec and
-     characters per CPU second, with 1 and 2 worker processes;
-  4. training steps/sec of a fine-tuning and a distillation step on each
-     stack whose environment exists (.venv: TF 1.15, .venv-tf2: TF 2.15),
-     and the modern stack's ratio to the reference stack.
-
-Runs on either stack and names it in the first line.
+Sections (--sections, comma list):
+  inference    each config (--configs; the teacher and base students by
+               default) exported as a SavedModel and loaded into a session,
+               XLA JIT off and on: latency at batch 1 x 128 and throughput at
+               batch 32 x 128, on every stack whose environment exists
+               (.venv: TF 1.15, .venv-tf2: TF 2.15; each in its own process);
+  tflite       the same encoders as float TFLite, batch 1, one thread, on
+               every stack;
+  pytorch      student_base_f2 as our SavedModel against Hugging Face's
+               MobileBertModel on the same converted weights, in .venv-tf2;
+  distill      one full-size distillation training step (seconds, memory);
+  preprocess   preprocessing throughput for CMRC 2018 dev, ChnSentiCorp,
+               and pretraining-data creation (whole-word masking) in
+               characters/sec and per CPU second, with 1 and 2 workers;
+  train_speed  training steps/sec of tiny configs on each stack;
+  gpu          full-size training per precision (scripts/gpu_check.sh).
+Then every speed ratio of the inference targets side by side with its
+target.  Timings of one section are taken round-robin over its configs, and
+ratios use the minimum of the runs: on a shared machine the least disturbed.
+--json writes all results, --plot a PNG of batch-1 latency per config and
+runtime (matplotlib; --plot_from redraws it from a --json file).
 
 Usage:
-  .venv/bin/python scripts/benchmark.py [--iterations 5] [--sections all]
+  .venv-tf2/bin/python scripts/benchmark.py [--iterations 20] \
+      [--sections inference,tflite,pytorch] [--json out.json] [--plot out.png]
 """
 
 from __future__ import absolute_import
@@ -28,6 +35,7 @@ from __future__ import division
 from __future__ import print_function
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -76,114 +84,431 @@ def time_runs(sess, fetch, feed, iterations):
     return float(np.median(times))
 
 
-def inference_row(name, use_einsum, iterations, throughput_batch):
-    """Times the encoder of one config at batch 1 and `throughput_batch`."""
-    config = load_config(name)
+# The serving benchmark: what a user runs.  Each config is exported as the
+# SavedModel a fine-tuned model is served from (random weights, the
+# einsum-free export graph, int32 [None, 128] inputs input_ids, input_mask,
+# segment_ids) and loaded into a session, once with and once without XLA
+# JIT.  All sessions of one stack are timed round-robin, so that load from
+# other processes on a shared machine falls on every config alike.
+RATIO_CONFIGS = ("roberta_wwm_ext", "student_base_f2", "student_base_f4")
+TEACHER = "roberta_wwm_ext"
+FEATURES = ("input_ids", "input_mask", "segment_ids")
+
+
+def serving_inputs(batch_size, vocab_size, seed=0):
+    """{feature name: int32 [batch_size, 128]}: random ids, no padding."""
+    ids = np.random.RandomState(seed).randint(
+        0, vocab_size, (batch_size, SEQ_LENGTH)).astype(np.int32)
+    return {"input_ids": ids, "input_mask": np.ones_like(ids),
+            "segment_ids": np.zeros_like(ids)}
+
+
+def export_encoder(config, export_dir, checkpoint=None):
+    """Writes the encoder's SavedModel (output `sequence_output`).
+
+    Weights come from `checkpoint` when given, random otherwise.
+
+    Returns:
+      The number of encoder parameters.
+    """
     with tf.Graph().as_default():
-        ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH])
-        model = modeling.BertModel(config, False, ids, use_einsum=use_einsum)
+        features = {
+            name: tf.placeholder(tf.int32, [None, SEQ_LENGTH], name=name)
+            for name in FEATURES
+        }
+        model = modeling.BertModel(config, False, features["input_ids"],
+                                   features["input_mask"],
+                                   features["segment_ids"], use_einsum=False)
+        output = tf.identity(model.get_sequence_output(),
+                             name="sequence_output")
         params = modeling.count_parameters(tf.trainable_variables())
-        output = model.get_sequence_output()
-        rng = np.random.RandomState(0)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            single = {ids: rng.randint(0, config.vocab_size, (1, SEQ_LENGTH))}
-            batch = {
-                ids: rng.randint(0, config.vocab_size,
-                                 (throughput_batch, SEQ_LENGTH))
-            }
-            latency = time_runs(sess, output, single, iterations)
-            batch_time = time_runs(sess, output, batch,
-                                   max(1, iterations // 2))
-    return {
-        "config": name,
-        "use_einsum": use_einsum,
-        "params": params,
-        "latency_ms": latency * 1000.0,
-        "throughput": throughput_batch / batch_time,
-    }
+            if checkpoint:
+                tf.train.Saver().restore(sess, checkpoint)
+            tf.saved_model.simple_save(sess, export_dir, features,
+                                       {"sequence_output": output})
+    return params
 
 
-def print_inference_table(rows, throughput_batch):
-    """Prints table 1 and the speed-up of each student over the teacher."""
-    print("\n## Inference (encoder, sequence length %d)\n" % SEQ_LENGTH)
-    print("| config | params (encoder) | use_einsum | latency b=1 (ms) | "
-          "throughput b=%d (ex/s) |" % throughput_batch)
-    print("|---|---:|---|---:|---:|")
-    for r in rows:
-        print("| %s | %s | %s | %.1f | %.1f |" %
-              (r["config"], "{:,}".format(r["params"]), r["use_einsum"],
-               r["latency_ms"], r["throughput"]))
-    best = {}
-    for r in rows:
-        best[r["config"]] = min(best.get(r["config"], 1e30), r["latency_ms"])
-    if "roberta_wwm_ext" in best:
-        print("\nLatency speed-up over roberta_wwm_ext (best of einsum "
-              "on/off):")
-        for name in PUBLISHED[:4]:
-            if name in best:
-                print("  %s: %.2fx" %
-                      (name, best["roberta_wwm_ext"] / best[name]))
+class ServingSession(object):
+    """A SavedModel loaded into its own session, ready to be timed."""
+
+    def __init__(self, export_dir, use_xla):
+        self.graph = tf.Graph()
+        config = estimator_util.session_config(
+            estimator_util.single_device_options(use_xla=use_xla))
+        self.session = tf.Session(graph=self.graph, config=config)
+        meta = tf.saved_model.loader.load(
+            self.session, [tf.saved_model.tag_constants.SERVING], export_dir)
+        signature = meta.signature_def["serving_default"]
+        self.inputs = {k: self.graph.get_tensor_by_name(v.name)
+                       for k, v in signature.inputs.items()}
+        self.output = self.graph.get_tensor_by_name(
+            signature.outputs["sequence_output"].name)
+
+    def run(self, inputs):
+        """Sequence output [B, 128, H] of `inputs` ({feature: array})."""
+        return self.session.run(
+            self.output, {self.inputs[k]: v for k, v in inputs.items()})
 
 
-def tflite_latency_row(name, iterations):
-    """Batch-1 x 128 latency of the encoder exported to a float TFLite model.
+def time_round_robin(runners, iterations):
+    """Times each callable `iterations` times, interleaved.
 
-    The graph is exported the way run_classifier exports (reshape+matmul,
-    export_util's converter); the TF 1.15 interpreter runs one thread.
+    Args:
+      runners: {key: function of no arguments}; each is called once first
+        as a warm-up (XLA compiles there).
+
+    Returns:
+      {key: {"median_ms", "min_ms"}} of the wall-clock times.
     """
-    from finetune import export_util
-    config = load_config(name)
-    work = tempfile.mkdtemp(prefix="benchmark_tflite_")
-    try:
-        with tf.Graph().as_default():
-            ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH],
-                                 name="input_ids")
-            model = modeling.BertModel(config, False, ids, use_einsum=False)
-            output = tf.identity(model.get_sequence_output(),
-                                 name="sequence_output")
-            with tf.Session() as sess:
-                sess.run(tf.global_variables_initializer())
-                tf.saved_model.simple_save(sess, os.path.join(work, "saved"),
-                                           {"input_ids": ids},
-                                           {"sequence_output": output})
-        path = export_util.convert_to_tflite(os.path.join(work, "saved"),
-                                             os.path.join(work, "m.tflite"))
-        interpreter = tf.lite.Interpreter(model_path=path)
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(
-            interpreter.get_input_details()[0]["index"],
-            np.random.RandomState(0).randint(
-                0, config.vocab_size, (1, SEQ_LENGTH)).astype(np.int32))
-        interpreter.invoke()
-        times = []
-        for _ in range(iterations):
+    for run in runners.values():
+        run()
+    times = {key: [] for key in runners}
+    for _ in range(iterations):
+        for key, run in runners.items():
             start = time.time()
-            interpreter.invoke()
-            times.append(time.time() - start)
-        size_mb = os.path.getsize(path) / 1e6
+            run()
+            times[key].append(time.time() - start)
+    return {key: {"median_ms": 1000.0 * float(np.median(t)),
+                  "min_ms": 1000.0 * float(np.min(t))}
+            for key, t in times.items()}
+
+
+def serving_rows(names, iterations, throughput_batch):
+    """Latency (batch 1) and throughput of each config, XLA off and on."""
+    work = tempfile.mkdtemp(prefix="benchmark_serving_")
+    try:
+        sessions, params, vocab = {}, {}, {}
+        for name in names:
+            config = load_config(name)
+            export_dir = os.path.join(work, name)
+            params[name] = export_encoder(config, export_dir)
+            vocab[name] = config.vocab_size
+            for use_xla in (False, True):
+                sessions[(name, use_xla)] = ServingSession(export_dir,
+                                                           use_xla)
+        rows = []
+        for batch, runs in ((1, iterations),
+                            (throughput_batch, max(2, iterations // 4))):
+            timed = time_round_robin(
+                {key: functools.partial(
+                    session.run, serving_inputs(batch, vocab[key[0]]))
+                 for key, session in sessions.items()}, runs)
+            for (name, use_xla), stats in sorted(timed.items()):
+                row = {"config": name, "use_xla": use_xla, "batch": batch,
+                       "params": params[name], "iterations": runs}
+                row.update(stats)
+                row["examples_per_sec"] = 1000.0 * batch / stats["median_ms"]
+                rows.append(row)
+        for session in sessions.values():
+            session.session.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"config": name, "latency_ms": float(np.median(times)) * 1000.0,
-            "size_mb": size_mb}
+    return rows
 
 
-def print_tflite_table(rows):
-    """Prints the TFLite latency table and the speed-ups over the teacher."""
+def tflite_rows(names, iterations):
+    """Batch-1 latency of each config exported to float TFLite.
+
+    The graph is the one serving_rows exports, converted by export_util
+    (as run_classifier converts); the interpreter runs one thread.
+    """
+    from finetune import export_util
+    work = tempfile.mkdtemp(prefix="benchmark_tflite_")
+    try:
+        runners, sizes = {}, {}
+        for name in names:
+            config = load_config(name)
+            saved = os.path.join(work, name)
+            export_encoder(config, saved)
+            path = export_util.convert_to_tflite(
+                saved, os.path.join(work, name + ".tflite"))
+            sizes[name] = os.path.getsize(path) / 1e6
+            runners[name] = tflite_runner(path,
+                                          serving_inputs(1, config.vocab_size))
+        timed = time_round_robin(runners, iterations)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = []
+    for name in names:
+        row = {"config": name, "size_mb": sizes[name], "batch": 1}
+        row.update(timed[name])
+        rows.append(row)
+    return rows
+
+
+def tflite_runner(path, inputs):
+    """A function that invokes a one-thread interpreter of `path` on inputs."""
+    try:
+        interpreter = tf.lite.Interpreter(model_path=path, num_threads=1)
+    except TypeError:  # TF 1.15's interpreter has no num_threads: one thread.
+        interpreter = tf.lite.Interpreter(model_path=path)
+    interpreter.allocate_tensors()
+    for detail in interpreter.get_input_details():
+        name = detail["name"].split(":")[0]
+        interpreter.set_tensor(detail["index"], inputs[name])
+    return interpreter.invoke
+
+
+def pytorch_rows(name, iterations, throughput_batch, shared_data):
+    """Our SavedModel against Hugging Face's model on the same weights.
+
+    One random checkpoint of `name` is exported as our SavedModel and
+    converted by scripts/convert_to_pytorch.py.  Our session runs in this
+    process, PyTorch in `verify_pytorch.py time` (a process without
+    TensorFlow, whose thread pools would compete with PyTorch's), with as
+    many threads as TensorFlow's pool (the machine's cores) and the same
+    inputs; the two alternate twice and each keeps its best run.  The
+    outputs are compared too.
+    """
+    from scripts import convert_to_pytorch
+    config = load_config(name)
+    work = tempfile.mkdtemp(prefix="benchmark_pytorch_")
+    try:
+        release = os.path.join(work, "release")
+        checkpoint = random_checkpoint(config, release)
+        shutil.copy(os.path.join(REPO, "config", name + ".json"),
+                    os.path.join(release, "bert_config.json"))
+        shutil.copy(os.path.join(shared_data, "vocab", "chinese_vocab.txt"),
+                    os.path.join(release, "vocab.txt"))
+        converted = os.path.join(work, "pytorch")
+        convert_to_pytorch.convert_release(release, converted)
+        export_encoder(config, os.path.join(work, "saved"), checkpoint)
+        ours = {use_xla: ServingSession(os.path.join(work, "saved"), use_xla)
+                for use_xla in (False, True)}
+        rows = []
+        for batch, runs in ((1, iterations),
+                            (throughput_batch, max(2, iterations // 4))):
+            inputs = serving_inputs(batch, config.vocab_size)
+            times = {"pytorch": [], "tf": [], "tf_xla": []}
+            for _ in range(2):
+                for use_xla, session in ours.items():
+                    stats = time_round_robin(
+                        {0: functools.partial(session.run, inputs)}, runs)
+                    times["tf_xla" if use_xla else "tf"].append(stats[0])
+                report, torch_output = time_pytorch(converted, inputs, runs,
+                                                    work)
+                times["pytorch"].append({
+                    "median_ms": float(np.median(report["times_ms"])),
+                    "min_ms": float(np.min(report["times_ms"]))})
+            difference = float(np.max(np.abs(
+                torch_output - ours[False].run(inputs))))
+            for runtime, stats in sorted(times.items()):
+                row = {"config": name, "runtime": runtime, "batch": batch,
+                       "threads": report["threads"],
+                       "max_abs_difference": difference,
+                       "torch": report["torch"],
+                       "transformers": report["transformers"],
+                       "min_ms": min(s["min_ms"] for s in stats),
+                       "median_ms": float(np.median(
+                           [s["median_ms"] for s in stats]))}
+                rows.append(row)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def time_pytorch(model_dir, inputs, iterations, work):
+    """`verify_pytorch.py time` on `inputs`: (its report, its output)."""
+    inputs_path = os.path.join(work, "inputs.npz")
+    np.savez(inputs_path, **{
+        "input/input_ids": inputs["input_ids"],
+        "input/input_mask": inputs["input_mask"],
+        "input/token_type_ids": inputs["segment_ids"]})
+    report_path = os.path.join(work, "times.json")
+    output_path = os.path.join(work, "output.npy")
+    subprocess.check_call([
+        sys.executable, os.path.join(REPO, "scripts", "verify_pytorch.py"),
+        "time", "--model_dir", model_dir, "--inputs", inputs_path,
+        "--iterations", str(iterations), "--threads", str(os.cpu_count()),
+        "--output", output_path, "--report_json", report_path])
+    with open(report_path) as f:
+        return json.load(f), np.load(output_path)
+
+
+def random_checkpoint(config, directory):
+    """Saves the encoder of `config` with random weights; its prefix."""
+    with tf.Graph().as_default():
+        ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH])
+        modeling.BertModel(config, False, ids)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.io.gfile.makedirs(directory)
+            return tf.train.Saver().save(
+                sess, os.path.join(directory, "model.ckpt"))
+
+
+def best_latency(rows, stack, name, batch=1):
+    """(min ms, use_xla) of `name`'s faster setting on `stack`."""
+    candidates = [(r["min_ms"], r["use_xla"]) for r in rows.get(stack, [])
+                  if r["config"] == name and r["batch"] == batch]
+    return min(candidates) if candidates else None
+
+
+def ratio_rows(results):
+    """Every ratio the speed targets name, with its target.
+
+    Latencies are the minimum of the round-robin runs (on a shared machine
+    the least disturbed); each config takes its faster XLA setting.
+    """
+    rows = []
+    serving = results.get("serving", {})
+    for stack in sorted(serving):
+        teacher = best_latency(serving, stack, TEACHER)
+        for name, target in (("student_base_f2", 7.0),
+                             ("student_base_f4", 5.0)):
+            student = best_latency(serving, stack, name)
+            if teacher and student:
+                rows.append(ratio_row(
+                    "%s: latency b=1, teacher / %s" % (stack, name),
+                    teacher[0] / student[0], target,
+                    "XLA teacher %s, student %s" % (teacher[1], student[1])))
+        batch = results.get("throughput_batch", 32)
+        teacher = best_latency(serving, stack, TEACHER, batch)
+        student = best_latency(serving, stack, "student_base_f2", batch)
+        if teacher and student:
+            rows.append(ratio_row(
+                "%s: throughput b=%d, student_base_f2 / teacher" %
+                (stack, batch), teacher[0] / student[0], 5.0, ""))
+    by_runtime = {}
+    for r in results.get("pytorch", []):
+        by_runtime[(r["batch"], r["runtime"])] = r
+    for batch in sorted({b for b, _ in by_runtime}):
+        torch_ms = by_runtime[(batch, "pytorch")]["min_ms"]
+        ours = min(by_runtime[(batch, runtime)]["min_ms"]
+                   for runtime in ("tf", "tf_xla"))
+        rows.append(ratio_row(
+            "tf2: b=%d, Hugging Face MobileBertModel (PyTorch) time / ours"
+            % batch, torch_ms / ours, 1.0,
+            "%d threads" % by_runtime[(batch, "pytorch")]["threads"]))
+    for stack in sorted(results.get("tflite", {})):
+        latency = {r["config"]: r["min_ms"]
+                   for r in results["tflite"][stack]}
+        if TEACHER in latency and "student_base_f2" in latency:
+            rows.append(ratio_row(
+                "%s: TFLite float b=1, teacher / student_base_f2" % stack,
+                latency[TEACHER] / latency["student_base_f2"], 8.0,
+                "one interpreter thread"))
+    return rows
+
+
+def ratio_row(name, value, target, note):
+    """One line of the ratio table."""
+    return {"ratio": name, "value": value, "target": target,
+            "met": value >= target, "note": note}
+
+
+def print_ratio_table(rows):
+    """Prints the ratios side by side with their targets."""
+    print("\n## Speed ratios (targets of the speed issue)\n")
+    print("| ratio | measured | target | met | note |")
+    print("|---|---:|---:|---|---|")
+    for r in rows:
+        print("| %s | %.2fx | >= %.1fx | %s | %s |" %
+              (r["ratio"], r["value"], r["target"],
+               "yes" if r["met"] else "no", r["note"]))
+
+
+def print_serving_table(serving, throughput_batch):
+    """Prints each stack's SavedModel latencies and throughputs."""
+    print("\n## Serving: SavedModel in a session (sequence length %d)\n" %
+          SEQ_LENGTH)
+    print("| stack | config | params (encoder) | XLA | latency b=1 min / "
+          "median (ms) | b=%d min / median (ms) | b=%d examples/sec |" %
+          (throughput_batch, throughput_batch))
+    print("|---|---|---:|---|---:|---:|---:|")
+    for stack in sorted(serving):
+        rows = serving[stack]
+        for r in rows:
+            if r["batch"] != 1:
+                continue
+            big = [b for b in rows if b["batch"] == throughput_batch and
+                   b["config"] == r["config"] and
+                   b["use_xla"] == r["use_xla"]][0]
+            print("| %s | %s | %s | %s | %.1f / %.1f | %.0f / %.0f | "
+                  "%.1f |" % (stack, r["config"], "{:,}".format(r["params"]),
+                              r["use_xla"], r["min_ms"], r["median_ms"],
+                              big["min_ms"], big["median_ms"],
+                              1000.0 * throughput_batch / big["min_ms"]))
+
+
+def print_tflite_table(tflite):
+    """Prints the TFLite latency table of each stack."""
     print("\n## TFLite (float, batch 1 x %d, one interpreter thread)\n" %
           SEQ_LENGTH)
-    print("| config | model size (MB) | latency (ms) |")
-    print("|---|---:|---:|")
+    print("| stack | config | model size (MB) | latency min / median (ms) |")
+    print("|---|---|---:|---:|")
+    for stack in sorted(tflite):
+        for r in tflite[stack]:
+            print("| %s | %s | %.1f | %.1f / %.1f |" %
+                  (stack, r["config"], r["size_mb"], r["min_ms"],
+                   r["median_ms"]))
+
+
+def print_pytorch_table(rows):
+    """Prints our SavedModel against Hugging Face's model."""
+    if not rows:
+        return
+    print("\n## Against Hugging Face MobileBertModel (PyTorch %s, "
+          "transformers %s, %d threads; same converted weights and inputs; "
+          "outputs differ by at most %.1e)\n" %
+          (rows[0]["torch"], rows[0]["transformers"], rows[0]["threads"],
+           max(r["max_abs_difference"] for r in rows)))
+    print("| config | runtime | batch | min / median (ms) |")
+    print("|---|---|---:|---:|")
+    names = {"pytorch": "PyTorch MobileBertModel",
+             "tf": "ours, TF 2 SavedModel", "tf_xla": "ours, TF 2 + XLA"}
     for r in rows:
-        print("| %s | %.1f | %.1f |" %
-              (r["config"], r["size_mb"], r["latency_ms"]))
-    latency = {r["config"]: r["latency_ms"] for r in rows}
-    if "roberta_wwm_ext" in latency:
-        print("\nTFLite latency speed-up over roberta_wwm_ext:")
-        for name in PUBLISHED[:4]:
-            if name in latency:
-                print("  %s: %.2fx" %
-                      (name, latency["roberta_wwm_ext"] / latency[name]))
+        print("| %s | %s | %d | %.1f / %.1f |" %
+              (r["config"], names[r["runtime"]], r["batch"], r["min_ms"],
+               r["median_ms"]))
+
+
+def plot_latency(results, path):
+    """Bar chart of batch-1 latency per config and runtime, as a PNG."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit("--plot: matplotlib is not installed in %s; install "
+                         "requirements-tf2.txt, or rerun with --plot_from "
+                         "the --json file in an environment that has it" %
+                         sys.prefix)
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    series = {}
+    for stack, rows in sorted(results.get("serving", {}).items()):
+        for r in rows:
+            if r["batch"] == 1:
+                label = "%s SavedModel%s" % (stack,
+                                             " + XLA" if r["use_xla"] else "")
+                series.setdefault(label, {})[r["config"]] = r["min_ms"]
+    for stack, rows in sorted(results.get("tflite", {}).items()):
+        for r in rows:
+            series.setdefault("%s TFLite (1 thread)" % stack,
+                              {})[r["config"]] = r["min_ms"]
+    for r in results.get("pytorch", []):
+        if r["batch"] == 1 and r["runtime"] == "pytorch":
+            series.setdefault("PyTorch MobileBertModel",
+                              {})[r["config"]] = r["min_ms"]
+    configs = [c for c in RATIO_CONFIGS
+               if any(c in s for s in series.values())]
+    figure, axes = pyplot.subplots(figsize=(8, 4.5), dpi=80)
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(sorted(series.items())):
+        xs = [j + i * width for j, c in enumerate(configs) if c in values]
+        axes.bar(xs, [values[c] for c in configs if c in values], width,
+                 label=label)
+    axes.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
+    axes.set_xticklabels(configs)
+    axes.set_yscale("log")
+    axes.set_ylabel("latency, batch 1 x %d (ms, log scale)" % SEQ_LENGTH)
+    axes.set_title(results.get("machine", ""), fontsize=7)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path)
+    print("\nPlot written to %s" % path)
 
 
 def pretraining_features(batch_size, vocab_size, max_predictions=20):
@@ -597,79 +922,123 @@ def machine_description():
 def parse_args(argv):
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--iterations", type=int, default=5,
-                        help="timed runs per measurement (median reported)")
+    parser.add_argument("--iterations", type=int, default=20,
+                        help="timed batch-1 runs per measurement (a quarter "
+                        "of them at the throughput batch)")
     parser.add_argument("--throughput_batch", type=int, default=32)
-    parser.add_argument("--configs", default=",".join(PUBLISHED),
-                        help="comma list of configs for the inference table")
+    parser.add_argument("--configs", default=",".join(RATIO_CONFIGS),
+                        help="comma list of configs for inference and "
+                        "tflite (published: %s)" % ",".join(PUBLISHED))
     parser.add_argument("--sections",
-                        default="inference,tflite,distill,preprocess,"
+                        default="inference,tflite,pytorch,distill,preprocess,"
                         "train_speed",
-                        help="comma list of inference, tflite, distill, "
-                        "preprocess, train_speed, gpu (full-size training "
-                        "per precision, for scripts/gpu_check.sh)")
+                        help="comma list of inference, tflite, pytorch, "
+                        "distill, preprocess, train_speed, gpu (full-size "
+                        "training per precision, for scripts/gpu_check.sh)")
     parser.add_argument("--shared_data",
                         default=os.path.join(REPO, os.pardir, "shared",
                                              "data"),
-                        help="folder with cmrc2018/ and chnsenticorp/")
-    parser.add_argument("--distill_step_json", action="store_true",
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--train_speed_json", action="store_true",
+                        help="folder with cmrc2018/, chnsenticorp/, vocab/")
+    parser.add_argument("--json", help="write all results to this file")
+    parser.add_argument("--plot", help="write the latency plot (PNG) here")
+    parser.add_argument("--plot_from",
+                        help="only redraw --plot from this --json file")
+    parser.add_argument("--worker", choices=WORKERS,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def json_from_subprocess(python, flag, iterations):
-    """Runs this script with `flag` in a fresh process; its last JSON line."""
+# Sections that run in each stack's own interpreter; --worker NAME prints
+# the section's results as one JSON line.
+WORKERS = ("inference", "tflite", "pytorch", "distill", "train_speed")
+
+
+def worker_results(args):
+    """Results of the section `args.worker` in this process."""
+    names = args.configs.split(",")
+    if args.worker == "inference":
+        return serving_rows(names, args.iterations, args.throughput_batch)
+    if args.worker == "tflite":
+        return tflite_rows(names, args.iterations)
+    if args.worker == "pytorch":
+        return pytorch_rows("student_base_f2", args.iterations,
+                            args.throughput_batch, args.shared_data)
+    if args.worker == "distill":
+        return distill_step_stats(args.iterations)
+    return train_speed_stats(args.iterations)
+
+
+def json_from_subprocess(python, args, worker, iterations):
+    """Runs section `worker` in `python`; the JSON line it prints last."""
     out = subprocess.check_output([
         python,
-        os.path.abspath(__file__), flag, "--iterations",
-        str(iterations)
+        os.path.abspath(__file__), "--worker", worker, "--iterations",
+        str(iterations), "--configs", args.configs, "--throughput_batch",
+        str(args.throughput_batch), "--shared_data", args.shared_data
     ])
     return json.loads(out.decode("utf-8").strip().splitlines()[-1])
+
+
+def per_stack(args, worker, iterations):
+    """{stack: results of `worker`} for each installed stack."""
+    results = {}
+    for stack, python in sorted(stack_pythons().items()):
+        results[stack] = json_from_subprocess(python, args, worker,
+                                              iterations)
+        sys.stderr.write("done %s on %s\n" % (worker, stack))
+    return results
 
 
 def main(argv=None):
     args = parse_args(argv)
     tf.logging.set_verbosity(tf.logging.ERROR)
-    if args.distill_step_json:
-        print(json.dumps(distill_step_stats(args.iterations)))
+    if args.worker:
+        print(json.dumps(worker_results(args)))
         return
-    if args.train_speed_json:
-        print(json.dumps(train_speed_stats(args.iterations)))
+    if args.plot_from:
+        with open(args.plot_from) as f:
+            plot_latency(json.load(f), args.plot or "latency.png")
         return
     sections = args.sections.split(",")
-    print("# Benchmark on %s" % machine_description())
+    results = {"machine": machine_description(),
+               "throughput_batch": args.throughput_batch}
+    print("# Benchmark on %s" % results["machine"])
+    print("Stacks: %s" % ", ".join(
+        "%s (%s)" % (k, v) for k, v in sorted(stack_pythons().items())))
     if "inference" in sections:
-        rows = []
-        for name in args.configs.split(","):
-            for use_einsum in (True, False):
-                rows.append(
-                    inference_row(name, use_einsum, args.iterations,
-                                  args.throughput_batch))
-                sys.stderr.write("done %s einsum=%s\n" % (name, use_einsum))
-        print_inference_table(rows, args.throughput_batch)
+        results["serving"] = per_stack(args, "inference", args.iterations)
+        print_serving_table(results["serving"], args.throughput_batch)
     if "tflite" in sections:
-        print_tflite_table([
-            tflite_latency_row(name, max(5, args.iterations))
-            for name in args.configs.split(",")
-        ])
+        results["tflite"] = per_stack(args, "tflite", args.iterations)
+        print_tflite_table(results["tflite"])
+    if "pytorch" in sections and "tf2" in stack_pythons():
+        results["pytorch"] = json_from_subprocess(
+            stack_pythons()["tf2"], args, "pytorch", args.iterations)
+        print_pytorch_table(results["pytorch"])
+    results["ratios"] = ratio_rows(results)
+    if results["ratios"]:
+        print_ratio_table(results["ratios"])
     if "distill" in sections:
-        print_distill_table(
-            json_from_subprocess(sys.executable, "--distill_step_json",
-                                 max(2, args.iterations // 2)))
+        results["distill"] = json_from_subprocess(
+            sys.executable, args, "distill", max(2, args.iterations // 8))
+        print_distill_table(results["distill"])
     if "train_speed" in sections:
-        # Each stack in its own environment, one after the other.
-        print_train_speed_table({
-            stack: json_from_subprocess(python, "--train_speed_json",
-                                        max(5, args.iterations))
-            for stack, python in stack_pythons().items()
-        })
+        results["train_speed"] = per_stack(args, "train_speed",
+                                           max(5, args.iterations // 4))
+        print_train_speed_table(results["train_speed"])
     if "preprocess" in sections:
-        print_preprocessing_table(preprocessing_rows(args.shared_data))
-        print_pretraining_data_table(pretraining_data_rows(args.shared_data))
+        results["preprocess"] = preprocessing_rows(args.shared_data)
+        print_preprocessing_table(results["preprocess"])
+        results["pretraining_data"] = pretraining_data_rows(args.shared_data)
+        print_pretraining_data_table(results["pretraining_data"])
     if "gpu" in sections:
-        print_gpu_table(gpu_rows(args.iterations))
+        results["gpu"] = gpu_rows(args.iterations)
+        print_gpu_table(results["gpu"])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+    if args.plot:
+        plot_latency(results, args.plot)
     sys.stdout.flush()
 
 

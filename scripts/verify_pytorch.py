@@ -29,12 +29,18 @@ transformers); it imports no TensorFlow itself. Four commands:
             memory, no weights) from planned configs and tensor shapes, and
             report parameters that are missing (beyond each spec's
             "allowed_missing" prefixes), unexpected or mis-shaped.
+  time      wall-clock times of the converted AutoModel on the inputs of an
+            .npz (input/input_ids, input/input_mask, input/token_type_ids)
+            with --threads threads, after one warm-up run; JSON with every
+            time in ms and the last hidden state's file (scripts/benchmark.py
+            compares it with its own output).
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -326,6 +332,26 @@ def command_shapes(args):
     return 1 if bad else 0
 
 
+def command_time(args):
+    """Times the converted AutoModel; writes times and output to JSON/npz."""
+    torch.set_num_threads(args.threads)
+    reference = dict(np.load(args.inputs))
+    model, _ = load("AutoModel", args.model_dir)
+    inputs = torch_inputs(reference)
+    times = []
+    with torch.inference_mode():
+        output = model(**inputs).last_hidden_state
+        for _ in range(args.iterations):
+            start = time.time()
+            model(**inputs)
+            times.append(1000.0 * (time.time() - start))
+    np.save(args.output, output.numpy())
+    write_report(args.report_json, {
+        "times_ms": times, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "transformers": transformers.__version__})
+    return 0
+
+
 def write_report(path, data):
     """Writes `data` as JSON to `path` when a path is given."""
     if path:
@@ -355,6 +381,14 @@ def parse_args(argv):
     shapes = sub.add_parser("shapes", help="check planned tensor shapes")
     shapes.add_argument("--specs", required=True)
     shapes.add_argument("--report_json")
+    timing = sub.add_parser("time", help="time the converted AutoModel")
+    timing.add_argument("--model_dir", required=True)
+    timing.add_argument("--inputs", required=True)
+    timing.add_argument("--iterations", type=int, default=10)
+    timing.add_argument("--threads", type=int, default=os.cpu_count())
+    timing.add_argument("--output", required=True,
+                        help=".npy file for the last hidden state")
+    timing.add_argument("--report_json", required=True)
     return parser.parse_args(argv)
 
 
@@ -366,6 +400,7 @@ def main(argv):
         "hf_outputs": command_hf_outputs,
         "tokenize": command_tokenize,
         "shapes": command_shapes,
+        "time": command_time,
     }
     return commands[args.command](args)
 
