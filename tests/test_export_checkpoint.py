@@ -211,7 +211,8 @@ def test_published_layout_needs_no_config_or_vocab_flags(
     assert len(summary["dropped"][export_checkpoint.DROP_TEACHER]) > 0
 
     (published / "other_config.json").write_text("{}")
-    with pytest.raises(ValueError, match="found 2 config"):
+    with pytest.raises(ValueError, match="expected one model config \\*.json, "
+                       "found mobilebert_config.json, other_config.json"):
         export_checkpoint.find_release_inputs(str(published))
 
 
