@@ -36,6 +36,8 @@ import numpy as np
 import six
 import tensorflow.compat.v1 as tf
 
+from pretrain import quantization
+
 _NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
 _POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                     "num_attention_heads", "intermediate_size",
@@ -689,7 +691,10 @@ def dense(inputs, units, initializer, name, use_einsum, activation=None):
         flat = tf.reshape(inputs, [-1, in_width])
         output = tf.reshape(tf.matmul(flat, kernel), shape[:-1] + [units])
     output += bias
-    return activation(output) if activation is not None else output
+    if activation is not None:
+        output = activation(output)
+    # Unchanged outside quantization-aware training.
+    return quantization.quantize_activation(output, name)
 
 
 def dense_heads(inputs, num_heads, head_size, initializer, name, use_einsum):

@@ -7,6 +7,7 @@ with other entry points imported by the test session): once through
 run.chnsenticorp.sh on a subset of the real ChnSentiCorp data with a tiny
 MobileBERT config, once more directly to check that --rand_seed repeats.
 """
+import json
 import os
 import re
 import shutil
@@ -419,7 +420,9 @@ def trained(tmp_path_factory):
     export_dir = base / "export"
     args = common_args(base) + [
         "--export_dir=" + str(export_dir), "--use_post_quantization",
-        "--lite_model_path=" + str(export_dir / export_util.TFLITE_NAME)
+        "--export_quantization=int8", "--representative_examples=64",
+        "--lite_model_path=" + str(export_dir /
+                                   export_util.TFLITE_NAMES["float"])
     ]
     result = run_ok(
         ["bash", os.path.join(FINETUNE, "run.chnsenticorp.sh")] + args,
@@ -496,7 +499,7 @@ def test_float_tflite_matches_estimator(trained):
     assert expected[:, 1].std() > 1e-3
     features = classifier_data.read_features(feature_file(base, "test"), SEQ)
     lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_NAME), features)
+        str(base / "export" / export_util.TFLITE_NAMES["float"]), features)
     np.testing.assert_allclose(lite["probabilities"], expected, atol=1e-4)
 
 
@@ -517,10 +520,72 @@ def test_quantized_tflite_loads_and_runs(trained):
     features = classifier_data.read_features(feature_file(base, "dev"),
                                              SEQ)[:8]
     lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_QUANT_NAME), features)
+        str(base / "export" / export_util.TFLITE_NAMES["dynamic"]), features)
     assert lite["probabilities"].shape == (8, 2)
     np.testing.assert_allclose(lite["probabilities"].sum(axis=1), 1.0,
                                atol=1e-4)
+
+
+def read_verification(export_dir):
+    with open(str(export_dir / export_util.VERIFICATION_FILE)) as f:
+        return json.load(f)
+
+
+def test_int8_model_is_integer_and_agrees_with_float(trained):
+    base, _ = trained
+    path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
+    summary = export_util.model_summary(path, with_violations=True)
+    weights = [d for d in summary["tensors"] if d["name"].endswith("kernel")]
+    assert weights and all(d["dtype"] == "int8" for d in weights)
+    assert summary["violations"] == []
+    report = read_verification(base / "export")
+    assert set(report) == {"float", "dynamic", "int8"}
+    estimator = read_results(base / "out" / "eval_results.txt")
+    assert report["float"]["eval_accuracy"] == pytest.approx(
+        float(estimator["eval_accuracy"]), abs=1e-6)
+    assert report["int8"]["eval_examples"] == 100
+    assert report["int8"]["label_agreement_with_float"] >= 0.95
+    assert report["int8"]["size_bytes"] < 0.5 * report["float"]["size_bytes"]
+    assert 0 < report["int8"]["max_probability_difference"] < 0.5
+
+
+def test_quantization_aware_training_exports_and_scores(trained):
+    """Starts from the float checkpoint (which has no ranges), 4 QAT steps."""
+    base, _ = trained
+    export_dir = base / "qat_export"
+    args = [sys.executable, os.path.join(FINETUNE, "run_classifier.py"),
+            "--task_name=chnsenticorp", "--data_dir=" + str(base / "data"),
+            "--vocab_file=" + VOCAB,
+            "--bert_config_file=" + str(base / "tiny.json"),
+            "--init_checkpoint=" + str(base / "out" / "model.ckpt-12"),
+            "--output_dir=" + str(base / "qat"), "--do_train",
+            "--quantization_aware_training", "--representative_examples=32",
+            "--export_dir=" + str(export_dir)] + common_args(base) + [
+                "--num_train_epochs=0.34"]
+    log = run_ok(args, merge_stderr=True, cwd=REPO).stdout
+    assert "activation_quant" not in re.findall(r"INIT_FROM_CKPT.*", log)
+    report = read_verification(export_dir)
+    assert set(report) == {"float", "int8"}
+    assert report["int8"]["eval_examples"] == 100
+    assert report["int8"]["label_agreement_with_float"] >= 0.9
+    assert export_util.model_summary(
+        str(export_dir / export_util.TFLITE_NAMES["int8"]),
+        with_violations=True)["violations"] == []
+
+
+def test_lite_model_of_another_task_or_length_is_named(trained):
+    from finetune import run_classifier
+    from finetune import run_squad
+    base, _ = trained
+    path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
+    with pytest.raises(ValueError, match="2 classes, the task has 3"):
+        run_classifier.lite_probabilities(path, [], 3, SEQ)
+    with pytest.raises(ValueError,
+                       match="length %d, --max_seq_length is 128" % SEQ):
+        run_classifier.lite_probabilities(path, [], 2, 128)
+    with pytest.raises(ValueError, match="a model of another task"):
+        export_util.check_lite_model(path, run_squad.LOGIT_NAMES, SEQ,
+                                     "--lite_model_path")
 
 
 def test_rand_seed_repeats_a_cpu_run(trained):
