@@ -217,17 +217,3 @@ def test_unknown_quantization_is_named(exported, tmp_path):
         export_util.convert_to_tflite(paths["saved_model"],
                                       str(tmp_path / "m.tflite"), "int4")
 
-
-def test_int8_of_ops_that_do_not_quantize_is_an_error(tmp_path):
-    """tf.sin has no int8 TFLite kernel: an error, not a float fallback."""
-    saved = str(tmp_path / "sin")
-    with tf.Graph().as_default(), tf.Session() as sess:
-        ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
-        out = tf.identity(tf.sin(tf.cast(ids, tf.float32) * 0.1),
-                          name="out")
-        tf.saved_model.simple_save(sess, saved, {"input_ids": ids},
-                                   {"out": out})
-    with pytest.raises(ValueError, match="int8"):
-        export_util.convert_to_tflite(
-            saved, str(tmp_path / "m.tflite"), "int8",
-            representative_features=random_features(4))
