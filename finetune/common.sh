@@ -12,6 +12,7 @@ FINETUNE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_NAME="$(basename "$0")"
 
 source "${FINETUNE_DIR}/../scripts/find_python.sh"
+source "${FINETUNE_DIR}/../scripts/model_folder.sh"
 DEFAULT_PYTHON="$(stack_python "${FINETUNE_DIR}/..")"
 [ -x "${DEFAULT_PYTHON}" ] || DEFAULT_PYTHON=python3
 PYTHON="${PYTHON:-${DEFAULT_PYTHON}}"
@@ -25,15 +26,19 @@ require_data_dir() {
 }
 
 # resolve_model_paths: BERT_CONFIG, VOCAB, INIT_CKPT and TPU_ARGS.
+# MODEL_DIR is a model folder as downloaded (mobilebert.ckpt.*, vocab.txt,
+# one config such as student_base_f2.json; or bert_model.ckpt.*,
+# bert_config.json, vocab.txt; or our exports); any of the three set one by
+# one wins over the folder.
 resolve_model_paths() {
   MODEL_DIR="${MODEL_DIR:-}"
-  if [ -z "${MODEL_DIR}" ] && { [ -z "${BERT_CONFIG:-}" ] || [ -z "${VOCAB:-}" ]; }; then
+  if [ -n "${MODEL_DIR}" ]; then
+    read_model_folder "${PYTHON}" "${MODEL_DIR}" ""
+  elif [ -z "${BERT_CONFIG:-}" ] || [ -z "${VOCAB:-}" ]; then
     echo "${SCRIPT_NAME}: set MODEL_DIR, or BERT_CONFIG and VOCAB (and INIT_CKPT)" >&2
     exit 2
   fi
-  BERT_CONFIG="${BERT_CONFIG:-${MODEL_DIR}/bert_config.json}"
-  VOCAB="${VOCAB:-${MODEL_DIR}/vocab.txt}"
-  INIT_CKPT="${INIT_CKPT:-${MODEL_DIR}}"
+  INIT_CKPT="${INIT_CKPT:-}"
   [ -n "${INIT_CKPT}" ] || echo "${SCRIPT_NAME}: no INIT_CKPT: training from random weights" >&2
   TPU_ARGS=()
   if [ -n "${TPU_NAME:-}" ]; then

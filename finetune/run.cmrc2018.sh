@@ -6,10 +6,12 @@
 # Environment (paths may be gs://):
 #   DATA_DIR     folder with cmrc2018_train.json and cmrc2018_dev.json
 #   TRAIN_FILE, PREDICT_FILE   override those two files
-#   MODEL_DIR    released checkpoint folder (bert_config.json, vocab.txt,
-#                checkpoint); or set each of
+#   MODEL_DIR    model folder as downloaded: one checkpoint
+#                (mobilebert.ckpt.*, bert_model.ckpt.* or model.ckpt-*), one
+#                config *.json (student_base_f2.json, bert_config.json) and
+#                vocab.txt; or set each of (each wins over MODEL_DIR's)
 #   BERT_CONFIG, VOCAB, INIT_CKPT   (INIT_CKPT may be a prefix, an .index
-#                file or a folder; defaults to MODEL_DIR)
+#                file or a folder)
 #   OUTPUT_DIR   checkpoints and predictions [./output/cmrc2018]
 #   TPU_NAME     optional: train on this Cloud TPU
 #   PYTHON       interpreter [the repository's .venv, else python3]

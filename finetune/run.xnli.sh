@@ -5,10 +5,12 @@
 #
 # Environment (paths may be gs://):
 #   DATA_DIR     folder with multinli/multinli.train.zh.tsv, xnli.dev.tsv, xnli.test.tsv
-#   MODEL_DIR    released checkpoint folder (bert_config.json, vocab.txt,
-#                checkpoint); or set each of
+#   MODEL_DIR    model folder as downloaded: one checkpoint
+#                (mobilebert.ckpt.*, bert_model.ckpt.* or model.ckpt-*), one
+#                config *.json (student_base_f2.json, bert_config.json) and
+#                vocab.txt; or set each of (each wins over MODEL_DIR's)
 #   BERT_CONFIG, VOCAB, INIT_CKPT   (INIT_CKPT may be a prefix, an .index
-#                file or a folder; defaults to MODEL_DIR)
+#                file or a folder)
 #   OUTPUT_DIR   checkpoints and results [./output/xnli]
 #   TFRECORD_DIR feature cache [OUTPUT_DIR/features]
 #   DO_TEST      evaluate and predict the test split [true]

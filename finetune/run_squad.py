@@ -492,16 +492,22 @@ def main(_):
                                              seed=FLAGS.rand_seed)
         train_features = write_windows(train_examples, TRAIN_RECORD,
                                        is_training=True)
-        tf.logging.info("Training on %d questions in %d windows",
-                        len(train_examples), len(train_features))
-        # An epoch is one pass over the windows (BERT counted questions).
+        # An epoch is counted in questions, as BERT's run_squad.py counts
+        # it (the published schedules); training still iterates over every
+        # window, so a pass over the windows takes more steps than that.
+        tf.logging.info(
+            "Training on %d questions in %d windows: an epoch is %d steps "
+            "counted in questions (%d steps would pass over every window)",
+            len(train_examples), len(train_features),
+            len(train_examples) // FLAGS.train_batch_size,
+            len(train_features) // FLAGS.train_batch_size)
         schedule = finetune_util.train_schedule(
-            len(train_features),
+            len(train_examples),
             FLAGS.train_batch_size,
             FLAGS.num_train_epochs,
             FLAGS.warmup_proportion,
             learning_rate=FLAGS.learning_rate,
-            unit="windows")
+            unit="questions")
     model_fn = model_fn_builder(bert_config, options,
                                 use_einsum=FLAGS.use_einsum,
                                 init_checkpoint=FLAGS.init_checkpoint,

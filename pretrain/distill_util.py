@@ -28,9 +28,12 @@ from pretrain import modeling
 DistillFactors = collections.namedtuple(
     "DistillFactors", ["hidden", "attention", "beta", "gamma"])
 
-# Names of the weighted loss terms, as logged and summarised.
-TRANSFER_TERMS = (("hidden", "hidden_loss"), ("attention", "attention_loss"),
-                  ("beta", "beta_loss"), ("gamma", "gamma_loss"))
+# The factor of each weighted loss term and its name as logged and
+# summarised (the published TensorBoard tags).
+TRANSFER_TERMS = (("hidden", "feature_map_transfer_loss"),
+                  ("attention", "attention_transfer_loss"),
+                  ("beta", "mean_transfer_loss"),
+                  ("gamma", "variance_transfer_loss"))
 
 _NORM_EPSILON = 1e-12
 _LAYER_PATTERN = re.compile(r"^bert/encoder/layer_(\d+)/")
@@ -165,16 +168,21 @@ def layer_lr_multiplier(layer, global_step, num_distill_steps, num_layers):
     """LAMB multiplier of layer `layer`: 3 * b * g.
 
     g is 0 before the layer's phase, 1 during it and 0.1 after it; b is
-    `background_schedule` of the step within the current phase.
+    `background_schedule` of the step within the current phase, or 1 when a
+    phase has at most one step (the published rule: a ramp starting at 0
+    would otherwise never let a layer train).
 
     Returns:
       float32 scalar tensor.
     """
     phase_steps = steps_per_phase(num_distill_steps, num_layers)
     phase = _phase(global_step, num_distill_steps, num_layers)
-    step = tf.cast(global_step, tf.float32)
-    step_in_phase = step - tf.cast(phase * phase_steps, tf.float32)
-    background = background_schedule(step_in_phase, phase_steps)
+    if phase_steps <= 1:
+        background = tf.constant(1.0)
+    else:
+        step = tf.cast(global_step, tf.float32)
+        step_in_phase = step - tf.cast(phase * phase_steps, tf.float32)
+        background = background_schedule(step_in_phase, phase_steps)
     gate = tf.where(tf.less(phase, layer), 0.0,
                     tf.where(tf.equal(phase, layer), 1.0, 0.1))
     return 3.0 * background * gate
@@ -242,8 +250,9 @@ def layer_wise_loss(teacher_hidden, student_hidden, teacher_scores,
       factors: DistillFactors; a term whose factor is 0 is not computed.
 
     Returns:
-      OrderedDict: "hidden_loss", "attention_loss", "beta_loss",
-      "gamma_loss" (each `factor * sum_l gate_l * term_l / L`, present only
+      OrderedDict: "feature_map_transfer_loss", "attention_transfer_loss",
+      "mean_transfer_loss", "variance_transfer_loss" (in TRANSFER_TERMS
+      order, each `factor * sum_l gate_l * term_l / L`, present only
       when its factor is non-zero) and "total_loss".
     """
     num_layers = len(student_hidden)

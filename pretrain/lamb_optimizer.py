@@ -14,8 +14,13 @@ BERT's AdamW):
     w' = w - learning_rate * multiplier * r * u
 
 The optional per-variable `multiplier` implements MobileBERT's layer-wise
-learning rate during progressive knowledge transfer: while it is 0 the
-variable *and* its moments stay exactly as they are.
+learning rate during progressive knowledge transfer.  As in the published
+optimizer, the new moments are multiplied by the gate `1[multiplier > 0]`:
+while a variable's multiplier is 0 the variable stays as it is and its
+moments are reset to zero (not held), so a layer restarts its moments
+whenever its multiplier passes through 0 (every encoder layer at the first
+step of each phase).  (The published gate also multiplies the weight-decay
+term; with a zero gate the whole update is zero, so the step is the same.)
 """
 
 from __future__ import absolute_import
@@ -63,26 +68,34 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
         self.lr_multipliers = lr_multipliers
 
     def _is_frozen(self, var_name):
-        """A multiplier dict without this variable freezes it."""
+        """A multiplier dict without this variable freezes it.
+
+        A frozen variable's multiplier is 0 at every step, so its moments
+        stay at their initial zeros: skipping it gives the published
+        gated update without running it.
+        """
         return (self.lr_multipliers is not None and
                 var_name not in self.lr_multipliers)
 
     def _next_values(self, var_name, param, update, moments, next_moments):
         """w - learning_rate * multiplier * trust_ratio * update.
 
-        While the multiplier is 0 nothing changes, moments included.
+        While the multiplier is 0 the variable stays and its new moments
+        are zero (the published gate `1[multiplier > 0]`).
         """
+        del moments  # The gate resets rather than holds them.
         step_size = self.learning_rate * self._trust_ratio(
             var_name, param, update)
         if self.lr_multipliers is None:
             return (param - step_size * update,) + next_moments
         multiplier = tf.cast(self.lr_multipliers[var_name], tf.float32)
-        next_param = param - multiplier * step_size * update
         active = tf.greater(multiplier, 0.0)
-        return tuple(
-            tf.where_v2(active, new, old)
-            for new, old in zip((next_param,) + next_moments,
-                                (param,) + moments))
+        next_param = tf.where_v2(active,
+                                 param - multiplier * step_size * update,
+                                 param)
+        return (next_param,) + tuple(
+            tf.where_v2(active, new, tf.zeros_like(new))
+            for new in next_moments)
 
     def _trust_ratio(self, var_name, param, update):
         """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""

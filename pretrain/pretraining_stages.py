@@ -334,16 +334,24 @@ def main_stage(recipe, with_teacher, init):
                                init=init)
 
 
-def eval_stage(recipe):
-    """EVAL: the student alone, from output_dir's newest checkpoint."""
+def eval_stage(recipe, with_teacher):
+    """EVAL: from output_dir's newest checkpoint, the student (and the
+    teacher it was distilled from, when `with_teacher`)."""
     return stage_on_input_file(recipe,
                                name=EVAL,
                                model_dir=recipe.output_dir,
                                max_steps=0,
                                schedule_steps=0,
                                layer_wise=False,
-                               with_teacher=False,
+                               with_teacher=with_teacher,
                                init=None)
+
+
+def checkpoint_has_teacher(checkpoint):
+    """Whether `checkpoint` holds variables under the teacher scope."""
+    return any(
+        name.startswith(checkpoints.TEACHER_PREFIX)
+        for name, _ in tf.train.list_variables(checkpoint))
 
 
 def stage_on_input_file(recipe, **fields):
@@ -411,12 +419,17 @@ def describe_init(plan):
     return "%s (%s)" % (plan.checkpoint, plan.source.value)
 
 
-def run_eval(recipe, build_model_fn, build_input_fn, options,
+def run_eval(recipe, distill, build_model_fn, build_input_fn, options,
              eval_batch_size, max_eval_steps):
     """Evaluates output_dir's newest checkpoint; writes EVAL_RESULTS_FILE.
 
+    With a teacher in the distillation (r < 1) and in the checkpoint, the
+    results hold the soft-target `distill_loss` (also the estimator's
+    `loss`, as published) beside the hard-label `masked_lm_loss`.
+
     Args:
       recipe: Recipe.
+      distill: DistillSettings.
       build_model_fn: function(stage) -> model_fn.
       build_input_fn: function(stage, is_training) -> input_fn.
       options: estimator_util.RunOptions.
@@ -424,15 +437,23 @@ def run_eval(recipe, build_model_fn, build_input_fn, options,
       max_eval_steps: --max_eval_steps, the batches evaluated.
 
     Returns:
-      dict of masked_lm_accuracy, masked_lm_loss, loss and global_step.
+      dict of masked_lm_accuracy, masked_lm_loss, loss, global_step (and
+      distill_loss).
 
     Raises:
       ValueError: output_dir holds no checkpoint.
     """
-    if tf.train.latest_checkpoint(recipe.output_dir) is None:
+    latest = tf.train.latest_checkpoint(recipe.output_dir)
+    if latest is None:
         raise ValueError("--do_eval: %s holds no checkpoint to evaluate "
                          "(train first with --do_train)" % recipe.output_dir)
-    stage = eval_stage(recipe)
+    with_teacher = teacher_in_distillation(distill)
+    if with_teacher and not checkpoint_has_teacher(latest):
+        tf.logging.warning(
+            "--do_eval: %s holds no teacher variables: reporting the "
+            "hard-label masked-LM loss only, no distill_loss.", latest)
+        with_teacher = False
+    stage = eval_stage(recipe, with_teacher)
     input_fn = build_input_fn(stage, is_training=False)
     estimator = estimator_util.make_estimator(build_model_fn(stage),
                                               stage.model_dir,

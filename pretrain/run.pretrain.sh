@@ -6,8 +6,13 @@
 # Environment:
 #   DATA_GLOB     TFRecords from create_pretraining_data.py
 #                 (max_seq_length 512, max_predictions_per_seq 75)  [required]
-#   TEACHER_CKPT  RoBERTa-wwm-ext TF1 checkpoint (prefix, .index or dir) [required]
-#   OUTPUT_DIR    checkpoints, summaries, eval results                 [required]
+#   TEACHER_DIR   the teacher's folder as downloaded (bert_model.ckpt.*,
+#                 bert_config.json, vocab.txt), or one written by
+#                 scripts/convert_from_pytorch.py; or set
+#   TEACHER_CKPT  the teacher checkpoint (prefix, .index or dir) and
+#   TEACHER_CONFIG  its config [config/roberta_wwm_ext.json]
+#                 (each set one wins over TEACHER_DIR's)       [one required]
+#   OUTPUT_DIR    checkpoints, summaries (my_summary/), eval results [required]
 #   TPU_NAME      Cloud TPU name; when unset, runs on the local GPU/CPU
 #   TPU_ZONE      zone of the TPU (optional)
 #
@@ -22,10 +27,18 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "${ROOT}/scripts/find_python.sh"
+source "${ROOT}/scripts/model_folder.sh"
 PYTHON="${PYTHON:-$(stack_python "${ROOT}")}"
 : "${DATA_GLOB:?set DATA_GLOB to the pretraining TFRecords (glob)}"
-: "${TEACHER_CKPT:?set TEACHER_CKPT to the RoBERTa-wwm-ext checkpoint}"
 : "${OUTPUT_DIR:?set OUTPUT_DIR to the output directory}"
+TEACHER_BERT_CONFIG="${TEACHER_CONFIG:-}"
+TEACHER_INIT_CKPT="${TEACHER_CKPT:-}"
+TEACHER_VOCAB=unused  # The student's vocabulary is the data's.
+if [[ -n "${TEACHER_DIR:-}" ]]; then
+  read_model_folder "${PYTHON}" "${TEACHER_DIR}" TEACHER_
+fi
+: "${TEACHER_INIT_CKPT:?set TEACHER_DIR to the teacher folder (or TEACHER_CKPT to its checkpoint)}"
+TEACHER_BERT_CONFIG="${TEACHER_BERT_CONFIG:-${ROOT}/config/roberta_wwm_ext.json}"
 
 TPU_ARGS=()
 if [[ -n "${TPU_NAME:-}" ]]; then
@@ -37,8 +50,8 @@ fi
 
 exec "${PYTHON}" "${ROOT}/pretrain/run_pretraining.py" \
   --bert_config_file="${ROOT}/config/student_base_f2.json" \
-  --bert_teacher_config_file="${ROOT}/config/roberta_wwm_ext.json" \
-  --init_checkpoint="${TEACHER_CKPT}" \
+  --bert_teacher_config_file="${TEACHER_BERT_CONFIG}" \
+  --init_checkpoint="${TEACHER_INIT_CKPT}" \
   --input_file="${DATA_GLOB}" \
   --output_dir="${OUTPUT_DIR}" \
   --do_train=true \
@@ -61,5 +74,6 @@ exec "${PYTHON}" "${ROOT}/pretrain/run_pretraining.py" \
   --gamma_distill_factor=5 \
   --distill_ground_truth_ratio=0.5 \
   --distill_temperature=1.0 \
+  --use_summary=true \
   ${TPU_ARGS[@]+"${TPU_ARGS[@]}"} \
   "$@"

@@ -268,7 +268,10 @@ def build_models(stage, features, is_training, student_config,
     Args:
       stage: pretraining_stages.Stage (its with_teacher is read).
       features: the batch (see record_features).
-      is_training: the student's dropout is on; the teacher's never is.
+      is_training: training mode.  Only plain MLM (no teacher) trains the
+        student with dropout: whenever a teacher is built, the published
+        recipe builds the student in inference mode too (deterministic
+        forward pass); the teacher always is.
       student_config: student BertConfig.
       teacher_config: teacher BertConfig (None without a teacher).
       temperature: --distill_temperature, multiplies the teacher's sequence
@@ -293,7 +296,7 @@ def build_models(stage, features, is_training, student_config,
             scope="bert",
             use_einsum=use_einsum)
 
-    student = bert(student_config, is_training)
+    student = bert(student_config, is_training and not stage.with_teacher)
     student_logits = modeling.masked_lm_logits(
         student_config, student.get_sequence_output(),
         student.get_embedding_table(), positions)
@@ -389,21 +392,27 @@ def soft_target_distillation_loss(student_logits, teacher_logits, features,
       ground_truth_ratio: r.
 
     Returns:
-      OrderedDict: "mlm_loss", "masked_lm_accuracy", "total_loss".
+      OrderedDict, under the published tags: with a teacher
+      "distill_loss" (the soft-target loss, minimised) and "mlm_loss" (the
+      hard-label masked-LM loss, for monitoring); without one "mlm_loss"
+      (minimised); then "masked_lm_accuracy" and "total_loss".
     """
-    loss, _ = distill_util.soft_target_mlm_loss(student_logits,
-                                                features["masked_lm_ids"],
-                                                features["masked_lm_weights"],
-                                                teacher_logits,
-                                                ground_truth_ratio)
-    accuracy = distill_util.masked_lm_accuracy(student_logits,
-                                               features["masked_lm_ids"],
-                                               features["masked_lm_weights"])
-    return collections.OrderedDict([
-        ("mlm_loss", loss),
-        ("masked_lm_accuracy", accuracy),
-        ("total_loss", loss),
-    ])
+    label_ids = features["masked_lm_ids"]
+    label_weights = features["masked_lm_weights"]
+    mlm_loss, _ = distill_util.soft_target_mlm_loss(student_logits, label_ids,
+                                                    label_weights)
+    terms = collections.OrderedDict()
+    if teacher_logits is None:
+        terms["mlm_loss"] = mlm_loss
+    else:
+        terms["distill_loss"], _ = distill_util.soft_target_mlm_loss(
+            student_logits, label_ids, label_weights, teacher_logits,
+            ground_truth_ratio)
+        terms["mlm_loss"] = mlm_loss
+    terms["masked_lm_accuracy"] = distill_util.masked_lm_accuracy(
+        student_logits, label_ids, label_weights)
+    terms["total_loss"] = terms.get("distill_loss", mlm_loss)
+    return terms
 
 
 def soft_target_distillation_train_op(total_loss, num_train_steps, optimizer,
@@ -523,20 +532,47 @@ def summary_host_call(summary_dir, global_step, scalars):
     return host_call_fn, tensors
 
 
-def eval_spec(student_logits, features, scaffold_fn):
-    """Masked-LM accuracy and (hard-label) loss metrics."""
-    loss, per_example = distill_util.soft_target_mlm_loss(
-        student_logits, features["masked_lm_ids"],
-        features["masked_lm_weights"])
+def eval_spec(models, features, ground_truth_ratio, scaffold_fn):
+    """Masked-LM accuracy and loss of the student, and with a teacher the
+    soft-target distillation loss.
 
-    def metric_fn(per_example_loss, logits, label_ids, label_weights):
-        return estimator_util.accuracy_and_loss_metrics(
-            "masked_lm", tf.reshape(label_ids, [-1]), logits,
-            per_example_loss, tf.reshape(label_weights, [-1]))
+    The estimator's `loss` is what training minimises: with a teacher the
+    soft-target loss (the published `loss`), reported again as
+    `distill_loss`; `masked_lm_loss` is always the hard-label loss.
+
+    Args:
+      models: PretrainingModels.
+      features: the batch.
+      ground_truth_ratio: --distill_ground_truth_ratio.
+      scaffold_fn: from checkpoints.initialize_from_plan.
+
+    Returns:
+      TPUEstimatorSpec (EVAL).
+    """
+    label_ids = features["masked_lm_ids"]
+    label_weights = features["masked_lm_weights"]
+    loss, hard_per_example = distill_util.soft_target_mlm_loss(
+        models.student_logits, label_ids, label_weights)
+    soft_per_example = hard_per_example
+    if models.teacher_logits is not None:
+        loss, soft_per_example = distill_util.soft_target_mlm_loss(
+            models.student_logits, label_ids, label_weights,
+            models.teacher_logits, ground_truth_ratio)
+    with_teacher = models.teacher_logits is not None
+
+    def metric_fn(hard_loss, soft_loss, logits, label_ids, label_weights):
+        weights = tf.reshape(label_weights, [-1])
+        metrics = estimator_util.accuracy_and_loss_metrics(
+            "masked_lm", tf.reshape(label_ids, [-1]), logits, hard_loss,
+            weights)
+        if with_teacher:
+            metrics["distill_loss"] = tf.metrics.mean(values=soft_loss,
+                                                      weights=weights)
+        return metrics
 
     metrics = (metric_fn, [
-        per_example, student_logits, features["masked_lm_ids"],
-        features["masked_lm_weights"]
+        hard_per_example, soft_per_example, models.student_logits, label_ids,
+        label_weights
     ])
     return tf.estimator.tpu.TPUEstimatorSpec(mode=tf.estimator.ModeKeys.EVAL,
                                              loss=loss,
@@ -578,7 +614,8 @@ def model_fn_builder(stage,
         scaffold_fn = checkpoints.initialize_from_plan(stage.init,
                                                        options.use_tpu)
         if not is_training:
-            return eval_spec(models.student_logits, features, scaffold_fn)
+            return eval_spec(models, features, distill.ground_truth_ratio,
+                             scaffold_fn)
         # One snapshot of the step for gates, multipliers and summaries;
         # the optimizer's increment waits for it.
         step = tf.train.get_or_create_global_step().read_value()
@@ -663,8 +700,9 @@ def main(_):
         stages_lib.run_training_stages(recipe, distill, build_model_fn,
                                        build_input_fn, options)
     if FLAGS.do_eval:
-        stages_lib.run_eval(recipe, build_model_fn, build_input_fn, options,
-                            FLAGS.eval_batch_size, FLAGS.max_eval_steps)
+        stages_lib.run_eval(recipe, distill, build_model_fn, build_input_fn,
+                            options, FLAGS.eval_batch_size,
+                            FLAGS.max_eval_steps)
 
 
 if __name__ == "__main__":

@@ -49,12 +49,13 @@ if not __package__:
         0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pretrain import checkpoints
+from pretrain import model_folder
 from pretrain import modeling
 from pretrain import tokenization
 
 RELEASE_CHECKPOINT = "model.ckpt"
 RELEASE_CONFIG = "bert_config.json"
-RELEASE_VOCAB = "vocab.txt"
+RELEASE_VOCAB = model_folder.VOCAB_NAME
 MLM_HEAD_PREFIX = "cls/predictions/"
 CLASSIFIER_HEAD = ("output_weights", "output_bias")
 SQUAD_HEAD = ("cls/squad/output_weights", "cls/squad/output_bias")
@@ -202,29 +203,6 @@ def select_model_variables(ckpt_shapes, bert_config, checkpoint=""):
     return Selection(kept, dropped, heads)
 
 
-def _single_file(directory, pattern, what):
-    """The one file in `directory` matching `pattern`, or None if none."""
-    matches = sorted(tf.io.gfile.glob(os.path.join(directory, pattern)))
-    if len(matches) > 1:
-        raise ValueError(
-            "%s: found %d %s files (%s); name the one to use with a flag" %
-            (directory, len(matches), what, ", ".join(
-                os.path.basename(m) for m in matches)))
-    return matches[0] if matches else None
-
-
-def find_config_file(directory):
-    """The config JSON in a release or published folder.
-
-    `bert_config.json` wins; otherwise the folder must hold exactly one
-    `*.json` file.
-    """
-    preferred = os.path.join(directory, RELEASE_CONFIG)
-    if tf.io.gfile.exists(preferred):
-        return preferred
-    return _single_file(directory, "*.json", "config *.json")
-
-
 def find_release_inputs(input_path, bert_config_file=None, vocab_file=None):
     """Resolves the checkpoint, config and vocabulary of an export/convert.
 
@@ -244,17 +222,9 @@ def find_release_inputs(input_path, bert_config_file=None, vocab_file=None):
     checkpoint = checkpoints.resolve_checkpoint(input_path)
     directory = (input_path if tf.io.gfile.isdir(input_path) else
                  os.path.dirname(checkpoint))
-    if not bert_config_file:
-        bert_config_file = find_config_file(directory)
-        if bert_config_file is None:
-            raise ValueError("%s: no config *.json next to the checkpoint; "
-                             "pass --bert_config_file" % directory)
-    if not vocab_file:
-        candidate = os.path.join(directory, RELEASE_VOCAB)
-        if not tf.io.gfile.exists(candidate):
-            raise ValueError("%s: no vocab.txt next to the checkpoint; "
-                             "pass --vocab_file" % directory)
-        vocab_file = candidate
+    bert_config_file = (bert_config_file or
+                        model_folder.find_config_file(directory))
+    vocab_file = vocab_file or model_folder.find_vocab_file(directory)
     return ReleaseInputs(checkpoint, bert_config_file, vocab_file)
 
 

@@ -90,7 +90,8 @@ def test_layer_wise_loss_pairs_layer_l_with_layer_l(layer_data, active_layer):
         for l in range(L)
     ]
     weights = (factors.hidden, factors.attention, factors.beta, factors.gamma)
-    names = ("hidden_loss", "attention_loss", "beta_loss", "gamma_loss")
+    names = ("feature_map_transfer_loss", "attention_transfer_loss",
+             "mean_transfer_loss", "variance_transfer_loss")
     for i, name in enumerate(names):
         expected = weights[i] * sum(
             g * per_layer[l][i] for l, g in enumerate(gate_values)) / L
@@ -115,7 +116,7 @@ def test_zero_factor_terms_are_left_out(layer_data):
         terms = distill_util.layer_wise_loss(
             tensors["t_hidden"], tensors["s_hidden"], tensors["t_scores"],
             tensors["s_scores"], [tf.constant(1.0)] * L, factors)
-    assert list(terms) == ["hidden_loss", "total_loss"]
+    assert list(terms) == ["feature_map_transfer_loss", "total_loss"]
 
 
 def test_soft_target_mlm_loss_matches_numpy():
@@ -187,6 +188,17 @@ def test_gates_and_lamb_multipliers_at_phase_boundaries():
                                0.3 * (0.1 * np.sqrt(0.9) + 0.9), rtol=1e-5)
     np.testing.assert_allclose(values[5][1][0], 3 * 0.5, rtol=1e-5)
     assert values[50][1][2] == 0.0
+
+
+def test_background_is_one_when_phases_have_one_step():
+    """steps_per_phase <= 1: the published b is 1, so each layer trains."""
+    with tf.Graph().as_default():
+        step = tf.placeholder(tf.int64, [])
+        mults = [distill_util.layer_lr_multiplier(l, step, 3, 2)
+                 for l in range(2)]
+        with tf.Session() as sess:
+            values = [sess.run(mults, {step: s}) for s in (0, 1)]
+    np.testing.assert_allclose(values, [[3.0, 0.0], [0.3, 3.0]], rtol=1e-6)
 
 
 def test_multipliers_cover_only_encoder_layers():

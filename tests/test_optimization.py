@@ -95,7 +95,8 @@ def test_lamb_matches_numpy_with_multiplier():
     np.testing.assert_allclose(new_b, exp_b, rtol=1e-5)
 
 
-def test_lamb_zero_multiplier_freezes_variable_and_moments():
+def test_lamb_zero_multiplier_holds_variable_and_resets_moments():
+    """The published gate 1[multiplier > 0]: moments restart from zero."""
     with tf.Graph().as_default():
         mult = tf.placeholder(tf.float32, [])
         w, _, train_op = lamb_graph(mult)
@@ -108,11 +109,19 @@ def test_lamb_zero_multiplier_freezes_variable_and_moments():
             sess.run(train_op, {mult: 0.0})
             after = sess.run([w] + slots)
             sess.run(train_op, {mult: 1.0})
-            moved = sess.run(w)
-    assert np.any(before[1] != 0)
-    for x, y in zip(before, after):
-        np.testing.assert_array_equal(x, y)
-    assert np.all(moved != after[0])
+            restarted = sess.run([w] + slots)
+    assert np.any(before[1] != 0) and np.any(before[2] != 0)
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], np.zeros(3))
+    np.testing.assert_array_equal(after[2], np.zeros(3))
+    # The next active step starts its moments from zero, like the first.
+    w0 = before[0]
+    grad = clipped([w0 * [1.0, 2.0, 3.0], np.ones(2)])[0]
+    exp_w, exp_m, exp_v = np_lamb_step(w0, grad, np.zeros(3), np.zeros(3),
+                                       0.1, 0.01)
+    np.testing.assert_allclose(restarted[0], exp_w, rtol=1e-5)
+    np.testing.assert_allclose(restarted[1], exp_m, rtol=1e-5)
+    np.testing.assert_allclose(restarted[2], exp_v, rtol=1e-5)
 
 
 def test_lamb_freezes_variables_missing_from_multipliers():

@@ -281,10 +281,13 @@ def test_stage1_loss_falls_in_every_phase(work, distilled):
     assert mid["layers"][0] < 0.8 * start["layers"][0], (start, mid)
     assert end["layers"][1] < 0.8 * mid["layers"][1], (mid, end)
     summary_dir = str(out / "my_summary" / "warmup")
-    for term in ("hidden_loss", "attention_loss", "beta_loss", "gamma_loss",
+    # The published TensorBoard tags.
+    for term in ("feature_map_transfer_loss", "attention_transfer_loss",
+                 "mean_transfer_loss", "variance_transfer_loss",
                  "total_loss", "learning_rate"):
         assert sorted(summary_values(summary_dir, term)) == list(range(60))
-    assert re.search(r"step \d+ .*attention_loss=.*examples/sec=", log)
+    assert re.search(r"step \d+ .*attention_transfer_loss=.*examples/sec=",
+                     log)
 
 
 def test_stage3_loss_falls_and_eval_written(work, distilled):
@@ -293,7 +296,8 @@ def test_stage3_loss_falls_and_eval_written(work, distilled):
         work, [out / "model.ckpt-0", out / "model.ckpt-60"])
     assert after["mlm"] < before["mlm"] - 0.05, (before, after)
     summary_dir = str(out / "my_summary" / "main")
-    for term in ("mlm_loss", "masked_lm_accuracy", "learning_rate"):
+    for term in ("distill_loss", "mlm_loss", "masked_lm_accuracy",
+                 "learning_rate"):
         assert sorted(summary_values(summary_dir, term)) == list(range(60))
     results = dict(
         line.split(" = ")
@@ -301,6 +305,46 @@ def test_stage3_loss_falls_and_eval_written(work, distilled):
     assert 0.0 < float(results["masked_lm_accuracy"]) <= 1.0
     assert float(results["masked_lm_loss"]) < np.log(VOCAB)
     assert int(results["global_step"]) == 60
+    # With a teacher, `loss` is the soft-target loss (as published; a mean
+    # of batch means), named again as distill_loss (a mean over
+    # predictions); the hard-label loss is a different number.
+    loss, soft, hard = (float(results[k])
+                        for k in ("loss", "distill_loss", "masked_lm_loss"))
+    assert abs(soft - hard) > 0.05, results
+    assert abs(loss - soft) < 0.2 * abs(soft - hard), results
+
+
+def student_outputs_twice(work, with_teacher):
+    """The student's sequence output, evaluated twice on one batch in the
+    TRAIN-mode graph of a stage (with the teacher or without)."""
+    from pretrain import modeling
+    from pretrain import pretraining_stages
+    from pretrain import run_pretraining as rp
+    batch = fixed_batch(work, size=4)
+    stage = pretraining_stages.Stage(
+        name="main", model_dir=None, input_files=[], max_seq_length=SEQ,
+        batch_size=4, max_steps=1, schedule_steps=1, layer_wise=False,
+        with_teacher=with_teacher, init=None)
+    configs = [modeling.BertConfig.from_json_file(str(work / name))
+               for name in ("student.json", "teacher.json")]
+    with tf.Graph().as_default():
+        features = {k: tf.constant(v) for k, v in batch.items()}
+        models = rp.build_models(stage, features, True, configs[0],
+                                 configs[1] if with_teacher else None, 1.0,
+                                 False)
+        output = models.student.get_sequence_output()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            return sess.run(output), sess.run(output)
+
+
+def test_student_is_deterministic_whenever_a_teacher_is_built(work):
+    """The published recipe builds the student with is_training=False in
+    the distillation stages; plain MLM keeps its attention dropout."""
+    first, second = student_outputs_twice(work, with_teacher=True)
+    np.testing.assert_array_equal(first, second)
+    first, second = student_outputs_twice(work, with_teacher=False)
+    assert np.any(first != second)
 
 
 def test_teacher_untouched_and_student_starts_from_teacher(
@@ -496,6 +540,10 @@ def test_run_pretrain_sh_flags_exist():
         re.findall(r"--(\w+)\b(?!=)", script))
     assert "layer_wise_warmup" in passed and "num_distill_steps" in passed
     assert passed <= defined, passed - defined
+    # As the published runs: summaries on, every checkpoint kept.
+    assert "--use_summary=true" in script
+    assert re.search(r"--keep_checkpoint_max: [^\n]*\n\s+\(default: '0'\)",
+                     help_text)
 
 
 def test_gradient_accumulation_counts_updates(work):

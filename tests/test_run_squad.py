@@ -182,6 +182,21 @@ def test_training_logs_progress_and_dropped_answer(trained):
     assert "ABSENT_ANSWER" in log
 
 
+def test_epochs_are_counted_in_questions_as_published(trained):
+    """num_train_steps = int(questions / batch * epochs), not windows."""
+    log = trained["proc"].stderr
+    match = re.search(r"Training on (\d+) questions in (\d+) windows", log)
+    questions, windows = int(match.group(1)), int(match.group(2))
+    assert windows > questions  # Long contexts give several windows.
+    batch = int(re.search(r"--train_batch_size=(\d+)",
+                          " ".join(SMALL_RUN)).group(1))
+    steps = int(questions / batch * 2)
+    assert re.search(r"%d questions, batch size %d, %d steps" %
+                     (questions, batch, steps), log)
+    step = tf.train.load_variable(trained["output_dir"], "global_step")
+    assert step == steps
+
+
 def test_checkpoint_holds_the_span_head(trained):
     variables = dict(tf.train.list_variables(trained["output_dir"]))
     assert variables["cls/squad/output_weights"] == [2, 64]
