@@ -111,12 +111,13 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  labels, num_labels, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False):
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
     """Pooled output → dropout → linear layer → softmax cross entropy.
 
     Args:
       fake_quantize: build encoder and head with fake-quantized weights and
         activations (quantization-aware training).
+      mask_adder: see modeling.BertModel.
 
     Returns:
       (mean loss, per-example loss [B], logits [B, C], probabilities [B, C]).
@@ -129,7 +130,8 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
             input_mask=input_mask,
             token_type_ids=segment_ids,
             use_one_hot_embeddings=use_one_hot_embeddings,
-            use_einsum=use_einsum)
+            use_einsum=use_einsum,
+            mask_adder=mask_adder)
         logits = modeling.classifier_logits(
             model.get_pooled_output(), num_labels,
             dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
@@ -153,7 +155,8 @@ def metric_fn(per_example_loss, label_ids, logits, is_real_example):
 
 def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
-                     fake_quantize=False):
+                     fake_quantize=False,
+                     mask_adder=modeling.MASK_ADDER):
     """Returns the TPUEstimator model_fn of the classifier.
 
     Args:
@@ -167,6 +170,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
       schedule: finetune_util.TrainSchedule of --do_train; None for a
         model_fn that only evaluates, predicts and exports.
       fake_quantize: quantization-aware graph (see create_model).
+      mask_adder: see modeling.BertModel; exports use
+        modeling.SERVING_MASK_ADDER.
     """
 
     def model_fn(features, labels, mode, params):
@@ -192,7 +197,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
             num_labels,
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
-            fake_quantize=fake_quantize)
+            fake_quantize=fake_quantize,
+            mask_adder=mask_adder)
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                   options.use_tpu,
                                                   tf.trainable_variables())
@@ -291,14 +297,16 @@ def export(bert_config, num_labels, options, model_dir, max_seq_length,
         training: the int8 model is converted from the fake-quantized graph.
     """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls.
+    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
+    # mask adder is one that int8 quantizes.
+    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
     model_fn = model_fn_builder(bert_config, num_labels, export_options,
-                                use_einsum=False)
+                                **serving)
     int8_model_fn = None
     if quantization_aware:
         int8_model_fn = model_fn_builder(bert_config, num_labels,
-                                         export_options, use_einsum=False,
-                                         fake_quantize=True)
+                                         export_options, fake_quantize=True,
+                                         **serving)
     return export_util.export_newest_checkpoint(
         model_fn, model_dir, export_options, max_seq_length, export_dir,
         quantizations=quantizations,
@@ -316,14 +324,14 @@ def lite_probabilities(lite_model_path, examples, num_labels,
       ValueError: the model belongs to another task, sequence length or
         label set.
     """
-    shapes = export_util.check_lite_model(lite_model_path, ["probabilities"],
-                                          max_seq_length, flag)
+    shapes, outputs = export_util.run_checked(lite_model_path, examples,
+                                              ["probabilities"],
+                                              max_seq_length, flag)
     if shapes["probabilities"][-1] != num_labels:
         raise ValueError(
             "%s %s: a classifier of %d classes, the task has %d" %
             (flag, lite_model_path, shapes["probabilities"][-1], num_labels))
-    return export_util.run_tflite(lite_model_path,
-                                  examples)["probabilities"]
+    return outputs["probabilities"]
 
 
 def verify_exports(paths, record_file, num_labels, max_seq_length,

@@ -121,12 +121,13 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask,
                  segment_ids, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False):
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
     """Encoder plus the span head `cls/squad`.
 
     Args:
       fake_quantize: build it with fake-quantized weights and activations
         (quantization-aware training).
+      mask_adder: see modeling.BertModel.
 
     Returns:
       (start_logits, end_logits), each float32 [B, S].
@@ -139,7 +140,8 @@ def create_model(bert_config, is_training, input_ids, input_mask,
             input_mask=input_mask,
             token_type_ids=segment_ids,
             use_one_hot_embeddings=use_one_hot_embeddings,
-            use_einsum=use_einsum)
+            use_einsum=use_einsum,
+            mask_adder=mask_adder)
         return modeling.squad_logits(bert_config,
                                      model.get_sequence_output())
 
@@ -159,7 +161,8 @@ def span_loss(start_logits, end_logits, start_positions, end_positions):
 
 def model_fn_builder(bert_config, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
-                     fake_quantize=False):
+                     fake_quantize=False,
+                     mask_adder=modeling.MASK_ADDER):
     """Returns the TPUEstimator model_fn of the span extractor.
 
     Args:
@@ -171,6 +174,8 @@ def model_fn_builder(bert_config, options, use_einsum=True,
       schedule: finetune_util.TrainSchedule when training; without one the
         model_fn can only predict.
       fake_quantize: quantization-aware graph (see create_model).
+      mask_adder: see modeling.BertModel; exports use
+        modeling.SERVING_MASK_ADDER.
     """
 
     def model_fn(features, labels, mode, params):
@@ -185,7 +190,8 @@ def model_fn_builder(bert_config, options, use_einsum=True,
             features["segment_ids"],
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
-            fake_quantize=fake_quantize)
+            fake_quantize=fake_quantize,
+            mask_adder=mask_adder)
         # Trainable variables only: the ranges of quantization-aware
         # training are not in a released checkpoint.
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
@@ -320,12 +326,14 @@ def export(bert_config, options, model_dir, max_seq_length, export_dir,
         graph (the checkpoint of quantization-aware training).
     """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls.
-    model_fn = model_fn_builder(bert_config, export_options, use_einsum=False)
+    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
+    # mask adder is one that int8 quantizes.
+    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
+    model_fn = model_fn_builder(bert_config, export_options, **serving)
     int8_model_fn = None
     if quantization_aware:
         int8_model_fn = model_fn_builder(bert_config, export_options,
-                                         use_einsum=False, fake_quantize=True)
+                                         fake_quantize=True, **serving)
     return export_util.export_newest_checkpoint(
         model_fn, model_dir, export_options, max_seq_length, export_dir,
         quantizations=quantizations,
@@ -351,9 +359,9 @@ def lite_predict(lite_model_path, examples, features, n_best_size,
     Raises:
       ValueError: the model belongs to another task or sequence length.
     """
-    export_util.check_lite_model(lite_model_path, LOGIT_NAMES,
-                                 max_seq_length, flag)
-    outputs = export_util.run_tflite(lite_model_path, window_dicts(features))
+    _, outputs = export_util.run_checked(lite_model_path,
+                                         window_dicts(features), LOGIT_NAMES,
+                                         max_seq_length, flag)
     results = [
         squad_data.RawResult(f.unique_id, start.tolist(), end.tolist())
         for f, start, end in zip(features, outputs["start_logits"],
@@ -508,11 +516,12 @@ def main(_):
             FLAGS.warmup_proportion,
             learning_rate=FLAGS.learning_rate,
             unit="questions")
-    model_fn = model_fn_builder(bert_config, options,
-                                use_einsum=FLAGS.use_einsum,
-                                init_checkpoint=FLAGS.init_checkpoint,
-                                schedule=schedule,
-                                fake_quantize=FLAGS.quantization_aware_training)
+    model_fn = model_fn_builder(
+        bert_config, options,
+        use_einsum=FLAGS.use_einsum,
+        init_checkpoint=FLAGS.init_checkpoint,
+        schedule=schedule,
+        fake_quantize=FLAGS.quantization_aware_training)
     estimator = estimator_util.make_estimator(
         model_fn, FLAGS.output_dir, options, FLAGS.train_batch_size,
         predict_batch_size=FLAGS.predict_batch_size)

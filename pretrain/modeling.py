@@ -39,6 +39,12 @@ import tensorflow.compat.v1 as tf
 from pretrain import quantization
 
 _NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
+# Added to the attention scores of masked keys (the published constant).
+MASK_ADDER = -10000.0
+# The same in serving graphs: exp(-100) is as good as zero next to the
+# scores, and the sum of scores and adder keeps a range that an int8 TFLite
+# model can resolve (with -10000 its quantization step swallows the scores).
+SERVING_MASK_ADDER = -100.0
 _POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                     "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "type_vocab_size",
@@ -231,7 +237,8 @@ class BertModel(object):
                  token_type_ids=None,
                  use_one_hot_embeddings=False,
                  scope=None,
-                 use_einsum=True):
+                 use_einsum=True,
+                 mask_adder=MASK_ADDER):
         """Builds the graph.
 
         Args:
@@ -243,6 +250,8 @@ class BertModel(object):
             use_one_hot_embeddings: look words up by one-hot matmul (TPU).
             scope: variable scope, default "bert".
             use_einsum: einsum or reshape+matmul implementation (same numbers).
+            mask_adder: added to the attention scores of padding keys
+                (MASK_ADDER; SERVING_MASK_ADDER in export graphs).
         """
         config = copy.deepcopy(config)
         if not is_training:
@@ -265,7 +274,8 @@ class BertModel(object):
                 attention_mask = attention_mask_from_input_mask(
                     input_ids, input_mask)
                 self.all_encoder_layers, self.all_attention_scores = encoder(
-                    config, self.embedding_output, attention_mask, use_einsum)
+                    config, self.embedding_output, attention_mask, use_einsum,
+                    mask_adder)
             self.sequence_output = self.all_encoder_layers[-1]
             with tf.variable_scope("pooler"):
                 self.pooled_output = pooler(config, self.sequence_output)
@@ -376,7 +386,8 @@ def trigram(word_output):
     return tf.concat([next_tokens, word_output, previous_tokens], axis=2)
 
 
-def encoder(config, embedding_output, attention_mask, use_einsum):
+def encoder(config, embedding_output, attention_mask, use_einsum,
+            mask_adder=MASK_ADDER):
     """Stacks `num_hidden_layers` transformer layers.
 
     Returns:
@@ -389,13 +400,15 @@ def encoder(config, embedding_output, attention_mask, use_einsum):
     for layer_idx in range(config.num_hidden_layers):
         with tf.variable_scope("layer_%d" % layer_idx):
             prev_output, scores = transformer_layer(config, prev_output,
-                                                    attention_mask, use_einsum)
+                                                    attention_mask, use_einsum,
+                                                    mask_adder)
         all_layers.append(prev_output)
         all_scores.append(scores)
     return all_layers, all_scores
 
 
-def transformer_layer(config, layer_input, attention_mask, use_einsum):
+def transformer_layer(config, layer_input, attention_mask, use_einsum,
+                      mask_adder=MASK_ADDER):
     """One MobileBERT (or BERT) layer, as in the paper's figure.
 
     Args:
@@ -412,9 +425,9 @@ def transformer_layer(config, layer_input, attention_mask, use_einsum):
         inner_input = query_key = value = prev_output
 
     with tf.variable_scope("attention"):
-        attention_output, scores = attention(config, query_key, value,
-                                             inner_input, attention_mask,
-                                             use_einsum)  # [B, S, I]
+        attention_output, scores = attention(
+            config, query_key, value, inner_input, attention_mask, use_einsum,
+            mask_adder)  # [B, S, I]
 
     inner_output = attention_output
     for ffn_idx in range(config.num_feedforward_networks - 1):
@@ -459,7 +472,8 @@ def bottleneck(config, prev_output, use_einsum):
     return layer_input, prev_output, prev_output
 
 
-def attention(config, query_key, value, residual, attention_mask, use_einsum):
+def attention(config, query_key, value, residual, attention_mask, use_einsum,
+              mask_adder=MASK_ADDER):
     """Multi-head self-attention (`self`) and its output projection (`output`).
 
     Args:
@@ -467,6 +481,7 @@ def attention(config, query_key, value, residual, attention_mask, use_einsum):
         value: [B, S, W'] input of the value projection.
         residual: [B, S, I] tensor added back after the output projection.
         attention_mask: [B, S, S] with 1 where attention is allowed.
+        mask_adder: added to the scores where it is not.
 
     Returns:
         (attention output [B, S, I], pre-softmax scores [B, N, S, S]).
@@ -490,7 +505,7 @@ def attention(config, query_key, value, residual, attention_mask, use_einsum):
         scores *= 1.0 / math.sqrt(float(head_size))
         # expand_dims rather than mask[:, None]: TFLite converts it.
         adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
-                               tf.float32)) * -10000.0  # [B, 1, S, S]
+                               tf.float32)) * mask_adder  # [B, 1, S, S]
         scores += adder
         probs = dropout(tf.nn.softmax(scores),
                         config.attention_probs_dropout_prob)

@@ -23,7 +23,8 @@ def encoder_model_fn(features, labels, mode, params):
     config = modeling.BertConfig.from_dict(TINY)
     model = modeling.BertModel(config, False, features["input_ids"],
                                features["input_mask"],
-                               features["segment_ids"], use_einsum=False)
+                               features["segment_ids"], use_einsum=False,
+                               mask_adder=modeling.SERVING_MASK_ADDER)
     pooled = tf.identity(model.get_pooled_output(), name="pooled")
     first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
     step = tf.train.get_or_create_global_step()
