@@ -121,9 +121,11 @@ def quantize_activation(output, layer_name):
     if not active():
         return output
     with tf.variable_scope("%s/%s" % (layer_name, RANGE_SCOPE)):
-        minimum = tf.get_variable("min", [], initializer=tf.zeros_initializer(),
+        minimum = tf.get_variable("min", [],
+                                  initializer=tf.zeros_initializer(),
                                   trainable=False)
-        maximum = tf.get_variable("max", [], initializer=tf.zeros_initializer(),
+        maximum = tf.get_variable("max", [],
+                                  initializer=tf.zeros_initializer(),
                                   trainable=False)
         if _STATE.is_training:
             minimum, maximum = update_range(minimum, maximum, output)

@@ -208,7 +208,8 @@ def test_export_savedmodel_and_tflite_agree(trained):
     export_root = trained["export_dir"]
     saved = [d for d in os.listdir(export_root) if d.isdigit()]
     assert len(saved) == 1
-    assert os.path.getsize(os.path.join(export_root, export_util.TFLITE_NAMES["float"])) > 0
+    float_path = os.path.join(export_root, export_util.TFLITE_NAMES["float"])
+    assert os.path.getsize(float_path) > 0
     with tf.Graph().as_default(), tf.Session() as sess:
         meta = tf.saved_model.loader.load(
             sess, [tf.saved_model.tag_constants.SERVING],
@@ -230,8 +231,7 @@ def test_export_savedmodel_and_tflite_agree(trained):
         start, end = sess.run([signature.outputs["start_logits"].name,
                                signature.outputs["end_logits"].name], feed)
     assert start.shape == end.shape == (1, 128)
-    lite = export_util.run_tflite(
-        os.path.join(export_root, export_util.TFLITE_NAMES["float"]), [example])
+    lite = export_util.run_tflite(float_path, [example])
     assert np.allclose(lite["start_logits"], start, atol=1e-4)
     assert np.allclose(lite["end_logits"], end, atol=1e-4)
 
