@@ -9,13 +9,18 @@ Processors read each task's files in the layout its publishers distribute:
                 xnli.dev.tsv / xnli.test.tsv (language col 0, gold label col 1,
                 sentence1 col 6, sentence2 col 7; header; only `zh` rows).
   chnsenticorp  train/dev/test.tsv, header `label<TAB>text_a`.
-  lcqmc         train/dev/test.txt, `text_a<TAB>text_b<TAB>label`, no header.
-  bqcorpus      train/dev/test.tsv, `text_a<TAB>text_b<TAB>label`, header.
+  lcqmc         train/dev/test.txt, `text_a<TAB>text_b<TAB>label`.
+  bqcorpus      train/dev/test.tsv, `text_a<TAB>text_b<TAB>label`.
 
-Malformed rows raise ValueError naming the file, the line and what was
-expected. Features go to TFRecord files; with a cache directory they are
-reused only when their fingerprint (data file content, vocabulary,
-SentencePiece model, max length, lower-casing, task, split) matches.
+In every task a first row whose label field is not a label is a header
+(skipped and logged): LCQMC and BQ Corpus circulate with and without one.
+A test split without the label column is accepted for prediction. Files are
+read through pretrain/file_io (UTF-8, BOM and CRLF accepted). Malformed rows
+(too few or too many columns, an unknown label) and a split without examples
+raise ValueError naming the file, the line and what was expected. Features
+go to TFRecord files; with a cache directory they are reused only when their
+fingerprint (data file content, vocabulary, SentencePiece model, max length,
+lower-casing, task, split) matches and the entry is complete.
 """
 
 from __future__ import absolute_import
@@ -26,14 +31,17 @@ import collections
 import hashlib
 import json
 import os
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
+from pretrain import file_io
 
 # Bump when the feature format or conversion changes, so old caches die.
-CACHE_FORMAT_VERSION = 1
+# 2: the sidecar records the record file's size and whether it has labels.
+CACHE_FORMAT_VERSION = 2
 SPLITS = ("train", "dev", "test")
 FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "label_ids",
                  "is_real_example")
@@ -67,11 +75,13 @@ class InputFeatures(object):
         self.is_real_example = is_real_example
 
 
-# Where the fields of one split live in its file. `language` is None or a
-# (column, value) pair: rows whose column differs are skipped and counted.
+# Where the fields of one split live in its file (0-based columns; label None
+# in a file without labels). `language` is None or a (column, value) pair:
+# rows whose column differs are skipped and counted.
 Layout = collections.namedtuple(
-    "Layout",
-    ["file_name", "has_header", "text_a", "text_b", "label", "language"])
+    "Layout", ["file_name", "text_a", "text_b", "label", "language"])
+# A header field: an ASCII column name (`text_a`, `sentence1`, `label`).
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DataProcessor(object):
@@ -80,7 +90,6 @@ class DataProcessor(object):
     labels = ()
     label_aliases = {}
     file_names = {"train": "train.tsv", "dev": "dev.tsv", "test": "test.tsv"}
-    has_header = True
     text_a_column = 0
     text_b_column = None
     label_column = 1
@@ -92,36 +101,57 @@ class DataProcessor(object):
     def layout(self, split):
         """The Layout of `split` ("train", "dev" or "test")."""
         check_split(split)
-        return Layout(self.file_names[split], self.has_header,
-                      self.text_a_column, self.text_b_column,
+        return Layout(self.file_names[split], self.text_a_column,
+                      self.text_b_column,
                       self.label_column, None)
 
     def data_file(self, data_dir, split):
         """Path of the file holding `split`."""
         return os.path.join(data_dir, self.layout(split).file_name)
 
-    def get_examples(self, data_dir, split):
+    def get_examples(self, data_dir, split, require_labels=True):
         """Reads and checks every example of `split`.
 
+        A first row whose label field is not one of the task's labels is a
+        header: it is skipped and logged (copies of the files circulate with
+        and without one). With `require_labels` False (prediction), a file
+        whose rows lack the label column is read without labels; its first
+        row is a header when every field is a column name (`text_a`).
+
+        Returns:
+          A non-empty list of InputExample (label None when unlabeled).
+
         Raises:
-          ValueError: missing file, short row, unknown label or missing
-            header, naming the file and line.
+          ValueError: missing file, a row with too few or too many columns,
+            an unknown label, or no example at all, naming file and line.
         """
         layout = self.layout(split)
         path = self.data_file(data_dir, split)
         rows = read_tsv(path)
-        if layout.has_header:
-            rows = self.drop_header(path, rows, layout)
+        if not rows:
+            raise ValueError("%s: empty file; expected %s rows" %
+                             (path, describe_columns(layout)))
+        if not require_labels and len(rows[0][1]) == columns_needed(
+                layout) - 1:
+            layout = without_labels(layout)
+            tf.logging.info("%s: no label column; reading the rows without "
+                            "labels (prediction only)", path)
+        width = columns_needed(layout)
+        if self.is_header(rows[0][1], layout):
+            tf.logging.info("%s:%d: header row %r skipped", path, rows[0][0],
+                            "\t".join(rows[0][1]))
+            width = max(width, len(rows[0][1]))
+            rows = rows[1:]
         examples = []
         other_language = 0
         for line_number, fields in rows:
-            check_columns(path, line_number, fields, layout)
+            check_columns(path, line_number, fields, layout, width, split)
             if layout.language and (fields[layout.language[0]] !=
                                     layout.language[1]):
                 other_language += 1
                 continue
-            label = self.parse_label(path, line_number,
-                                     fields[layout.label])
+            label = (self.parse_label(path, line_number, fields[layout.label])
+                     if layout.label is not None else None)
             text_b = (fields[layout.text_b]
                       if layout.text_b is not None else None)
             examples.append(
@@ -133,6 +163,11 @@ class DataProcessor(object):
             tf.logging.info("%s: kept %d rows in language %r, skipped %d rows "
                             "in other languages", path, len(examples),
                             layout.language[1], other_language)
+        if not examples:
+            raise ValueError("%s: no examples (%d data rows%s); expected at "
+                             "least one" %
+                             (path, len(rows), ", none in language %r" %
+                              layout.language[1] if layout.language else ""))
         tf.logging.info("%s: %d examples", path, len(examples))
         return examples
 
@@ -145,19 +180,18 @@ class DataProcessor(object):
                 (path, line_number, value, ", ".join(self.labels)))
         return label
 
-    def drop_header(self, path, rows, layout):
-        """Removes the header row, refusing a first row that is data."""
-        if not rows:
-            raise ValueError("%s: empty file; expected a header row and data" %
-                             path)
-        line_number, fields = rows[0]
-        if (len(fields) > layout.label and self.label_aliases.get(
-                fields[layout.label], fields[layout.label]) in self.labels):
-            raise ValueError(
-                "%s:%d: expected a header row, found a data row (label %r); "
-                "this task's files start with a header" %
-                (path, line_number, fields[layout.label]))
-        return rows[1:]
+    def is_header(self, fields, layout):
+        """Whether a first row is a header rather than data.
+
+        Labeled: its label field is not a label of the task. Unlabeled:
+        every field is a column name such as `text_a` (data is text).
+        """
+        if layout.label is not None:
+            if len(fields) <= layout.label:
+                return False  # Too short: check_columns names the line.
+            value = fields[layout.label]
+            return self.label_aliases.get(value, value) not in self.labels
+        return all(_COLUMN_NAME.match(field) for field in fields)
 
 
 class XnliProcessor(DataProcessor):
@@ -171,13 +205,12 @@ class XnliProcessor(DataProcessor):
         check_split(split)
         if split == "train":
             return Layout("multinli/multinli.train.%s.tsv" % self.language,
-                          True, 0, 1, 2, None)
-        return Layout("xnli.%s.tsv" % split, True, 6, 7, 1,
-                      (0, self.language))
+                          0, 1, 2, None)
+        return Layout("xnli.%s.tsv" % split, 6, 7, 1, (0, self.language))
 
 
 class ChnSentiCorpProcessor(DataProcessor):
-    """ChnSentiCorp sentiment: `label<TAB>text_a` with a header."""
+    """ChnSentiCorp sentiment: `label<TAB>text_a`, header `label text_a`."""
 
     labels = ("0", "1")
     text_a_column = 1
@@ -185,18 +218,17 @@ class ChnSentiCorpProcessor(DataProcessor):
 
 
 class LcqmcProcessor(DataProcessor):
-    """LCQMC question matching: `text_a<TAB>text_b<TAB>label`, no header."""
+    """LCQMC question matching: `text_a<TAB>text_b<TAB>label`, `.txt`."""
 
     labels = ("0", "1")
     file_names = {"train": "train.txt", "dev": "dev.txt", "test": "test.txt"}
-    has_header = False
     text_a_column = 0
     text_b_column = 1
     label_column = 2
 
 
 class BqCorpusProcessor(DataProcessor):
-    """BQ Corpus question matching: LCQMC's columns, `.tsv` with a header."""
+    """BQ Corpus question matching: LCQMC's columns, `.tsv`."""
 
     labels = ("0", "1")
     text_a_column = 0
@@ -233,10 +265,10 @@ def check_split(split):
 
 
 def read_tsv(path):
-    """Reads a tab-separated UTF-8 file.
+    """Reads a tab-separated UTF-8 file (BOM and CRLF line ends accepted).
 
-    Lines are split on "\\n" only (the text may contain U+2028); a trailing
-    "\\r" is removed. Blank lines are skipped and counted in the log.
+    Lines are split on "\\n" only (the text may contain U+2028). Blank
+    lines are skipped and counted in the log.
 
     Returns:
       A list of (1-based line number, list of fields).
@@ -244,23 +276,10 @@ def read_tsv(path):
     Raises:
       ValueError: the file does not exist or is not UTF-8.
     """
-    if not tf.io.gfile.exists(path):
-        raise ValueError("%s: data file not found" % path)
-    with tf.io.gfile.GFile(path, "rb") as reader:
-        raw = reader.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_number = raw[:e.start].count(b"\n") + 1
-        raise ValueError("%s:%d: not valid UTF-8 (%s)" %
-                         (path, line_number, e.reason))
     rows = []
     blank = 0
-    lines = text.split("\n")
-    if lines and not lines[-1]:
-        lines.pop()  # The newline that ends the last line.
-    for index, line in enumerate(lines):
-        line = line.rstrip("\r")
+    for index, line in enumerate(
+            file_io.read_lines(path, "data_dir", "data file")):
         if not line.strip():
             blank += 1
             continue
@@ -270,21 +289,58 @@ def read_tsv(path):
     return rows
 
 
-def check_columns(path, line_number, fields, layout):
-    """Raises ValueError when a row lacks a column the layout reads."""
+def named_columns(layout):
+    """(name, column) of every column the layout reads, in column order."""
     named = [("text_a", layout.text_a), ("text_b", layout.text_b),
              ("label", layout.label)]
     if layout.language:
         named.append(("language", layout.language[0]))
-    named = [(name, column) for name, column in named if column is not None]
-    needed = max(column for _, column in named) + 1
+    return sorted([(name, column) for name, column in named
+                   if column is not None], key=lambda x: x[1])
+
+
+def columns_needed(layout):
+    """The number of columns a row needs to hold every field it reads."""
+    return max(column for _, column in named_columns(layout)) + 1
+
+
+def describe_columns(layout):
+    """E.g. "2 tab-separated columns (label in column 1, text_a in ...)"."""
+    columns = ", ".join("%s in column %d" % (name, column + 1)
+                        for name, column in named_columns(layout))
+    return "%d tab-separated columns (%s)" % (columns_needed(layout), columns)
+
+
+def without_labels(layout):
+    """The layout of the same file with its label column removed."""
+    def shift(column):
+        return column - 1 if column > layout.label else column
+    return Layout(layout.file_name, shift(layout.text_a),
+                  None if layout.text_b is None else shift(layout.text_b),
+                  None, layout.language and (shift(layout.language[0]),
+                                             layout.language[1]))
+
+
+def check_columns(path, line_number, fields, layout, width, split):
+    """Raises ValueError unless a row has the columns the layout reads.
+
+    Args:
+      width: the row's expected number of columns: the header's, or the
+        layout's when the file has no header. More columns mean a tab inside
+        a text field, which would cut the text without a word.
+    """
+    needed = columns_needed(layout)
     if len(fields) < needed:
+        hint = ("; a test split without labels is accepted for --do_predict "
+                "only" if split == "test" and layout.label is not None else
+                "")
         raise ValueError(
-            "%s:%d: expected at least %d tab-separated columns (%s), got %d" %
-            (path, line_number, needed, ", ".join(
-                "%s in column %d" % (name, column + 1)
-                for name, column in sorted(named, key=lambda x: x[1])),
-             len(fields)))
+            "%s:%d: expected at least %s, got %d%s" %
+            (path, line_number, describe_columns(layout), len(fields), hint))
+    if len(fields) > width:
+        raise ValueError(
+            "%s:%d: expected %d tab-separated columns, got %d (a tab inside "
+            "a text field?)" % (path, line_number, width, len(fields)))
 
 
 # ---------------------------------------------------------------------------
@@ -309,7 +365,8 @@ def convert_single_example(example, label_map, max_seq_length, tokenizer):
       tokenizer: tokenization.FullTokenizer.
 
     Returns:
-      InputFeatures with lists of length S.
+      InputFeatures with lists of length S (label id 0 for an unlabeled
+      example: prediction ignores it).
     """
     if isinstance(example, PaddingInputExample):
         zeros = [0] * max_seq_length
@@ -330,7 +387,8 @@ def convert_single_example(example, label_map, max_seq_length, tokenizer):
     return InputFeatures(input_ids=input_ids + padding,
                          input_mask=[1] * len(input_ids) + padding,
                          segment_ids=segment_ids + padding,
-                         label_id=label_map[example.label])
+                         label_id=(0 if example.label is None else
+                                   label_map[example.label]))
 
 
 def features_to_tf_example(features):
@@ -350,25 +408,26 @@ def write_features(examples, label_list, max_seq_length, tokenizer,
                    output_file, log_examples=3):
     """Converts `examples` and writes them to a TFRecord file.
 
-    The file is written under a temporary name and renamed at the end, so an
-    interrupted run never leaves a truncated file behind.
+    The file is written under a per-process temporary name and renamed at
+    the end, so an interrupted run never leaves a truncated file behind and
+    concurrent runs never write into each other's file.
 
     Returns:
       The number of examples written.
     """
     label_map = {label: index for index, label in enumerate(label_list)}
-    partial = output_file + ".partial"
-    with tf.io.TFRecordWriter(partial) as writer:
-        for index, example in enumerate(examples):
-            features = convert_single_example(example, label_map,
-                                              max_seq_length, tokenizer)
-            if index < log_examples:
-                log_features(example, features, tokenizer)
-            if index and index % 10000 == 0:
-                tf.logging.info("Converted %d of %d examples", index,
-                                len(examples))
-            writer.write(features_to_tf_example(features).SerializeToString())
-    tf.io.gfile.rename(partial, output_file, overwrite=True)
+    with file_io.atomic_output(output_file) as temporary:
+        with tf.io.TFRecordWriter(temporary) as writer:
+            for index, example in enumerate(examples):
+                features = convert_single_example(example, label_map,
+                                                  max_seq_length, tokenizer)
+                if index < log_examples:
+                    log_features(example, features, tokenizer)
+                if index and index % 10000 == 0:
+                    tf.logging.info("Converted %d of %d examples", index,
+                                    len(examples))
+                writer.write(
+                    features_to_tf_example(features).SerializeToString())
     return len(examples)
 
 
@@ -380,26 +439,13 @@ def log_features(example, features, tokenizer):
     tf.logging.info("tokens: %s", " ".join(tokens))
     tf.logging.info("segment_ids: %s",
                     " ".join(str(s) for s in features.segment_ids))
-    tf.logging.info("label: %s (id = %d)", example.label, features.label_id)
+    tf.logging.info("label: %s (id = %d)", example.label or "(none)",
+                    features.label_id)
 
 
 # ---------------------------------------------------------------------------
 # Feature cache.
 # ---------------------------------------------------------------------------
-
-
-def file_digest(path):
-    """SHA-256 of a file's bytes (any tf.io.gfile path); "" for None."""
-    if not path:
-        return ""
-    digest = hashlib.sha256()
-    with tf.io.gfile.GFile(path, "rb") as reader:
-        while True:
-            chunk = reader.read(1 << 20)
-            if not chunk:
-                break
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def feature_settings(task_name, split, data_file, vocab_file, spm_model_file,
@@ -416,9 +462,9 @@ def feature_settings(task_name, split, data_file, vocab_file, spm_model_file,
         ("task", task_name.lower()),
         ("split", split),
         ("data_file", data_file),
-        ("data_sha256", file_digest(data_file)),
-        ("vocab_sha256", file_digest(vocab_file)),
-        ("spm_model_sha256", file_digest(spm_model_file)),
+        ("data_sha256", file_io.file_digest(data_file)),
+        ("vocab_sha256", file_io.file_digest(vocab_file)),
+        ("spm_model_sha256", file_io.file_digest(spm_model_file)),
         ("max_seq_length", max_seq_length),
         ("do_lower_case", bool(do_lower_case)),
     ])
@@ -431,28 +477,42 @@ def feature_settings(task_name, split, data_file, vocab_file, spm_model_file,
 
 def prepare_features(processor, task_name, split, data_dir, tokenizer,
                      max_seq_length, vocab_file, spm_model_file,
-                     do_lower_case, output_dir, tfrecord_dir=None):
+                     do_lower_case, output_dir, tfrecord_dir=None,
+                     require_labels=True):
     """Returns the TFRecord file of a split and its number of examples.
 
     Without `tfrecord_dir` the features are always rebuilt into
     `output_dir/<split>.tf_record`. With it, they live in
     `tfrecord_dir/<task>.<split>.<fingerprint>.tf_record` next to a JSON
-    sidecar of the settings and example count; a file is reused only when
-    its name (the fingerprint of every setting) and sidecar match.
+    sidecar of the settings, example count and record file size. Both are
+    written under per-process temporary names and renamed into place, the
+    record file first: an entry is trusted only when its sidecar matches the
+    fingerprint of every setting and the record file has the recorded size,
+    so a killed run leaves no entry and two concurrent runs both succeed
+    (the last rename wins with identical content).
+
+    Args:
+      require_labels: False for prediction: a file without a label column
+        is accepted (see DataProcessor.get_examples).
 
     Returns:
       (record path, number of examples).
+
+    Raises:
+      ValueError: see get_examples; or `require_labels` and the cached
+        features were built from a file without labels.
     """
-    data_file = processor.data_file(data_dir, split)
     if not tfrecord_dir:
         path = os.path.join(output_dir, "%s.tf_record" % split)
-        examples = processor.get_examples(data_dir, split)
+        examples = processor.get_examples(data_dir, split, require_labels)
         tf.io.gfile.makedirs(output_dir)
         count = write_features(examples, processor.get_labels(),
                                max_seq_length, tokenizer, path)
         return path, count
+    data_file = processor.data_file(data_dir, split)
     if not tf.io.gfile.exists(data_file):
-        raise ValueError("%s: data file not found" % data_file)
+        raise ValueError("%s: data file not found" %
+                         file_io.source(data_file, "data_dir"))
     settings = feature_settings(task_name, split, data_file, vocab_file,
                                 spm_model_file, max_seq_length, do_lower_case)
     stem = os.path.join(
@@ -460,33 +520,50 @@ def prepare_features(processor, task_name, split, data_dir, tokenizer,
         (task_name.lower(), split, settings["fingerprint"][:16]))
     path, sidecar = stem + ".tf_record", stem + ".json"
     cached = read_sidecar(sidecar)
-    if (cached and cached.get("fingerprint") == settings["fingerprint"] and
-            tf.io.gfile.exists(path)):
+    if cached_entry_complete(cached, settings, path):
+        if require_labels and not cached.get("labeled", True):
+            raise ValueError(
+                "%s: has no label column; a test split without labels is "
+                "accepted for --do_predict only" % data_file)
         tf.logging.info("Reusing cached features %s (%d examples)", path,
                         cached["num_examples"])
         return path, cached["num_examples"]
     tf.logging.info("Building features %s from %s", path, data_file)
     tf.io.gfile.makedirs(tfrecord_dir)
-    examples = processor.get_examples(data_dir, split)
+    examples = processor.get_examples(data_dir, split, require_labels)
     settings["num_examples"] = write_features(examples,
                                               processor.get_labels(),
                                               max_seq_length, tokenizer, path)
-    with tf.io.gfile.GFile(sidecar, "w") as writer:
-        writer.write(json.dumps(settings, indent=2) + "\n")
+    settings["labeled"] = examples[0].label is not None
+    settings["record_bytes"] = tf.io.gfile.stat(path).length
+    file_io.write_text_atomically(sidecar,
+                                  json.dumps(settings, indent=2) + "\n")
     return path, settings["num_examples"]
+
+
+def cached_entry_complete(cached, settings, path):
+    """Whether a cache entry was fully written with these settings."""
+    if not cached or cached.get("fingerprint") != settings["fingerprint"]:
+        return False
+    if not tf.io.gfile.exists(path):
+        return False
+    size = tf.io.gfile.stat(path).length
+    if size != cached.get("record_bytes"):
+        tf.logging.warning("%s: %d bytes, its sidecar records %r; rebuilding",
+                           path, size, cached.get("record_bytes"))
+        return False
+    return True
 
 
 def read_sidecar(path):
     """The settings JSON next to a cached record file, or None."""
     if not tf.io.gfile.exists(path):
         return None
-    with tf.io.gfile.GFile(path, "r") as reader:
-        try:
-            return json.loads(reader.read())
-        except ValueError:
-            tf.logging.warning("%s: unreadable cache sidecar; rebuilding",
-                               path)
-            return None
+    try:
+        return file_io.load_json(path, what="feature cache sidecar")
+    except ValueError as error:
+        tf.logging.warning("%s; rebuilding", error)
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -511,7 +588,8 @@ def input_fn_builder(input_file,
                      drop_remainder,
                      num_padding=0,
                      seed=None,
-                     shuffle_buffer=10000):
+                     shuffle_buffer=10000,
+                     skip_records=0):
     """An Estimator input_fn over a TFRecord file of features.
 
     Args:
@@ -524,6 +602,7 @@ def input_fn_builder(input_file,
         real ones.
       seed: shuffle seed (repeatable runs).
       shuffle_buffer: shuffle buffer size in examples.
+      skip_records: training examples to skip (a resumed run).
 
     Returns:
       input_fn(params) with params["batch_size"].
@@ -541,7 +620,8 @@ def input_fn_builder(input_file,
                     num_padding))
         return estimator_util.batch_records(
             dataset, spec, params["batch_size"], is_training, drop_remainder,
-            seed=seed, shuffle_buffer=shuffle_buffer)
+            seed=seed, shuffle_buffer=shuffle_buffer,
+            skip_records=skip_records)
 
     return input_fn
 

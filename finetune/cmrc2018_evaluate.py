@@ -35,12 +35,12 @@ from nltk.tokenize import NLTKWordTokenizer
 
 # Bootstrap: when this file runs as a script (from the repository root or
 # from its own folder), put the repository root on the path so that the
-# package import below (`from finetune import json_io`) resolves.
+# package import below (`from pretrain import file_io`) resolves.
 if not __package__:
     sys.path.insert(
         0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from finetune import json_io
+from pretrain import file_io
 
 # The official punctuation list, in the official order. Membership is tested
 # one character at a time, so the two-character entry u'\u2026\u2026' ("……")
@@ -342,8 +342,10 @@ def evaluate(ground_truth, predictions, source='<dataset>'):
         questions, the number of questions and the number without a prediction.
 
     Raises:
-        ValueError: on a malformed dataset, on predictions that are not a dict,
-            or when the dataset has no question.
+        ValueError: on a malformed dataset, on predictions that are not a
+            dict or whose answer is not a string (naming the id), when the
+            dataset has no question, or when no prediction id is a question
+            of the dataset (the wrong file was passed).
     """
     if not isinstance(predictions, dict):
         raise ValueError(
@@ -353,18 +355,48 @@ def evaluate(ground_truth, predictions, source='<dataset>'):
     em_sum = 0
     total = 0
     skip = 0
+    dataset_ids = set()
     for question_id, answers in iter_questions(ground_truth, source):
         total += 1
+        dataset_ids.add(question_id)
         if question_id not in predictions:
             sys.stderr.write('Unanswered question: {}\n'.format(question_id))
             skip += 1
             continue
-        prediction = str(predictions[question_id])
+        prediction = predictions[question_id]
+        if not isinstance(prediction, str):
+            raise ValueError(
+                'predictions: the answer of question {!r} is {!r}; expected '
+                'a string'.format(question_id, prediction))
         f1_sum += calc_f1_score(answers, prediction)
         em_sum += calc_em_score(answers, prediction)
     if total == 0:
         raise ValueError('{}: the dataset has no questions'.format(source))
+    check_prediction_ids(predictions, dataset_ids, source)
     return 100.0 * f1_sum / total, 100.0 * em_sum / total, total, skip
+
+
+def check_prediction_ids(predictions, dataset_ids, source):
+    """Reports prediction ids that are not questions of the dataset.
+
+    They are counted on stderr; when predictions exist but none of their
+    ids is in the dataset, the files do not belong together.
+
+    Raises:
+        ValueError: no prediction id is a question id of the dataset.
+    """
+    unknown = sorted(set(predictions) - dataset_ids)
+    if not unknown:
+        return
+    if len(unknown) == len(predictions):
+        raise ValueError(
+            '{}: none of the {} prediction ids (e.g. {!r}) is a question of '
+            'the dataset; the predictions belong to another dataset'.format(
+                source, len(unknown), unknown[0]))
+    sys.stderr.write(
+        '{} of {} prediction ids are not questions of {} and were not '
+        'scored (e.g. {})\n'.format(len(unknown), len(predictions), source,
+                                    ', '.join(repr(i) for i in unknown[:3])))
 
 
 def format_result(f1, em, total, skip, predictions_path):
@@ -391,21 +423,6 @@ def format_result(f1, em, total, skip, predictions_path):
     return result
 
 
-def _json_type_name(value):
-    """Names the JSON type of a parsed value (array, string, ...)."""
-    if isinstance(value, list):
-        return 'array'
-    if isinstance(value, str):
-        return 'string'
-    if isinstance(value, bool):
-        return 'boolean'
-    if isinstance(value, (int, float)):
-        return 'number'
-    if value is None:
-        return 'null'
-    return 'object'
-
-
 def load_predictions(path):
     """Reads a predictions file: a JSON object from question id to answer.
 
@@ -418,12 +435,9 @@ def load_predictions(path):
     Raises:
         ValueError: when the file is not valid JSON or not a JSON object.
     """
-    predictions = json_io.load_json(path)
-    if not isinstance(predictions, dict):
-        raise ValueError(
-            '{}: expected a JSON object mapping question id to answer text, '
-            'got a JSON {}'.format(path, _json_type_name(predictions)))
-    return predictions
+    return file_io.load_json(
+        path, what='predictions file (an object from question id to answer '
+        'text)')
 
 
 def evaluate_files(dataset_path, predictions_path):
@@ -436,7 +450,7 @@ def evaluate_files(dataset_path, predictions_path):
     Returns:
         The record of ``format_result``: AVERAGE, F1, EM, TOTAL, SKIP, FILE.
     """
-    dataset = json_io.load_json(dataset_path)
+    dataset = file_io.load_json(dataset_path, what='squad-style dataset')
     predictions = load_predictions(predictions_path)
     f1, em, total, skip = evaluate(dataset, predictions, source=dataset_path)
     return format_result(f1, em, total, skip, predictions_path)

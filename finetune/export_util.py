@@ -96,6 +96,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
+from pretrain import file_io
 
 DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
 QUANTIZATIONS = ("float", "dynamic", "int8")
@@ -406,10 +407,11 @@ def load_interpreter(model_path):
       its runtime lacks (the int8 models of the TF 2 converter).
 
     Raises:
-      ValueError: not a TFLite model.
+      ValueError: a missing file or not a TFLite model (read_tflite_model).
     """
+    content = read_tflite_model(model_path)
     try:
-        interpreter = tf.lite.Interpreter(model_path=model_path)
+        interpreter = tf.lite.Interpreter(model_content=content)
     except ValueError as error:
         if (tf.__version__.startswith("1.") and
                 "Didn't find op for builtin opcode" in str(error)):
@@ -688,6 +690,23 @@ def export_newest_checkpoint(model_fn,
     for kind, path in sorted(paths.items()):
         tf.logging.info("Exported %s: %s", kind, path)
     return paths
+
+
+def read_tflite_model(model_path):
+    """The bytes of a TFLite model file, checked to be one.
+
+    Raises:
+      ValueError: the file is missing or is not a TFLite flatbuffer (its
+        bytes 4-8 are not the identifier "TFL3").
+    """
+    content = file_io.read_bytes(model_path, "lite_model_path",
+                                 "TFLite model")
+    if content[4:8] != b"TFL3":
+        raise ValueError(
+            "%s: not a TFLite model (no TFL3 flatbuffer identifier at bytes "
+            "4-8); expected a .tflite file written by --export_dir" %
+            file_io.source(model_path, "lite_model_path"))
+    return content
 
 
 def run_tflite(model_path, feature_dicts, python=None):

@@ -16,12 +16,16 @@ from __future__ import print_function
 
 import collections
 import contextlib
+import json
+import os
 
 from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from pretrain import checkpoints
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import modeling
 from pretrain import optimization
 from pretrain import quantization
@@ -126,6 +130,92 @@ def fake_quantization_scope(enabled, is_training):
     return contextlib.nullcontext()
 
 
+def define_output_flags():
+    """--overwrite_output_dir."""
+    flags.DEFINE_bool(
+        "overwrite_output_dir", False,
+        "With --do_train: empty --output_dir and train from the start, even "
+        "when it holds a checkpoint from other training settings.")
+
+
+# The training settings of a run, recorded in its output_dir.
+SETTINGS_FILE = "train_settings.json"
+
+
+def check_train_settings(output_dir, settings, overwrite):
+    """Records a training run's settings in `output_dir`, or stops on a
+    mismatch.
+
+    A checkpoint in `output_dir` is resumed (and a finished one only
+    re-evaluated) only when it was trained with the same settings. With
+    `overwrite` the folder is emptied first and training starts over.
+
+    Args:
+      output_dir: the run's --output_dir (created, writable).
+      settings: dict of JSON values: everything the trained model depends
+        on (learning rate, epochs, batch, data and config digests, ...).
+      overwrite: --overwrite_output_dir.
+
+    Raises:
+      ValueError: the recorded settings differ (listing each difference),
+        or a checkpoint exists without a record.
+    """
+    path = os.path.join(output_dir, SETTINGS_FILE)
+    if overwrite and tf.io.gfile.listdir(output_dir):
+        tf.logging.info("--overwrite_output_dir: emptying %s", output_dir)
+        tf.io.gfile.rmtree(output_dir)
+        tf.io.gfile.makedirs(output_dir)
+    settings = json.loads(json.dumps(settings))  # Tuples -> lists, as read.
+    if tf.io.gfile.exists(path):
+        recorded = file_io.load_json(path, what="training settings record")
+        differences = [
+            "%s: %r there, %r now" % (key, recorded.get(key),
+                                      settings.get(key))
+            for key in sorted(set(recorded) | set(settings))
+            if recorded.get(key) != settings.get(key)
+        ]
+        if differences:
+            raise ValueError(
+                "%s (--output_dir): holds a run trained with other settings "
+                "(%s); use another --output_dir, or pass "
+                "--overwrite_output_dir to start over" %
+                (output_dir, "; ".join(differences)))
+        tf.logging.info("%s: same training settings; resuming", path)
+        return
+    if tf.train.latest_checkpoint(output_dir):
+        raise ValueError(
+            "%s (--output_dir): holds a checkpoint but no %s, so its "
+            "training settings are unknown; use another --output_dir, or "
+            "pass --overwrite_output_dir to start over" %
+            (output_dir, SETTINGS_FILE))
+    file_io.write_text_atomically(
+        path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+
+def train_settings(flag_values, data_file, **task_settings):
+    """The settings check_train_settings records for a fine-tuning run.
+
+    Args:
+      flag_values: the script's FLAGS.
+      data_file: the training data file (its content digest is recorded).
+      **task_settings: the script's own settings (task, doc_stride, ...).
+    """
+    settings = {
+        name: getattr(flag_values, name) for name in (
+            "learning_rate", "num_train_epochs", "train_batch_size",
+            "warmup_proportion", "max_seq_length", "rand_seed",
+            "do_lower_case", "init_checkpoint",
+            "gradient_accumulation_steps", "quantization_aware_training")
+    }
+    settings.update(
+        data_sha256=file_io.file_digest(data_file),
+        bert_config_sha256=file_io.file_digest(flag_values.bert_config_file),
+        vocab_sha256=file_io.file_digest(flag_values.vocab_file),
+        spm_model_sha256=file_io.file_digest(flag_values.spm_model_file))
+    settings.update(task_settings)
+    return settings
+
+
 # What the optimizer of a training run needs besides the loss.
 TrainSchedule = collections.namedtuple(
     "TrainSchedule",
@@ -197,7 +287,8 @@ def load_bert_config(bert_config_file, max_seq_length, tokenizer):
       ValueError: `max_seq_length` exceeds the position table, or the
         vocabulary has more entries than the embedding table.
     """
-    bert_config = modeling.BertConfig.from_json_file(bert_config_file)
+    bert_config = modeling.BertConfig.from_json_file(bert_config_file,
+                                                     "bert_config_file")
     bert_config.check_seq_length(max_seq_length)
     if len(tokenizer.vocab) > bert_config.vocab_size:
         raise ValueError(
@@ -255,8 +346,15 @@ def train_spec(loss, schedule, options, scaffold_fn):
 
 
 def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
-          seed):
+          seed, options=None):
     """Fine-tunes on a feature file until the schedule's last update.
+
+    A run resumed from a checkpoint in the estimator's model_dir with a
+    `seed` skips the examples the finished steps consumed, so its input
+    order continues the uninterrupted run's (one input pipeline: not on TPU
+    or with multi_worker, where every host reads its own). Dropout masks
+    restart their random sequence at the resumed step, so a resumed run is
+    close to, not identical with, an uninterrupted one.
 
     Args:
       estimator: from estimator_util.make_estimator.
@@ -266,10 +364,21 @@ def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
       max_seq_length: the features' sequence length.
       schedule: TrainSchedule.
       seed: shuffle seed.
+      options: estimator_util.RunOptions (None: one input pipeline).
     """
+    skip_records = 0
+    single_pipeline = options is None or not (
+        options.use_tpu or options.distribution_strategy == "multi_worker")
+    step = checkpoints.latest_step(estimator.model_dir)
+    if step and seed is not None and single_pipeline:
+        skip_records = min(step, schedule.num_train_steps) * (
+            schedule.train_batch_size)
+        tf.logging.info("Resuming at step %d: skipping the %d training "
+                        "examples it consumed", step, skip_records)
     input_fn = input_fn_builder(train_file,
                                 max_seq_length,
                                 is_training=True,
                                 drop_remainder=True,
-                                seed=seed)
+                                seed=seed,
+                                skip_records=skip_records)
     estimator.train(input_fn=input_fn, max_steps=schedule.num_train_steps)

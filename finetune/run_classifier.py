@@ -46,6 +46,7 @@ from finetune import export_util
 from finetune import finetune_util
 from pretrain import checkpoints
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import modeling
 
 FLAGS = flags.FLAGS
@@ -92,6 +93,7 @@ def define_flags():
     finetune_util.define_export_flags(
         "Export a SavedModel and a float TFLite model (model_float.tflite) "
         "here.")
+    finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
         "directory).")
@@ -468,16 +470,26 @@ def main(_):
                                              FLAGS.spm_model_file,
                                              FLAGS.do_lower_case,
                                              FLAGS.init_checkpoint)
-    tf.io.gfile.makedirs(FLAGS.output_dir)
+    file_io.check_writable_dir(FLAGS.output_dir, "output_dir")
     processor = classifier_data.get_processor(FLAGS.task_name)
     num_labels = len(processor.get_labels())
+    if FLAGS.do_train:
+        finetune_util.check_train_settings(
+            FLAGS.output_dir,
+            finetune_util.train_settings(
+                FLAGS, processor.data_file(FLAGS.data_dir, "train"),
+                task_name=FLAGS.task_name.lower()),
+            FLAGS.overwrite_output_dir)
+    if FLAGS.tfrecord_dir:
+        file_io.check_writable_dir(FLAGS.tfrecord_dir, "tfrecord_dir")
 
-    def split_features(split):
+    def split_features(split, require_labels=True):
         """(TFRecord file, number of examples) of a split's features."""
         return classifier_data.prepare_features(
             processor, FLAGS.task_name, split, FLAGS.data_dir, tokenizer,
             FLAGS.max_seq_length, FLAGS.vocab_file, FLAGS.spm_model_file,
-            FLAGS.do_lower_case, FLAGS.output_dir, FLAGS.tfrecord_dir)
+            FLAGS.do_lower_case, FLAGS.output_dir, FLAGS.tfrecord_dir,
+            require_labels=require_labels)
 
     bert_config = None
     if builds_model(FLAGS):
@@ -507,7 +519,7 @@ def main(_):
     if FLAGS.do_train:
         finetune_util.train(estimator, classifier_data.input_fn_builder,
                             train_file, FLAGS.max_seq_length, schedule,
-                            seed=FLAGS.rand_seed)
+                            seed=FLAGS.rand_seed, options=options)
     for split, requested in (("dev", FLAGS.do_eval), ("test", FLAGS.do_test)):
         if requested:
             record_file, num_examples = split_features(split)
@@ -515,7 +527,8 @@ def main(_):
                      FLAGS.max_seq_length, FLAGS.eval_batch_size,
                      options.use_tpu, FLAGS.output_dir)
     if FLAGS.do_predict:
-        record_file, num_examples = split_features("test")
+        record_file, num_examples = split_features("test",
+                                                    require_labels=False)
         predict(estimator, record_file, num_examples, FLAGS.max_seq_length,
                 FLAGS.predict_batch_size, options.use_tpu, FLAGS.output_dir)
     if FLAGS.export_dir:
@@ -546,4 +559,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

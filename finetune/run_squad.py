@@ -52,6 +52,7 @@ from finetune import finetune_util
 from finetune import squad_data
 from pretrain import checkpoints
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import modeling
 
 FLAGS = flags.FLAGS
@@ -102,6 +103,7 @@ def define_flags():
         "lite_model_path", None,
         "Score this TFLite model on --predict_file with the CMRC 2018 "
         "metric; writes lite_predictions.json and lite_eval_results.json.")
+    finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
         "directory).")
@@ -484,7 +486,15 @@ def main(_):
     bert_config = finetune_util.load_bert_config(FLAGS.bert_config_file,
                                                  FLAGS.max_seq_length,
                                                  tokenizer)
-    tf.io.gfile.makedirs(FLAGS.output_dir)
+    file_io.check_writable_dir(FLAGS.output_dir, "output_dir")
+    if FLAGS.do_train:
+        finetune_util.check_train_settings(
+            FLAGS.output_dir,
+            finetune_util.train_settings(FLAGS, FLAGS.train_file,
+                                         doc_stride=FLAGS.doc_stride,
+                                         max_query_length=(
+                                             FLAGS.max_query_length)),
+            FLAGS.overwrite_output_dir)
 
     def write_windows(examples, file_name, is_training):
         """Writes the examples' windows to `file_name` in --output_dir."""
@@ -529,7 +539,7 @@ def main(_):
         finetune_util.train(estimator, squad_data.input_fn_builder,
                             os.path.join(FLAGS.output_dir, TRAIN_RECORD),
                             FLAGS.max_seq_length, schedule,
-                            seed=FLAGS.rand_seed)
+                            seed=FLAGS.rand_seed, options=options)
     if FLAGS.predict_file:
         examples, _ = squad_data.read_squad_examples(FLAGS.predict_file,
                                                      tokenizer,
@@ -578,4 +588,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

@@ -30,8 +30,8 @@ import math
 
 import tensorflow.compat.v1 as tf
 
-from finetune import json_io
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import tokenization
 
 # Marks of a continuation piece (WordPiece) and of a word start
@@ -263,8 +263,8 @@ def load_dataset(input_file):
     Raises:
       ValueError: the file is not JSON or has no `data` list.
     """
-    dataset = json_io.load_json(input_file)
-    if not isinstance(dataset, dict) or "data" not in dataset:
+    dataset = file_io.load_json(input_file, what="squad-style dataset")
+    if "data" not in dataset:
         raise ValueError(
             "%s: expected a JSON object with a \"data\" key (squad-style "
             "dataset)" % input_file)
@@ -640,20 +640,23 @@ def write_features(examples, tokenizer, output_file, max_seq_length,
       is_training: write the answer positions too.
 
     Returns:
-      The InputFeatures of every window, in file order.
+      The InputFeatures of every window, in file order. The file is written
+      under a per-process temporary name and renamed at the end: a killed
+      run leaves no truncated file.
     """
     features = []
-    with tf.io.TFRecordWriter(output_file) as writer:
+    with file_io.atomic_output(output_file) as temporary:
+        with tf.io.TFRecordWriter(temporary) as writer:
 
-        def write(feature):
-            features.append(feature)
-            writer.write(
-                features_to_tf_example(feature,
-                                       is_training).SerializeToString())
+            def write(feature):
+                features.append(feature)
+                writer.write(
+                    features_to_tf_example(feature,
+                                           is_training).SerializeToString())
 
-        convert_examples_to_features(examples, tokenizer, max_seq_length,
-                                     doc_stride, max_query_length,
-                                     is_training, write)
+            convert_examples_to_features(examples, tokenizer, max_seq_length,
+                                         doc_stride, max_query_length,
+                                         is_training, write)
     return features
 
 
@@ -676,7 +679,8 @@ def input_fn_builder(input_file,
                      is_training,
                      drop_remainder,
                      seed=None,
-                     shuffle_buffer=100):
+                     shuffle_buffer=100,
+                     skip_records=0):
     """An Estimator input_fn over a TFRecord file of windows.
 
     Args:
@@ -687,6 +691,7 @@ def input_fn_builder(input_file,
       seed: shuffle seed (repeatable runs).
       shuffle_buffer: shuffle buffer size in windows (the examples are
         shuffled before their windows are written).
+      skip_records: training windows to skip (a resumed run).
 
     Returns:
       input_fn(params) with params["batch_size"].
@@ -697,7 +702,7 @@ def input_fn_builder(input_file,
         return estimator_util.batch_records(
             tf.data.TFRecordDataset(input_file), spec, params["batch_size"],
             is_training, drop_remainder, seed=seed,
-            shuffle_buffer=shuffle_buffer)
+            shuffle_buffer=shuffle_buffer, skip_records=skip_records)
 
     return input_fn
 

@@ -58,6 +58,7 @@ import jieba
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import tokenization
 
 CLS_TOKEN = "[CLS]"
@@ -220,12 +221,9 @@ def tokenize_sentence(text, tokenizer):
 
 
 def _decode_line(raw_line, path, line_number):
-    """Decodes one UTF-8 input line, naming the file and line on failure."""
-    try:
-        return raw_line.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError("%s, line %d: not valid UTF-8 (%s)." %
-                         (path, line_number, error))
+    """Decodes one UTF-8 input line (the file's BOM dropped), naming the file
+    and line on failure."""
+    return file_io.decode_utf8(raw_line, path, "input_file", line_number)
 
 
 def read_file_documents(path, sentence_fn):
@@ -782,4 +780,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

@@ -154,7 +154,8 @@ def int64_feature(values):
 
 
 def batch_records(dataset, name_to_features, batch_size, is_training,
-                  drop_remainder, seed=None, shuffle_buffer=100):
+                  drop_remainder, seed=None, shuffle_buffer=100,
+                  skip_records=0):
     """Decoded batches of a dataset of serialized tf.Examples.
 
     Training repeats the records forever and shuffles them (`seed` makes the
@@ -168,6 +169,8 @@ def batch_records(dataset, name_to_features, batch_size, is_training,
       drop_remainder: drop a partial last batch (TPUs need static shapes).
       seed: shuffle seed.
       shuffle_buffer: shuffle buffer size in records.
+      skip_records: training records of the repeated, shuffled stream to
+        skip: a resumed run with the same `seed` continues where it was.
 
     Returns:
       The batched dataset of feature dicts.
@@ -175,6 +178,8 @@ def batch_records(dataset, name_to_features, batch_size, is_training,
     if is_training:
         dataset = dataset.repeat()
         dataset = dataset.shuffle(buffer_size=shuffle_buffer, seed=seed)
+        if skip_records:
+            dataset = dataset.skip(skip_records)
     dataset = dataset.map(
         lambda record: decode_record(record, name_to_features))
     return dataset.batch(batch_size, drop_remainder=drop_remainder)

@@ -28,6 +28,7 @@ from __future__ import division
 from __future__ import print_function
 
 import copy
+import difflib
 import json
 import math
 import re
@@ -36,6 +37,7 @@ import numpy as np
 import six
 import tensorflow.compat.v1 as tf
 
+from pretrain import file_io
 from pretrain import quantization
 
 _NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
@@ -50,6 +52,15 @@ _POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                     "max_position_embeddings", "type_vocab_size",
                     "embedding_size", "intra_bottleneck_size",
                     "num_feedforward_networks")
+_FLOAT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob",
+                 "initializer_range")
+_BOOL_FIELDS = ("trigram_input", "use_bottleneck", "use_bottleneck_attention",
+                "key_query_shared_bottleneck", "classifier_activation")
+_STRING_FIELDS = ("hidden_act", "normalization_type")
+# Keys of the published BERT / RoBERTa-wwm-ext teacher configs that the model
+# does not use; accepted and ignored.
+_IGNORED_KEYS = ("directionality",)
+_IGNORED_PREFIXES = ("pooler_",)
 
 
 def gelu(x):
@@ -140,6 +151,7 @@ class BertConfig(object):
 
     def validate(self):
         """Raises ValueError naming the first field that cannot work."""
+        self.check_types()
         for field in _POSITIVE_FIELDS:
             value = getattr(self, field)
             if not isinstance(value, six.integer_types) or isinstance(
@@ -176,6 +188,30 @@ class BertConfig(object):
                 "embedding_size: %d is larger than hidden_size %d" %
                 (self.embedding_size, self.hidden_size))
 
+    def check_types(self):
+        """Raises ValueError naming the first field of the wrong JSON type.
+
+        Booleans must be JSON true/false (the string "false" is not one),
+        probabilities and ranges numbers, activation and normalization
+        strings; integer fields are checked by validate().
+        """
+        for field in _BOOL_FIELDS:
+            value = getattr(self, field)
+            if not isinstance(value, bool):
+                raise ValueError("%s: expected true or false, got %r" %
+                                 (field, value))
+        for field in _FLOAT_FIELDS:
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(
+                    value, six.integer_types + (float,)):
+                raise ValueError("%s: expected a number, got %r" %
+                                 (field, value))
+        for field in _STRING_FIELDS:
+            value = getattr(self, field)
+            if not isinstance(value, six.string_types):
+                raise ValueError("%s: expected a string, got %r" %
+                                 (field, value))
+
     def check_seq_length(self, max_seq_length):
         """Raises ValueError when sequences outgrow the position table."""
         if max_seq_length > self.max_position_embeddings:
@@ -185,30 +221,41 @@ class BertConfig(object):
 
     @classmethod
     def from_dict(cls, json_object):
-        """Builds a config from a dict; unknown keys are ignored.
+        """Builds a config from a dict of the JSON fields.
 
-        Teacher configs carry keys such as `directionality` and `pooler_*` that
-        the model does not use.
+        The published teacher configs' `directionality` and `pooler_*` keys
+        are accepted and ignored; any other unknown key is an error naming
+        the closest known field (a typo must not build the default model).
         """
-        known = set(cls.__init__.__code__.co_varnames[1:])
+        known = cls.__init__.__code__.co_varnames[
+            1:cls.__init__.__code__.co_argcount]
         if "vocab_size" not in json_object:
             raise ValueError("vocab_size: missing from the config")
+        for key in sorted(json_object):
+            if key in known or key in _IGNORED_KEYS or key.startswith(
+                    _IGNORED_PREFIXES):
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            raise ValueError("%s: unknown config field%s" %
+                             (key, "; did you mean %r?" % close[0]
+                              if close else " (known: %s)" %
+                              ", ".join(known)))
         kwargs = {k: v for k, v in six.iteritems(json_object) if k in known}
         return cls(**kwargs)
 
     @classmethod
-    def from_json_file(cls, json_file):
-        """Reads a config from a JSON file (local path or gs://)."""
-        with tf.io.gfile.GFile(json_file, "r") as reader:
-            text = reader.read()
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise ValueError("%s: not valid JSON (%s)" % (json_file, e))
+    def from_json_file(cls, json_file, flag=None):
+        """Reads a config from a JSON file (local path or gs://).
+
+        Raises:
+            ValueError: starting with the file (and `flag`) and naming the
+                field, for an unreadable file or a config that cannot work.
+        """
+        data = file_io.load_json(json_file, flag, what="model config")
         try:
             return cls.from_dict(data)
         except (ValueError, TypeError) as e:
-            raise ValueError("%s: %s" % (json_file, e))
+            raise ValueError("%s: %s" % (file_io.source(json_file, flag), e))
 
     def to_dict(self):
         """Returns the fields as a dict."""

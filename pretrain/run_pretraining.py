@@ -54,6 +54,7 @@ import tensorflow.compat.v2 as tf2
 from pretrain import checkpoints
 from pretrain import distill_util
 from pretrain import estimator_util
+from pretrain import file_io
 from pretrain import modeling
 from pretrain import optimization
 from pretrain import pretraining_stages as stages_lib
@@ -184,23 +185,26 @@ def check_first_record(path, max_seq_length, max_predictions_per_seq):
         for name, spec in record_features(max_seq_length,
                                           max_predictions_per_seq).items()
     }
-    for raw in tf.io.tf_record_iterator(path):
-        example = tf.train.Example.FromString(raw)
-        feature = example.features.feature
-        for name, length in expected.items():
-            if name not in feature:
-                raise ValueError("%s: record 0 has no feature %r (expected "
-                                 "the features %s)" %
-                                 (path, name, sorted(expected)))
-            values = (feature[name].float_list.value if name ==
-                      "masked_lm_weights" else feature[name].int64_list.value)
-            if len(values) != length:
-                raise ValueError(
-                    "%s: record 0 feature %r has %d values, expected %d "
-                    "(check --max_seq_length / --max_predictions_per_seq)" %
-                    (path, name, len(values), length))
-        return
-    raise ValueError("%s: contains no records" % path)
+    try:
+        raw = next(tf.io.tf_record_iterator(path), None)
+    except tf.errors.DataLossError as error:
+        raise ValueError("%s: not a complete TFRecord file (%s)" %
+                         (path, file_io.error_line(error)))
+    if raw is None:
+        raise ValueError("%s: contains no records" % path)
+    feature = tf.train.Example.FromString(raw).features.feature
+    for name, length in expected.items():
+        if name not in feature:
+            raise ValueError("%s: record 0 has no feature %r (expected "
+                             "the features %s)" %
+                             (path, name, sorted(expected)))
+        values = (feature[name].float_list.value if name ==
+                  "masked_lm_weights" else feature[name].int64_list.value)
+        if len(values) != length:
+            raise ValueError(
+                "%s: record 0 feature %r has %d values, expected %d "
+                "(check --max_seq_length / --max_predictions_per_seq)" %
+                (path, name, len(values), length))
 
 
 def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
@@ -237,13 +241,15 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
 
 
 def stage_input_fn(stage, is_training, max_predictions_per_seq):
-    """The input_fn of `stage`, once its first record has the right lengths.
+    """The input_fn of `stage`, once the first record of every input file
+    has the right lengths.
 
     Raises:
       ValueError: see check_first_record.
     """
-    check_first_record(stage.input_files[0], stage.max_seq_length,
-                       max_predictions_per_seq)
+    for path in stage.input_files:
+        check_first_record(path, stage.max_seq_length,
+                           max_predictions_per_seq)
     return input_fn_builder(stage.input_files, stage.max_seq_length,
                             max_predictions_per_seq, is_training)
 
@@ -695,7 +701,7 @@ def main(_):
                       if FLAGS.use_summary else None))
     build_input_fn = functools.partial(
         stage_input_fn, max_predictions_per_seq=FLAGS.max_predictions_per_seq)
-    tf.io.gfile.makedirs(FLAGS.output_dir)
+    file_io.check_writable_dir(FLAGS.output_dir, "output_dir")
     if FLAGS.do_train:
         stages_lib.run_training_stages(recipe, distill, build_model_fn,
                                        build_input_fn, options)
@@ -707,4 +713,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

@@ -31,7 +31,7 @@ import collections
 import os
 import unicodedata
 
-import tensorflow.compat.v1 as tf
+from pretrain import file_io
 
 # Code-point ranges of the "CJK Unified Ideographs" blocks and their extensions
 # plus the compatibility ideographs. Hangul, Hiragana and Katakana are not in
@@ -126,17 +126,7 @@ def printable_text(text):
     return convert_to_unicode(text)
 
 
-def _decode_vocab_line(raw_line, vocab_file, line_number):
-    """Decodes one vocabulary line and trims its line-ending decoration."""
-    try:
-        line = raw_line.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError("Vocabulary file %s, line %d: not valid UTF-8 (%s)." %
-                         (vocab_file, line_number, error))
-    return line.rstrip("\r").strip(" \t")
-
-
-def load_vocab(vocab_file):
+def load_vocab(vocab_file, flag="vocab_file"):
     """Loads a one-token-per-line vocabulary file.
 
     Lines are separated by "\\n" only: other Unicode line breaks such as U+2028
@@ -145,32 +135,32 @@ def load_vocab(vocab_file):
 
     Args:
         vocab_file: Path of the vocabulary (any `tf.io.gfile` path).
+        flag: The flag that gave the path, for messages.
 
     Returns:
         A `collections.OrderedDict` mapping each token to its line index.
 
     Raises:
-        ValueError: If the file is empty, is not UTF-8, has a blank line before
-          its last token, or lists a token twice.
+        ValueError: If the file is missing or empty, is not UTF-8, has a blank
+          line before its last token, or lists a token twice.
     """
-    with tf.io.gfile.GFile(vocab_file, "rb") as reader:
-        raw_lines = reader.read().split(b"\n")
-    tokens = [_decode_vocab_line(raw_line, vocab_file, index + 1)
-              for index, raw_line in enumerate(raw_lines)]
+    where = file_io.source(vocab_file, flag)
+    tokens = [line.strip(" \t") for line in
+              file_io.read_lines(vocab_file, flag, "vocabulary file")]
     while tokens and not tokens[-1]:
         tokens.pop()
     if not tokens:
-        raise ValueError("Vocabulary file %s is empty." % vocab_file)
+        raise ValueError("%s: the vocabulary file is empty." % where)
     vocab = collections.OrderedDict()
     for index, token in enumerate(tokens):
         if not token:
             raise ValueError(
-                "Vocabulary file %s, line %d: blank line; every line must "
-                "hold one token." % (vocab_file, index + 1))
+                "%s, line %d: blank line; every line of a vocabulary must "
+                "hold one token." % (where, index + 1))
         if token in vocab:
             raise ValueError(
-                "Vocabulary file %s, line %d: token %r already appears on "
-                "line %d." % (vocab_file, index + 1, token, vocab[token] + 1))
+                "%s, line %d: token %r already appears on line %d." %
+                (where, index + 1, token, vocab[token] + 1))
         vocab[token] = index
     return vocab
 
@@ -432,10 +422,15 @@ class FullTokenizer(object):
 def _load_sentencepiece_model(spm_model_file):
     """Loads a SentencePiece model from any `tf.io.gfile` path."""
     import sentencepiece as spm  # Only needed in SentencePiece mode.
-    with tf.io.gfile.GFile(spm_model_file, "rb") as reader:
-        model_proto = reader.read()
+    model_proto = file_io.read_bytes(spm_model_file, "spm_model_file",
+                                     "SentencePiece model")
     sp_model = spm.SentencePieceProcessor()
-    sp_model.load_from_serialized_proto(model_proto)
+    try:
+        sp_model.load_from_serialized_proto(model_proto)
+    except RuntimeError as error:
+        raise ValueError("%s: not a SentencePiece model (%s)" %
+                         (file_io.source(spm_model_file, "spm_model_file"),
+                          file_io.error_line(error)))
     return sp_model
 
 

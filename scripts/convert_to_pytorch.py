@@ -62,6 +62,7 @@ if not __package__:
     sys.path.insert(
         0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from pretrain import file_io
 from pretrain import modeling
 from pretrain import tokenization
 from scripts import export_checkpoint
@@ -533,4 +534,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

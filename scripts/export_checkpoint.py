@@ -49,6 +49,7 @@ if not __package__:
         0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pretrain import checkpoints
+from pretrain import file_io
 from pretrain import model_folder
 from pretrain import modeling
 from pretrain import tokenization
@@ -383,4 +384,4 @@ def main(_):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    app.run(file_io.report_errors(main))

@@ -451,7 +451,8 @@ def test_invalid_utf8_names_file_and_line(tmp_path, tokenizer):
     path = str(tmp_path / "latin1.txt")
     with open(path, "wb") as writer:
         writer.write("第一句。\n".encode("utf-8") + b"caf\xe9\n")
-    with pytest.raises(ValueError, match=re.escape(path) + ", line 2"):
+    with pytest.raises(ValueError,
+                       match=re.escape(path) + r" \(--input_file\), line 2"):
         cpd.read_documents([path], tokenizer, False)
 
 

@@ -95,10 +95,26 @@ def test_bqcorpus_skips_its_header(tmp_path):
     assert result[2].text_b == "借款后多久打电话啊"
 
 
-def test_bqcorpus_without_header_is_an_error(tmp_path):
-    write_lines(tmp_path / "train.tsv", ["微信消费算吗\t还有多少钱没还\t0"])
-    with pytest.raises(ValueError,
-                       match=r"train.tsv:1: expected a header row"):
+@pytest.mark.parametrize("task,file_name", [("bqcorpus", "train.tsv"),
+                                            ("lcqmc", "train.txt")])
+def test_pair_tasks_read_files_with_and_without_header(tmp_path, task,
+                                                       file_name):
+    rows = ["微信消费算吗\t还有多少钱没还\t0", "借款后多长时间给打电话\t借款后多久打电话啊\t1"]
+    write_lines(tmp_path / "plain" / file_name, rows)
+    write_lines(tmp_path / "header" / file_name, ["text_a\ttext_b\tlabel"] +
+                rows)
+    plain = examples(task, tmp_path / "plain")
+    with_header = examples(task, tmp_path / "header")
+    assert [(e.text_a, e.text_b, e.label) for e in plain] == [
+        (e.text_a, e.text_b, e.label) for e in with_header]
+    assert [e.label for e in plain] == ["0", "1"]
+
+
+def test_a_later_bad_label_is_an_error_naming_file_and_line(tmp_path):
+    write_lines(tmp_path / "train.tsv", ["微信消费算吗\t还有多少钱没还\t0",
+                                         "text_a\ttext_b\tlabel"])
+    with pytest.raises(ValueError, match=r"train.tsv:2: label 'label' is "
+                       "not one of the task's labels"):
         examples("bqcorpus", tmp_path)
 
 
@@ -169,7 +185,8 @@ def test_unknown_label_names_file_line_and_labels(tmp_path):
 
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ValueError,
-                       match=r"multinli.train.zh.tsv: data file not found"):
+                       match=r"multinli.train.zh.tsv \(--data_dir\): data file "
+                       r"not found"):
         examples("xnli", tmp_path)
 
 
@@ -650,5 +667,5 @@ def test_non_utf8_file_names_the_line(tmp_path):
     with open(str(tmp_path / "train.tsv"), "wb") as f:
         f.write("label\ttext_a\n1\t好\n".encode("utf-8") +
                 "0\t差\n".encode("gbk"))
-    with pytest.raises(ValueError, match=r"train.tsv:3: not valid UTF-8"):
+    with pytest.raises(ValueError, match=r"train.tsv \(--data_dir\), line 3: not valid UTF-8"):
         examples("chnsenticorp", tmp_path)

@@ -349,7 +349,7 @@ def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
     ] + SMALL_RUN)
     assert proc.returncode != 0
     error = last_error_line(proc)
-    assert error.startswith("ValueError: " + bad)
+    assert error.startswith("ERROR: " + bad)
     assert message in error
     assert not os.path.exists(str(tmp_path / "out" / "train.tf_record"))
 
