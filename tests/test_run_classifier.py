@@ -552,8 +552,11 @@ def test_int8_model_is_integer_and_agrees_with_float(trained):
     base, _ = trained
     path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
     summary = export_util.model_summary(path, with_violations=True)
-    weights = [d for d in summary["tensors"] if d["name"].endswith("kernel")]
-    assert weights and all(d["dtype"] == "int8" for d in weights)
+    kinds = {d["name"]: d["dtype"] for d in summary["tensors"]}
+    # TFLite names the encoder's weights after their MatMul; the head's keep
+    # the variable name. Float only at the mask cast and the output.
+    assert kinds["output_weights"] == "int8"
+    assert list(kinds.values()).count("float32") <= 2
     assert summary["violations"] == []
     report = read_verification(base / "export")
     assert set(report) == {"float", "dynamic", "int8"}
