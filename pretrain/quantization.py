@@ -7,8 +7,8 @@ Plain TF 1 graph code (no `tf.contrib`), switched on for the graph built
 inside `fake_quantization(is_training)`:
 
   * every float weight matrix read through `tf.get_variable` (dense kernels,
-    word and segment embedding tables, task heads; not the position table,
-    see UNQUANTIZED_TABLE) is fake-quantized to 8 bits, symmetric,
+    task heads; not the embedding tables, see UNQUANTIZED_TABLES) is
+    fake-quantized to 8 bits, symmetric,
     from its own current range: per output channel for dense kernels
     ([in, out], the layout TFLite quantizes per channel), per tensor for the
     others;
@@ -39,11 +39,11 @@ NUM_BITS = 8
 # Moving-average decay of the activation ranges (per training step).
 RANGE_DECAY = 0.999
 RANGE_SCOPE = "activation_quant"
-# The position table is sliced to the sequence length before use; the TFLite
-# converter cannot give a fake-quantized table and its slice one scale
-# ("same scale constraint" on STRIDED_SLICE), so the slice is calibrated on
-# the representative set as in post-training quantization.
-UNQUANTIZED_TABLE = "position_embeddings"
+# Embedding tables (word, segment, position) are left to post-training
+# calibration: the TFLite converter cannot give a fake-quantized table and
+# the ops that read it (the position table's slice, the transposed segment
+# table) one scale ("same scale constraint" on STRIDED_SLICE, TRANSPOSE).
+UNQUANTIZED_TABLES = "_embeddings"
 
 _STATE = threading.local()
 
@@ -84,7 +84,7 @@ def fake_quantized_getter(getter, *args, **kwargs):
             variable.shape.ndims is None or variable.shape.ndims < 2 or
             kwargs.get("trainable") is False):
         return variable  # Biases, scalars and the ranges themselves.
-    if variable.op.name.endswith(UNQUANTIZED_TABLE):
+    if variable.op.name.endswith(UNQUANTIZED_TABLES):
         return variable
     return fake_quantize_weight(variable,
                                 per_channel=variable.op.name.endswith(
