@@ -569,27 +569,6 @@ def test_int8_model_is_integer_and_agrees_with_float(trained):
     assert 0 < report["int8"]["max_probability_difference"] < 0.5
 
 
-def test_quantization_aware_training_exports_and_scores(trained):
-    """Starts from the float checkpoint (which has no ranges), 4 QAT steps."""
-    base, _ = trained
-    export_dir = base / "qat_export"
-    args = [sys.executable, os.path.join(FINETUNE, "run_classifier.py"),
-            "--task_name=chnsenticorp", "--data_dir=" + str(base / "data"),
-            "--vocab_file=" + VOCAB,
-            "--bert_config_file=" + str(base / "tiny.json"),
-            "--init_checkpoint=" + str(base / "out" / "model.ckpt-12"),
-            "--output_dir=" + str(base / "qat"), "--do_train",
-            "--quantization_aware_training", "--representative_examples=32",
-            "--export_dir=" + str(export_dir)] + common_args(base) + [
-                "--num_train_epochs=0.34"]
-    log = run_ok(args, merge_stderr=True, cwd=REPO).stdout
-    assert "activation_quant" not in re.findall(r"INIT_FROM_CKPT.*", log)
-    report = read_verification(export_dir)
-    assert set(report) == {"float", "int8"}
-    assert report["int8"]["eval_examples"] == 100
-    assert report["int8"]["label_agreement_with_float"] >= 0.9
-
-
 def test_lite_model_of_another_task_or_length_is_named(trained):
     from finetune import run_classifier
     from finetune import run_squad
