@@ -17,7 +17,28 @@ With `--do_whole_word_mask` the units chosen for masking are whole words:
 Chinese text is segmented with jieba and every character after the first of
 a multi-character word (and every WordPiece `##` continuation) is masked
 together with the start of its word. The written ids stay the plain
-characters' ids.
+characters' ids. Every sentence is tokenized and segmented once, however
+large `dupe_factor` is.
+
+Each input file is packed on its own, as one run of BERT's tool over that
+file alone: its documents are shuffled, B segments are drawn from its other
+documents, and its instances are shuffled, with the random generator
+`random.Random(random_seed + i * 2**32)` for the file at position i of the
+input list (after glob expansion). File 0 thus uses `random_seed` itself:
+a one-file run gives exactly the records of one `random.Random(random_seed)`
+pass over that file, and for seeds below 2**32 every (seed, file) pair has its
+own generator key. The files' records are then laid one after the other, in
+input order, and dealt round-robin into the output files (record k of that
+sequence goes to output k mod the number of outputs). So the output depends
+only on the input list, the seed and the options; `--num_workers` processes
+(each packs whole files) change how fast it is made, never a byte of it.
+
+Outputs are written under per-process temporary names
+(`file_io.atomic_output`: `<output>.tmp.<host>.<pid>.<random>`, and that name
+plus `.part-<file>` for one file's share) and renamed to their final names
+only when all are complete: a run that is killed leaves no truncated file
+under a final name (at most stale `.tmp.` files, which are never read);
+running the same command again completes.
 
 Each example has the features `input_ids`, `input_mask`, `segment_ids`
 (int64 x max_seq_length, zero padded), `masked_lm_positions`, `masked_lm_ids`
@@ -30,7 +51,7 @@ Usage:
       --input_file='corpus/*.txt' \\
       --output_file=data/train-0.tfrecord,data/train-1.tfrecord \\
       --vocab_file=chinese_vocab.txt --max_seq_length=512 \\
-      --max_predictions_per_seq=75 --do_whole_word_mask
+      --max_predictions_per_seq=75 --do_whole_word_mask --num_workers=2
 """
 
 from __future__ import absolute_import
@@ -38,12 +59,18 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import contextlib
 import functools
 import itertools
 import logging
+import multiprocessing
+import operator
 import os
 import random
+import shutil
+import struct
 import sys
+import time
 
 # Bootstrap: when this file runs as a script (from the repository root or
 # from its own folder), put the repository root on the path so that the
@@ -68,44 +95,62 @@ REQUIRED_TOKENS = (CLS_TOKEN, SEP_TOKEN, MASK_TOKEN)
 
 # "[CLS] A [SEP] B [SEP]" with non-empty A and B needs this many positions.
 MIN_SEQ_LENGTH = 5
+# File i is packed with random.Random(random_seed + i * FILE_SEED_STRIDE).
+FILE_SEED_STRIDE = 2**32
 # How many documents / instances between two progress messages.
 LOG_EVERY_DOCUMENTS = 10000
 LOG_EVERY_INSTANCES = 100000
 # How many written examples are logged in full.
 NUM_LOGGED_EXAMPLES = 5
+# Distinct non-CJK runs (punctuation, numbers, Latin words) whose token ids
+# are remembered while reading.
+RUN_CACHE_SIZE = 2**16
+# Bytes per read when a file's share is appended to an output.
+COPY_BUFFER_BYTES = 2**22
 
 FLAGS = flags.FLAGS
 
-# One input line: its tokens and, per token, whether the token continues the
-# word started by the token before it (whole-word masking units).
-Sentence = collections.namedtuple("Sentence", ["tokens", "continues_word"])
+# One input line: its token ids and, per token, whether the token continues
+# the word started by the token before it (whole-word masking units).
+Sentence = collections.namedtuple("Sentence", ["token_ids", "continues_word"])
 
-MaskedLmPrediction = collections.namedtuple("MaskedLmPrediction",
-                                            ["index", "label"])
+# What packing needs besides the documents and the random generator.
+PackingOptions = collections.namedtuple("PackingOptions", [
+    "max_seq_length", "max_predictions_per_seq", "dupe_factor",
+    "masked_lm_prob", "short_seq_prob"])
+
+# Ids the masking needs: `vocab_ids` are the random replacements.
+SpecialIds = collections.namedtuple("SpecialIds",
+                                    ["cls", "sep", "mask", "vocab_ids"])
+
+# What one input file gave: its characters, records and per-output shares.
+FileResult = collections.namedtuple(
+    "FileResult", ["path", "num_characters", "num_records", "part_files"])
 
 
 class TrainingInstance(object):
-    """One packed and masked sentence pair, before conversion to ids.
+    """One packed and masked sentence pair, as token ids.
 
     Attributes:
-        tokens: `[CLS] A [SEP] B [SEP]` with the masked replacements applied.
+        input_ids: `[CLS] A [SEP] B [SEP]` with the masked replacements
+          applied.
         segment_ids: 0 for `[CLS]`, A and the first `[SEP]`; 1 for B and the
           last `[SEP]`.
         is_random_next: Whether B was taken from another document.
         masked_lm_positions: Sorted indexes of the positions to predict.
-        masked_lm_labels: The original tokens at those positions.
+        masked_lm_ids: The original ids at those positions.
         continues_word: Per token, True if it belongs to the same word as the
           token before it (never True for `[CLS]`, `[SEP]` or the first token
           of a segment). All False without whole-word masking.
     """
 
-    def __init__(self, tokens, segment_ids, is_random_next,
-                 masked_lm_positions, masked_lm_labels, continues_word):
-        self.tokens = tokens
+    def __init__(self, input_ids, segment_ids, is_random_next,
+                 masked_lm_positions, masked_lm_ids, continues_word):
+        self.input_ids = input_ids
         self.segment_ids = segment_ids
         self.is_random_next = is_random_next
         self.masked_lm_positions = masked_lm_positions
-        self.masked_lm_labels = masked_lm_labels
+        self.masked_lm_ids = masked_lm_ids
         self.continues_word = continues_word
 
 
@@ -114,7 +159,8 @@ class TrainingInstance(object):
 
 
 def validate_options(max_seq_length, max_predictions_per_seq, dupe_factor,
-                     masked_lm_prob, short_seq_prob):
+                     masked_lm_prob, short_seq_prob, random_seed=0,
+                     num_workers=1):
     """Rejects option values the algorithm cannot work with.
 
     Raises:
@@ -137,6 +183,13 @@ def validate_options(max_seq_length, max_predictions_per_seq, dupe_factor,
     if not 0.0 <= short_seq_prob <= 1.0:
         raise ValueError("short_seq_prob is %r; it must be in [0, 1]." %
                          short_seq_prob)
+    if not 0 <= random_seed < FILE_SEED_STRIDE:
+        raise ValueError(
+            "random_seed is %d; it must be in [0, 2**32): input file i is "
+            "packed with the seed random_seed + i * 2**32." % random_seed)
+    if num_workers < 1:
+        raise ValueError("num_workers is %d; it must be at least 1." %
+                         num_workers)
 
 
 def validate_vocab(tokenizer):
@@ -151,6 +204,35 @@ def validate_vocab(tokenizer):
         raise ValueError("The vocabulary lacks %s; pretraining examples "
                          "need %s." % (", ".join(missing),
                                        ", ".join(REQUIRED_TOKENS)))
+
+
+def validate_output_files(output_files):
+    """Rejects an empty or repeating list of output files.
+
+    Raises:
+        ValueError: Naming the problem and the flag.
+    """
+    if not output_files:
+        raise ValueError("No output file given: pass --output_file as a "
+                         "comma list of TFRecord paths.")
+    repeated = sorted(path for path, count in
+                      collections.Counter(output_files).items() if count > 1)
+    if repeated:
+        raise ValueError("--output_file names %s more than once; every "
+                         "output file must be different." %
+                         ", ".join(repeated))
+
+
+def file_seed(random_seed, file_index):
+    """The seed of the file at `file_index` of the input list."""
+    return random_seed + file_index * FILE_SEED_STRIDE
+
+
+def special_ids(tokenizer):
+    """The `SpecialIds` of a tokenizer's vocabulary."""
+    vocab = tokenizer.vocab
+    return SpecialIds(vocab[CLS_TOKEN], vocab[SEP_TOKEN], vocab[MASK_TOKEN],
+                      list(vocab.values()))
 
 
 # ---------------------------------------------------------------------------
@@ -170,54 +252,106 @@ def _word_segmenter():
     return segmenter
 
 
-def _cjk_runs(text):
+def _text_runs(text):
     """Splits `text` into maximal runs of CJK / non-CJK characters.
 
     Yields:
         (run, is_cjk) pairs whose runs concatenate to `text`.
     """
-    groups = itertools.groupby(
-        text, key=lambda char: tokenization.is_chinese_char(ord(char)))
-    for is_cjk, chars in groups:
-        yield "".join(chars), is_cjk
+    end = 0
+    for match in tokenization.CJK_RUN_PATTERN.finditer(text):
+        if match.start() > end:
+            yield text[end:match.start()], False
+        yield match.group(), True
+        end = match.end()
+    if end < len(text):
+        yield text[end:], False
 
 
-def segment_words(text, tokenizer):
-    """Tokenizes one line and marks the tokens that continue a word.
+class SentenceEncoder(object):
+    """Turns lines into `Sentence`s: the tokenizer's ids and word flags.
 
-    The tokenizer isolates every CJK ideograph, so a line tokenizes to the
-    tokens of its CJK and non-CJK runs one after the other. CJK runs are
-    segmented into words with jieba; each character after the first of a
-    word continues it. In other runs a WordPiece `##` piece continues the
-    word before it. The tokens are exactly `tokenizer.tokenize(text)`.
+    The WordPiece tokenizer puts every CJK ideograph in a token of its own,
+    so a line tokenizes to the tokens of its CJK and non-CJK runs one after
+    the other, and a CJK character always gives the same single token. The
+    encoder therefore looks CJK characters up one by one (remembering each
+    character's id) and tokenizes each non-CJK run (remembering the most
+    recent distinct runs); the ids are exactly those of
+    `tokenizer.tokenize(text)`.
 
-    Args:
-        text: One line of text.
-        tokenizer: A WordPiece `tokenization.FullTokenizer`.
-
-    Returns:
-        A `Sentence`.
+    With whole-word masking, CJK runs are segmented into words with jieba;
+    each character after the first of a word continues it. In other runs a
+    WordPiece `##` piece continues the word before it.
     """
-    tokens = []
-    continues_word = []
-    for run, is_cjk in _cjk_runs(text):
-        if is_cjk:
-            for word in _word_segmenter().lcut(run):
-                pieces = tokenizer.tokenize(word)  # One token per character.
-                tokens.extend(pieces)
-                continues_word.extend(index > 0
-                                      for index in range(len(pieces)))
-        else:
-            pieces = tokenizer.tokenize(run)
-            tokens.extend(pieces)
-            continues_word.extend(piece.startswith("##") for piece in pieces)
-    return Sentence(tuple(tokens), tuple(continues_word))
 
+    def __init__(self, tokenizer, do_whole_word_mask):
+        """Creates the encoder.
 
-def tokenize_sentence(text, tokenizer):
-    """Tokenizes one line with every token its own masking unit."""
-    tokens = tuple(tokenizer.tokenize(text))
-    return Sentence(tokens, (False,) * len(tokens))
+        Args:
+            tokenizer: A WordPiece `tokenization.FullTokenizer`.
+            do_whole_word_mask: Whether to record word boundaries.
+
+        Raises:
+            ValueError: If whole-word masking is asked for with a
+              SentencePiece tokenizer.
+        """
+        if do_whole_word_mask and tokenizer.sp_model:
+            raise ValueError(
+                "--do_whole_word_mask segments Chinese words with jieba over "
+                "WordPiece tokens; it cannot be combined with "
+                "--spm_model_file, whose pieces already span words.")
+        self._tokenizer = tokenizer
+        self._do_whole_word_mask = do_whole_word_mask
+        self._cjk_ids = {}
+        self._run_encoding = functools.lru_cache(maxsize=RUN_CACHE_SIZE)(
+            self._encode_other_run)
+
+    def encode(self, text):
+        """Returns the `Sentence` of one line of text.
+
+        Raises:
+            ValueError: If a token is unknown and the vocabulary has no UNK
+              token.
+        """
+        if self._tokenizer.sp_model:
+            token_ids = tuple(self._tokenizer.convert_tokens_to_ids(
+                self._tokenizer.tokenize(text)))
+            return Sentence(token_ids, (False,) * len(token_ids))
+        token_ids = []
+        continues_word = []
+        for run, is_cjk in _text_runs(text):
+            if is_cjk:
+                run_ids, run_continues = self._encode_cjk_run(run)
+            else:
+                run_ids, run_continues = self._run_encoding(run)
+            token_ids.extend(run_ids)
+            continues_word.extend(run_continues)
+        return Sentence(tuple(token_ids), tuple(continues_word))
+
+    def _encode_cjk_run(self, run):
+        """Ids (one per character) and word flags of a CJK run."""
+        cjk_ids = self._cjk_ids
+        for char in run:
+            if char not in cjk_ids:
+                cjk_ids[char], = self._tokenizer.convert_tokens_to_ids(
+                    self._tokenizer.tokenize(char))
+        run_ids = [cjk_ids[char] for char in run]
+        if not self._do_whole_word_mask:
+            return run_ids, (False,) * len(run)
+        continues_word = [True] * len(run)
+        start = 0
+        for word in _word_segmenter().cut(run):
+            continues_word[start] = False
+            start += len(word)
+        return run_ids, continues_word
+
+    def _encode_other_run(self, run):
+        """Ids and word flags of a run without CJK characters."""
+        tokens = self._tokenizer.tokenize(run)
+        run_ids = tuple(self._tokenizer.convert_tokens_to_ids(tokens))
+        if not self._do_whole_word_mask:
+            return run_ids, (False,) * len(tokens)
+        return run_ids, tuple(token.startswith("##") for token in tokens)
 
 
 def _decode_line(raw_line, path, line_number):
@@ -232,25 +366,35 @@ def read_file_documents(path, sentence_fn):
     Args:
         path: A text file, one sentence per line, blank lines between
           documents.
-        sentence_fn: Maps a stripped, non-blank line to a `Sentence`.
+        sentence_fn: Maps a stripped, non-blank line to a `Sentence`
+          (e.g. `SentenceEncoder.encode`).
 
     Returns:
-        A list of documents, each a non-empty list of `Sentence`s.
+        (documents, num_characters): a list of documents, each a non-empty
+        list of `Sentence`s, and the number of characters in the file.
 
     Raises:
-        ValueError: If a line is not UTF-8 or the file holds no document.
+        ValueError: If a line is not UTF-8 or cannot be tokenized, or the
+          file holds no document.
     """
     documents = [[]]
     skipped_lines = 0
+    num_characters = 0
     with tf.io.gfile.GFile(path, "rb") as reader:
         for line_number, raw_line in enumerate(reader, start=1):
-            line = _decode_line(raw_line, path, line_number).strip()
+            line = _decode_line(raw_line, path, line_number)
+            num_characters += len(line)
+            line = line.strip()
             if not line:
                 if documents[-1]:
                     documents.append([])
                 continue
-            sentence = sentence_fn(line)
-            if not sentence.tokens:
+            try:
+                sentence = sentence_fn(line)
+            except ValueError as error:
+                raise ValueError("%s, line %d: %s" % (path, line_number,
+                                                      error))
+            if not sentence.token_ids:
                 skipped_lines += 1
                 continue
             starts_document = not documents[-1]
@@ -266,7 +410,7 @@ def read_file_documents(path, sentence_fn):
         raise ValueError(
             "%s holds no documents: expected text with one sentence per line "
             "and blank lines between documents." % path)
-    return documents
+    return documents, num_characters
 
 
 def read_documents(input_files, tokenizer, do_whole_word_mask):
@@ -285,22 +429,11 @@ def read_documents(input_files, tokenizer, do_whole_word_mask):
         ValueError: If a file holds no document, or whole-word masking is
           asked for with a SentencePiece tokenizer.
     """
-    if do_whole_word_mask and tokenizer.sp_model:
-        raise ValueError(
-            "--do_whole_word_mask segments Chinese words with jieba over "
-            "WordPiece tokens; it cannot be combined with --spm_model_file, "
-            "whose pieces already span words.")
-    if do_whole_word_mask:
-        sentence_fn = functools.partial(segment_words, tokenizer=tokenizer)
-    else:
-        sentence_fn = functools.partial(tokenize_sentence,
-                                        tokenizer=tokenizer)
+    encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
     documents = []
     for path in input_files:
-        file_documents = read_file_documents(path, sentence_fn)
+        file_documents, _ = read_file_documents(path, encoder.encode)
         documents.extend(file_documents)
-        tf.logging.info("Read %d documents from %s (%d in total).",
-                        len(file_documents), path, len(documents))
     return documents
 
 
@@ -309,11 +442,13 @@ def read_documents(input_files, tokenizer, do_whole_word_mask):
 
 
 def _concat_sentences(sentences):
-    """Returns the (token, continues_word) pairs of `sentences`, in order."""
-    pairs = []
+    """Returns the token ids and continues_word flags of `sentences`."""
+    token_ids = []
+    continues_word = []
     for sentence in sentences:
-        pairs.extend(zip(sentence.tokens, sentence.continues_word))
-    return pairs
+        token_ids.extend(sentence.token_ids)
+        continues_word.extend(sentence.continues_word)
+    return token_ids, continues_word
 
 
 def _random_segment(documents, document_index, target_length, rng):
@@ -322,127 +457,167 @@ def _random_segment(documents, document_index, target_length, rng):
     At least one sentence is taken, then more until `target_length` tokens.
 
     Returns:
-        A list of (token, continues_word) pairs.
+        (token_ids, continues_word) lists.
     """
     other_index = rng.randint(0, len(documents) - 2)
     if other_index >= document_index:
         other_index += 1
     other_document = documents[other_index]
     start = rng.randint(0, len(other_document) - 1)
-    pairs = []
+    token_ids = []
+    continues_word = []
     for sentence in other_document[start:]:
-        pairs.extend(zip(sentence.tokens, sentence.continues_word))
-        if len(pairs) >= target_length:
+        token_ids.extend(sentence.token_ids)
+        continues_word.extend(sentence.continues_word)
+        if len(token_ids) >= target_length:
             break
-    return pairs
+    return token_ids, continues_word
 
 
-def truncate_seq_pair(first, second, max_num_tokens, rng):
-    """Trims the longer of two lists, one item at a time, until they fit.
+def truncate_seq_pair(first_length, second_length, max_num_tokens, rng):
+    """Trims the longer of two sequences, one item at a time, until they fit.
 
     Each removed item comes from the front or the back at random, so the
     model does not learn that sequences always end at a sentence boundary.
 
     Args:
-        first: List, changed in place.
-        second: List, changed in place.
-        max_num_tokens: Largest allowed `len(first) + len(second)`.
+        first_length: Length of the first sequence.
+        second_length: Length of the second sequence.
+        max_num_tokens: Largest allowed total length.
         rng: `random.Random`.
-    """
-    while len(first) + len(second) > max_num_tokens:
-        longer = first if len(first) > len(second) else second
-        if rng.random() < 0.5:
-            del longer[0]
-        else:
-            longer.pop()
-
-
-def _segment_continuations(pairs):
-    """Returns the continues_word flags of a segment; its first is False."""
-    return [index > 0 and continues
-            for index, (_, continues) in enumerate(pairs)]
-
-
-def _masking_units(tokens, continues_word):
-    """Groups token indexes into masking units (words), skipping specials.
 
     Returns:
-        A list of lists of consecutive indexes.
+        ((first_start, first_end), (second_start, second_end)): the kept
+        slice of each sequence.
     """
-    units = []
-    for index, token in enumerate(tokens):
-        if token in (CLS_TOKEN, SEP_TOKEN):
-            continue
-        if continues_word[index] and units and units[-1][-1] == index - 1:
-            units[-1].append(index)
+    first = [0, first_length]
+    second = [0, second_length]
+    while (first[1] - first[0]) + (second[1] - second[0]) > max_num_tokens:
+        longer = (first if first[1] - first[0] > second[1] - second[0]
+                  else second)
+        if rng.random() < 0.5:
+            longer[0] += 1
         else:
-            units.append([index])
-    return units
+            longer[1] -= 1
+    return tuple(first), tuple(second)
 
 
-def _replacement_token(token, vocab_words, rng):
-    """80% `[MASK]`, 10% the token itself, 10% a random vocabulary token."""
-    if rng.random() < 0.8:
-        return MASK_TOKEN
-    if rng.random() < 0.5:
-        return token
-    return vocab_words[rng.randint(0, len(vocab_words) - 1)]
+def _masking_units(continues_word, separator_position):
+    """Finds the masking units (words) of `[CLS] A [SEP] B [SEP]`.
+
+    Every position whose flag is False starts a unit that runs up to the
+    next such position (the special tokens never continue a word, so they
+    end every unit before them). The units of `[CLS]` (position 0) and of
+    the `[SEP]` at `separator_position` are left out; the final `[SEP]`
+    starts none.
+
+    Returns:
+        (starts, units): the positions whose flag is False, in order, and
+        the numbers k of the units, unit k spanning
+        `starts[k]:starts[k + 1]`.
+    """
+    # compress and range run in C: this is done for every instance.
+    starts = list(itertools.compress(itertools.count(),
+                                     map(operator.not_, continues_word)))
+    separator_unit = starts.index(separator_position)
+    units = (list(range(1, separator_unit)) +
+             list(range(separator_unit + 1, len(starts) - 1)))
+    return starts, units
 
 
-def create_masked_lm_predictions(tokens, continues_word, masked_lm_prob,
-                                 max_predictions_per_seq, vocab_words, rng):
+def shuffle(items, rng):
+    """Shuffles `items` in place exactly as `rng.shuffle(items)` does.
+
+    The same Fisher-Yates pass as CPython's `random.Random.shuffle` (each
+    swap index drawn by rejection from `rng.getrandbits`, as its
+    `_randbelow` does), with the per-draw method calls inlined: this runs
+    once per instance over every masking unit, and the inlined loop takes
+    half the time. The draws, and so the result and the generator's state
+    afterwards, are the same (tested against `random.Random.shuffle`).
+    """
+    getrandbits = rng.getrandbits
+    for index in range(len(items) - 1, 0, -1):
+        bound = index + 1
+        num_bits = bound.bit_length()
+        other = getrandbits(num_bits)
+        while other >= bound:
+            other = getrandbits(num_bits)
+        items[index], items[other] = items[other], items[index]
+
+
+def create_masked_lm_predictions(input_ids, continues_word, separator_position,
+                                 masked_lm_prob, max_predictions_per_seq, ids,
+                                 rng):
     """Chooses the positions to predict and applies the replacements.
 
     Units (single tokens, or whole words when `continues_word` links them)
     are visited in random order and taken whole while they fit into
-    `min(max_predictions_per_seq, max(1, round(len(tokens) *
+    `min(max_predictions_per_seq, max(1, round(len(input_ids) *
     masked_lm_prob)))` predictions; a unit that would exceed it is skipped.
+    Each chosen token becomes `[MASK]` (80%), stays itself (10%) or becomes
+    a random vocabulary token (10%).
 
     Args:
-        tokens: `[CLS] A [SEP] B [SEP]` tokens.
-        continues_word: Per token, whether it continues the previous word.
+        input_ids: `[CLS] A [SEP] B [SEP]` token ids.
+        continues_word: Per token, whether it continues the previous word
+          (False for the special tokens).
+        separator_position: Position of the `[SEP]` after A.
         masked_lm_prob: Fraction of tokens to predict.
         max_predictions_per_seq: Cap on the number of predictions.
-        vocab_words: List of vocabulary tokens for random replacement.
+        ids: The vocabulary's `SpecialIds`.
         rng: `random.Random`.
 
     Returns:
-        (output_tokens, masked_lm_positions, masked_lm_labels), positions
-        sorted.
+        (output_ids, masked_lm_positions, masked_lm_ids), positions sorted.
     """
-    units = _masking_units(tokens, continues_word)
-    rng.shuffle(units)
+    starts, units = _masking_units(continues_word, separator_position)
+    shuffle(units, rng)
     num_to_predict = min(max_predictions_per_seq,
-                         max(1, int(round(len(tokens) * masked_lm_prob))))
-    output_tokens = list(tokens)
-    predictions = []
+                         max(1, int(round(len(input_ids) * masked_lm_prob))))
+    output_ids = list(input_ids)
+    positions = []
+    draw = rng.random
     for unit in units:
-        if len(predictions) >= num_to_predict:
+        start, end = starts[unit], starts[unit + 1]
+        if len(positions) >= num_to_predict:
             break
-        if len(predictions) + len(unit) > num_to_predict:
+        if len(positions) + end - start > num_to_predict:
             continue
-        for index in unit:
-            output_tokens[index] = _replacement_token(tokens[index],
-                                                      vocab_words, rng)
-            predictions.append(MaskedLmPrediction(index, tokens[index]))
-    predictions.sort(key=lambda prediction: prediction.index)
-    positions = [prediction.index for prediction in predictions]
-    labels = [prediction.label for prediction in predictions]
-    return output_tokens, positions, labels
+        for index in range(start, end):
+            if draw() < 0.8:
+                output_ids[index] = ids.mask
+            elif draw() >= 0.5:
+                output_ids[index] = ids.vocab_ids[
+                    rng.randint(0, len(ids.vocab_ids) - 1)]
+            positions.append(index)
+    positions.sort()
+    return output_ids, positions, [input_ids[index] for index in positions]
 
 
 def _make_instance(first, second, is_random_next, masked_lm_prob,
-                   max_predictions_per_seq, vocab_words, rng):
-    """Builds `[CLS] A [SEP] B [SEP]` from two segments and masks it."""
-    tokens = ([CLS_TOKEN] + [token for token, _ in first] + [SEP_TOKEN] +
-              [token for token, _ in second] + [SEP_TOKEN])
-    segment_ids = [0] * (len(first) + 2) + [1] * (len(second) + 1)
-    continues_word = ([False] + _segment_continuations(first) + [False] +
-                      _segment_continuations(second) + [False])
-    output_tokens, positions, labels = create_masked_lm_predictions(
-        tokens, continues_word, masked_lm_prob, max_predictions_per_seq,
-        vocab_words, rng)
-    return TrainingInstance(output_tokens, segment_ids, is_random_next,
+                   max_predictions_per_seq, ids, rng):
+    """Builds `[CLS] A [SEP] B [SEP]` from two segments and masks it.
+
+    Args:
+        first: (token_ids, continues_word) of segment A, already trimmed.
+        second: The same for segment B.
+        is_random_next: Whether B comes from another document.
+        masked_lm_prob: Fraction of tokens to predict.
+        max_predictions_per_seq: Cap on the number of predictions.
+        ids: The vocabulary's `SpecialIds`.
+        rng: `random.Random`.
+    """
+    (first_ids, first_continues), (second_ids, second_continues) = (first,
+                                                                    second)
+    input_ids = [ids.cls] + first_ids + [ids.sep] + second_ids + [ids.sep]
+    segment_ids = [0] * (len(first_ids) + 2) + [1] * (len(second_ids) + 1)
+    # The first token of a segment starts a word, whatever it was before.
+    continues_word = ([False, False] + first_continues[1:] + [False, False] +
+                      second_continues[1:] + [False])
+    output_ids, positions, labels = create_masked_lm_predictions(
+        input_ids, continues_word, len(first_ids) + 1, masked_lm_prob,
+        max_predictions_per_seq, ids, rng)
+    return TrainingInstance(output_ids, segment_ids, is_random_next,
                             positions, labels, continues_word)
 
 
@@ -453,10 +628,14 @@ def _target_seq_length(max_num_tokens, short_seq_prob, rng):
     return max_num_tokens
 
 
-def create_instances_from_document(documents, document_index,
-                                   max_seq_length, short_seq_prob,
-                                   masked_lm_prob, max_predictions_per_seq,
-                                   vocab_words, rng):
+def _trimmed(segment, span):
+    """The (token_ids, continues_word) of `segment` within `span`."""
+    start, end = span
+    return segment[0][start:end], segment[1][start:end]
+
+
+def create_instances_from_document(documents, document_index, options, ids,
+                                   rng):
     """Packs one document into masked sentence-pair instances.
 
     Whole sentences are gathered into a chunk until it reaches the target
@@ -468,50 +647,48 @@ def create_instances_from_document(documents, document_index,
     Args:
         documents: All documents (at least two), each a list of `Sentence`s.
         document_index: Index of the document to pack.
-        max_seq_length: Length of the packed sequence with specials.
-        short_seq_prob: Probability of a shorter target length for the
-          document.
-        masked_lm_prob: Fraction of tokens to predict.
-        max_predictions_per_seq: Cap on the predictions per instance.
-        vocab_words: List of vocabulary tokens for random replacement.
+        options: `PackingOptions`.
+        ids: The vocabulary's `SpecialIds`.
         rng: `random.Random`.
 
     Returns:
         A list of `TrainingInstance`s.
     """
     document = documents[document_index]
-    max_num_tokens = max_seq_length - 3  # Room for [CLS] and two [SEP].
-    target_length = _target_seq_length(max_num_tokens, short_seq_prob, rng)
+    max_num_tokens = options.max_seq_length - 3  # [CLS] and two [SEP].
+    target_length = _target_seq_length(max_num_tokens,
+                                        options.short_seq_prob, rng)
     instances = []
     chunk = []
     chunk_length = 0
     index = 0
     while index < len(document):
         chunk.append(document[index])
-        chunk_length += len(document[index].tokens)
+        chunk_length += len(document[index].token_ids)
         if index == len(document) - 1 or chunk_length >= target_length:
             a_end = 1 if len(chunk) < 2 else rng.randint(1, len(chunk) - 1)
             first = _concat_sentences(chunk[:a_end])
             is_random_next = len(chunk) == 1 or rng.random() < 0.5
             if is_random_next:
                 second = _random_segment(documents, document_index,
-                                         target_length - len(first), rng)
+                                         target_length - len(first[0]), rng)
                 index -= len(chunk) - a_end  # Reuse the unused sentences.
             else:
                 second = _concat_sentences(chunk[a_end:])
-            truncate_seq_pair(first, second, max_num_tokens, rng)
+            first_span, second_span = truncate_seq_pair(
+                len(first[0]), len(second[0]), max_num_tokens, rng)
             instances.append(_make_instance(
-                first, second, is_random_next, masked_lm_prob,
-                max_predictions_per_seq, vocab_words, rng))
+                _trimmed(first, first_span), _trimmed(second, second_span),
+                is_random_next, options.masked_lm_prob,
+                options.max_predictions_per_seq, ids, rng))
             chunk = []
             chunk_length = 0
         index += 1
     return instances
 
 
-def create_training_instances(documents, vocab_words, rng, max_seq_length,
-                              dupe_factor, short_seq_prob, masked_lm_prob,
-                              max_predictions_per_seq):
+def create_training_instances(documents, ids, rng, options,
+                              make_record=None, source="the corpus"):
     """Shuffles the documents and packs them `dupe_factor` times.
 
     Every pass masks the text differently. The instances are shuffled.
@@ -519,16 +696,16 @@ def create_training_instances(documents, vocab_words, rng, max_seq_length,
     Args:
         documents: List of documents, each a list of `Sentence`s (not
           modified).
-        vocab_words: List of vocabulary tokens for random replacement.
+        ids: The vocabulary's `SpecialIds`.
         rng: `random.Random`, the only source of randomness.
-        max_seq_length: Length of each sequence with its special tokens.
-        dupe_factor: Number of passes over the corpus.
-        short_seq_prob: Probability of a shorter target length.
-        masked_lm_prob: Fraction of tokens to predict.
-        max_predictions_per_seq: Cap on the predictions per instance.
+        options: `PackingOptions`.
+        make_record: Optional function applied to every instance as soon as
+          it is made (e.g. `ExampleEncoder.encode`); its results are
+          shuffled and returned instead of the instances.
+        source: What the documents come from, for messages.
 
     Returns:
-        A list of `TrainingInstance`s.
+        A list of `TrainingInstance`s (or of `make_record` results).
 
     Raises:
         ValueError: If there are fewer than two documents (segment B is
@@ -536,81 +713,171 @@ def create_training_instances(documents, vocab_words, rng, max_seq_length,
     """
     if len(documents) < 2:
         raise ValueError(
-            "Found %d document(s); at least 2 are needed because segment B "
-            "is sometimes taken from another document. Separate documents "
-            "with blank lines." % len(documents))
+            "Found %d document(s) in %s; at least 2 are needed because "
+            "segment B is sometimes taken from another document (of the same "
+            "input file). Separate documents with blank lines." %
+            (len(documents), source))
     documents = list(documents)
     rng.shuffle(documents)
-    instances = []
-    for pass_index in range(dupe_factor):
+    records = []
+    for pass_index in range(options.dupe_factor):
         for document_index in range(len(documents)):
-            previous_total = len(instances)
-            instances.extend(create_instances_from_document(
-                documents, document_index, max_seq_length, short_seq_prob,
-                masked_lm_prob, max_predictions_per_seq, vocab_words, rng))
-            if len(instances) // LOG_EVERY_INSTANCES > (
+            previous_total = len(records)
+            instances = create_instances_from_document(
+                documents, document_index, options, ids, rng)
+            if make_record:
+                instances = [make_record(instance) for instance in instances]
+            records.extend(instances)
+            if len(records) // LOG_EVERY_INSTANCES > (
                     previous_total // LOG_EVERY_INSTANCES):
-                tf.logging.info("Instances created so far: %d",
-                                len(instances))
-        tf.logging.info("Pass %d of %d done: %d instances.", pass_index + 1,
-                        dupe_factor, len(instances))
-    rng.shuffle(instances)
-    return instances
+                tf.logging.info("%s: instances created so far: %d", source,
+                                len(records))
+        tf.logging.info("%s: pass %d of %d done: %d instances.", source,
+                        pass_index + 1, options.dupe_factor, len(records))
+    rng.shuffle(records)
+    return records
 
 
 # ---------------------------------------------------------------------------
-# Writing.
+# Serialization.
 
 
-def _float_feature(values):
-    """Wraps numbers as a float-list feature."""
-    return tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
+@functools.lru_cache(maxsize=None)
+def _varint(value):
+    """Protocol-buffer base-128 varint bytes of a non-negative integer."""
+    encoded = bytearray()
+    while value > 0x7F:
+        encoded.append(0x80 | (value & 0x7F))
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
 
 
-def _padded(values, length):
-    """Returns `values` followed by zeros up to `length`."""
-    return list(values) + [0] * (length - len(values))
+def _length_delimited(field_tag, payload):
+    """A length-delimited protocol-buffer field: tag, length, payload."""
+    return field_tag + _varint(len(payload)) + payload
 
 
-def instance_to_example(instance, tokenizer, max_seq_length,
-                        max_predictions_per_seq):
-    """Converts an instance to a `tf.train.Example` of the documented features.
+# Field tags (field number << 3 | wire type 2) of tf.train.Example's messages.
+_FEATURES_FIELD = b"\x0a"   # Example.features; Features.feature (map entry)
+_MAP_KEY = b"\x0a"          # the map entry's key
+_MAP_VALUE = b"\x12"        # the map entry's value, a Feature
+_FLOAT_LIST = b"\x12"       # Feature.float_list
+_INT64_LIST = b"\x1a"       # Feature.int64_list
+_PACKED_VALUES = b"\x0a"    # Int64List.value / FloatList.value (packed)
 
-    Raises:
-        ValueError: If the instance does not fit the lengths.
+
+def _feature_entry(name, list_field, packed_values):
+    """One `Features.feature` map entry: name -> Feature(list of values)."""
+    feature = _length_delimited(
+        list_field, _length_delimited(_PACKED_VALUES, packed_values))
+    return _length_delimited(_FEATURES_FIELD, _length_delimited(
+        _MAP_KEY, name.encode("utf-8")) + _length_delimited(_MAP_VALUE,
+                                                            feature))
+
+
+def _entry_prefix(name, list_field, num_bytes):
+    """The bytes of a map entry before its `num_bytes` packed values."""
+    entry = _feature_entry(name, list_field, b"\x00" * num_bytes)
+    return entry[:len(entry) - num_bytes]
+
+
+class ExampleEncoder(object):
+    """Serializes instances as `tf.train.Example`s of the documented features.
+
+    The bytes are written directly in the protocol-buffer wire format, with
+    the feature map ordered by name: exactly what
+    `tf.train.Example.SerializeToString(deterministic=True)` gives for the
+    same features (tested), without building the message. The entries whose
+    size is fixed (mask, segment ids, weights, labels) start with a
+    precomputed prefix.
     """
-    if len(instance.tokens) > max_seq_length:
-        raise ValueError("Instance has %d tokens; max_seq_length is %d." %
-                         (len(instance.tokens), max_seq_length))
-    if len(instance.masked_lm_positions) > max_predictions_per_seq:
-        raise ValueError(
-            "Instance has %d predictions; max_predictions_per_seq is %d." %
-            (len(instance.masked_lm_positions), max_predictions_per_seq))
-    input_ids = tokenizer.convert_tokens_to_ids(instance.tokens)
-    masked_lm_ids = tokenizer.convert_tokens_to_ids(instance.masked_lm_labels)
-    num_predictions = len(masked_lm_ids)
-    features = collections.OrderedDict()
-    features["input_ids"] = estimator_util.int64_feature(
-        _padded(input_ids, max_seq_length))
-    features["input_mask"] = estimator_util.int64_feature(
-        _padded([1] * len(input_ids), max_seq_length))
-    features["segment_ids"] = estimator_util.int64_feature(
-        _padded(instance.segment_ids, max_seq_length))
-    features["masked_lm_positions"] = estimator_util.int64_feature(
-        _padded(instance.masked_lm_positions, max_predictions_per_seq))
-    features["masked_lm_ids"] = estimator_util.int64_feature(
-        _padded(masked_lm_ids, max_predictions_per_seq))
-    features["masked_lm_weights"] = _float_feature(
-        [1.0] * num_predictions +
-        [0.0] * (max_predictions_per_seq - num_predictions))
-    features["next_sentence_labels"] = estimator_util.int64_feature(
-        [1 if instance.is_random_next else 0])
-    return tf.train.Example(features=tf.train.Features(feature=features))
+
+    def __init__(self, max_seq_length, max_predictions_per_seq, vocab_size):
+        """Creates the encoder.
+
+        Args:
+            max_seq_length: Padded length of the per-token features.
+            max_predictions_per_seq: Padded length of the prediction
+              features.
+            vocab_size: Number of token ids.
+        """
+        self.max_seq_length = max_seq_length
+        self.max_predictions_per_seq = max_predictions_per_seq
+        # The varint of every id and position (a list beats a cache here).
+        self._varints = [_varint(value)
+                         for value in range(max(vocab_size, max_seq_length))]
+        # 0 and 1 are one varint byte each; a float is 4 bytes.
+        self._mask_prefix = _entry_prefix("input_mask", _INT64_LIST,
+                                          max_seq_length)
+        self._segment_prefix = _entry_prefix("segment_ids", _INT64_LIST,
+                                             max_seq_length)
+        self._weights_prefix = _entry_prefix(
+            "masked_lm_weights", _FLOAT_LIST, 4 * max_predictions_per_seq)
+        self._next_sentence_entries = [
+            _feature_entry("next_sentence_labels", _INT64_LIST, label)
+            for label in (b"\x00", b"\x01")]
+        self._keys = {name: _length_delimited(_MAP_KEY, name.encode("utf-8"))
+                      for name in ("input_ids", "masked_lm_ids",
+                                   "masked_lm_positions")}
+        self._float_one = struct.pack("<f", 1.0)
+        self._float_zero = struct.pack("<f", 0.0)
+
+    def _padded_entry(self, key, values, length):
+        """The map entry of an int64 feature, `values` zero padded.
+
+        Args:
+            key: The entry's encoded key field (`self._keys[name]`).
+            values: The non-negative ids or positions.
+            length: The padded length.
+        """
+        # itemgetter looks every value up in one C call; the leading 0 (one
+        # byte, cut off again) makes its result a tuple even for one value.
+        packed = b"".join(operator.itemgetter(0, *values)(self._varints))
+        packed = packed[1:] + b"\x00" * (length - len(values))
+        int64_list = _PACKED_VALUES + _varint(len(packed)) + packed
+        feature = _INT64_LIST + _varint(len(int64_list)) + int64_list
+        entry = key + _MAP_VALUE + _varint(len(feature)) + feature
+        return _FEATURES_FIELD + _varint(len(entry)) + entry
+
+    def encode(self, instance):
+        """Returns the serialized example of `instance`.
+
+        Raises:
+            ValueError: If the instance does not fit the lengths.
+        """
+        num_tokens = len(instance.input_ids)
+        num_predictions = len(instance.masked_lm_positions)
+        if num_tokens > self.max_seq_length:
+            raise ValueError("Instance has %d tokens; max_seq_length is %d." %
+                             (num_tokens, self.max_seq_length))
+        if num_predictions > self.max_predictions_per_seq:
+            raise ValueError(
+                "Instance has %d predictions; max_predictions_per_seq is %d."
+                % (num_predictions, self.max_predictions_per_seq))
+        padding = b"\x00" * (self.max_seq_length - num_tokens)
+        num_free = self.max_predictions_per_seq - num_predictions
+        entries = (  # In the order of the names.
+            self._padded_entry(self._keys["input_ids"], instance.input_ids,
+                               self.max_seq_length),
+            self._mask_prefix + b"\x01" * num_tokens + padding,
+            self._padded_entry(self._keys["masked_lm_ids"],
+                               instance.masked_lm_ids,
+                               self.max_predictions_per_seq),
+            self._padded_entry(self._keys["masked_lm_positions"],
+                               instance.masked_lm_positions,
+                               self.max_predictions_per_seq),
+            self._weights_prefix + self._float_one * num_predictions +
+            self._float_zero * num_free,
+            self._next_sentence_entries[int(instance.is_random_next)],
+            self._segment_prefix + bytes(instance.segment_ids) + padding,
+        )
+        return _length_delimited(_FEATURES_FIELD, b"".join(entries))
 
 
-def _log_example(example, tokenizer):
-    """Logs an example decoded back to tokens."""
-    feature = example.features.feature
+def _log_example(record, tokenizer):
+    """Logs a serialized example decoded back to tokens."""
+    feature = tf.train.Example.FromString(record).features.feature
     length = sum(feature["input_mask"].int64_list.value)
     num_predictions = int(sum(feature["masked_lm_weights"].float_list.value))
     input_ids = feature["input_ids"].int64_list.value[:length]
@@ -631,51 +898,186 @@ def _log_example(example, tokenizer):
                     feature["next_sentence_labels"].int64_list.value[0])
 
 
-def write_instances_to_example_files(instances, tokenizer, max_seq_length,
-                                     max_predictions_per_seq, output_files):
-    """Writes the instances round-robin into the output TFRecord files.
+# ---------------------------------------------------------------------------
+# One input file.
 
-    Args:
-        instances: List of `TrainingInstance`s.
-        tokenizer: The `tokenization.FullTokenizer` that made them.
-        max_seq_length: Padded length of the per-token features.
-        max_predictions_per_seq: Padded length of the prediction features.
-        output_files: List of output paths (shards); parent directories are
-          created.
 
-    Returns:
-        The number of examples written.
+def _remove_quietly(paths):
+    """Removes the files that exist among `paths`."""
+    for path in paths:
+        if tf.io.gfile.exists(path):
+            tf.io.gfile.remove(path)
+
+
+class FilePacker(object):
+    """Packs one input file into its records and writes its output shares.
+
+    Everything a file's records depend on is fixed at construction, so
+    packing a file gives the same bytes in any process. A file's shares are
+    named after the run's temporary outputs, whichever worker writes them.
     """
-    writers = []
-    for path in output_files:
-        directory = os.path.dirname(path)
-        if directory:
-            tf.io.gfile.makedirs(directory)
-        writers.append(tf.io.TFRecordWriter(path))
-    try:
-        for count, instance in enumerate(instances):
-            example = instance_to_example(instance, tokenizer, max_seq_length,
-                                          max_predictions_per_seq)
-            # Deterministic serialization orders the feature map by name, so
-            # the same instances always give the same bytes.
-            writers[count % len(writers)].write(
-                example.SerializeToString(deterministic=True))
-            if count < NUM_LOGGED_EXAMPLES:
-                _log_example(example, tokenizer)
-            if (count + 1) % LOG_EVERY_INSTANCES == 0:
-                tf.logging.info("Examples written so far: %d", count + 1)
-    finally:
-        for writer in writers:
+
+    def __init__(self, tokenizer, temporary_outputs, options, random_seed,
+                 do_whole_word_mask):
+        """Creates the packer.
+
+        Args:
+            tokenizer: A `tokenization.FullTokenizer`.
+            temporary_outputs: The run's temporary output paths; a file's
+              share for output k is written next to output k.
+            options: `PackingOptions`.
+            random_seed: The run's seed (see `file_seed`).
+            do_whole_word_mask: Mask whole (jieba) words instead of tokens.
+        """
+        self.tokenizer = tokenizer
+        self.temporary_outputs = temporary_outputs
+        self.options = options
+        self.random_seed = random_seed
+        self.encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
+        self.ids = special_ids(tokenizer)
+        self.example_encoder = ExampleEncoder(options.max_seq_length,
+                                              options.max_predictions_per_seq,
+                                              len(tokenizer.vocab))
+
+    def __call__(self, task):
+        """Packs input file `task` = (file_index, path).
+
+        Record k of the file's shuffled records goes to share k mod the
+        number of outputs; the shares are TFRecord files under temporary
+        names of this process.
+
+        Returns:
+            A `FileResult`.
+        """
+        file_index, path = task
+        start = time.time()
+        documents, num_characters = read_file_documents(path,
+                                                        self.encoder.encode)
+        tf.logging.info("%s: %d documents, %d characters read in %.1f s.",
+                        path, len(documents), num_characters,
+                        time.time() - start)
+        records = create_training_instances(
+            documents, self.ids,
+            random.Random(file_seed(self.random_seed, file_index)),
+            self.options, make_record=self.example_encoder.encode,
+            source=path)
+        del documents
+        if file_index == 0:
+            for record in records[:NUM_LOGGED_EXAMPLES]:
+                _log_example(record, self.tokenizer)
+        part_files = self.part_files(file_index)
+        try:
+            for share, part_file in enumerate(part_files):
+                with tf.io.TFRecordWriter(part_file) as writer:
+                    for record in records[share::len(part_files)]:
+                        writer.write(record)
+        except BaseException:
+            _remove_quietly(part_files)
+            raise
+        return FileResult(path, num_characters, len(records), part_files)
+
+    def part_files(self, file_index):
+        """The temporary shares of input file `file_index`, one per output."""
+        return ["%s.part-%d" % (temporary, file_index)
+                for temporary in self.temporary_outputs]
+
+
+# The packer of a worker process, set by `_start_worker`.
+_WORKER_PACKER = None
+
+
+def _start_worker(packer):
+    """Pool initializer: keeps the (inherited) packer for `_pack_in_worker`."""
+    global _WORKER_PACKER
+    _WORKER_PACKER = packer
+
+
+def _pack_in_worker(task):
+    """Packs one file with the worker's packer."""
+    return _WORKER_PACKER(task)
+
+
+# ---------------------------------------------------------------------------
+# Writing.
+
+
+class OutputShards(object):
+    """The run's temporary outputs, filled with the files' shares in order.
+
+    The share k of a file whose records start at position `offset` of the
+    whole sequence goes to output (k + offset) mod the number of outputs, so
+    every output receives the records of the sequence dealt round-robin.
+    """
+
+    def __init__(self, temporary_outputs):
+        """Opens the temporary outputs for writing."""
+        self.num_records = 0
+        self._writers = [tf.io.gfile.GFile(path, "wb")
+                         for path in temporary_outputs]
+
+    def append(self, result):
+        """Appends one file's shares and removes them."""
+        try:
+            for share, part_file in enumerate(result.part_files):
+                writer = self._writers[(share + self.num_records) %
+                                       len(self._writers)]
+                with tf.io.gfile.GFile(part_file, "rb") as reader:
+                    shutil.copyfileobj(reader, writer, COPY_BUFFER_BYTES)
+        finally:
+            _remove_quietly(result.part_files)
+        self.num_records += result.num_records
+
+    def close(self):
+        """Closes the outputs."""
+        for writer in self._writers:
             writer.close()
-    tf.logging.info("Wrote %d examples to %d file(s).", len(instances),
-                    len(writers))
-    return len(instances)
+
+
+def _pack_files(packer, tasks, num_workers):
+    """Yields the `FileResult` of every task, in order.
+
+    With more than one worker the files are packed by a pool of processes
+    (forked where the platform allows, so they share the loaded tokenizer
+    and word segmenter).
+    """
+    if num_workers == 1:
+        for task in tasks:
+            yield packer(task)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods
+                                          else None)
+    with context.Pool(num_workers, initializer=_start_worker,
+                      initargs=(packer,)) as pool:
+        for result in pool.imap(_pack_in_worker, tasks):
+            yield result
+
+
+def _write_files(packer, outputs, input_files, num_workers):
+    """Packs the input files and appends their shares to `outputs`."""
+    start = time.time()
+    num_characters = 0
+    results = _pack_files(packer, list(enumerate(input_files)),
+                          min(num_workers, len(input_files)))
+    try:
+        for number, result in enumerate(results, start=1):
+            outputs.append(result)
+            num_characters += result.num_characters
+            elapsed = max(time.time() - start, 1e-9)
+            tf.logging.info(
+                "File %d of %d done (%s: %d records); %d examples, %d "
+                "characters so far, %.0f characters/sec.", number,
+                len(input_files), result.path, result.num_records,
+                outputs.num_records, num_characters,
+                num_characters / elapsed)
+    finally:
+        results.close()  # Stops the workers.
 
 
 def build_records(input_files, output_files, tokenizer, max_seq_length=128,
                   max_predictions_per_seq=20, random_seed=12345,
                   dupe_factor=10, masked_lm_prob=0.15, short_seq_prob=0.1,
-                  do_whole_word_mask=False):
+                  do_whole_word_mask=False, num_workers=1):
     """Reads text files and writes pretraining TFRecords (the whole tool).
 
     Args:
@@ -685,33 +1087,50 @@ def build_records(input_files, output_files, tokenizer, max_seq_length=128,
         tokenizer: A `tokenization.FullTokenizer`.
         max_seq_length: Length of each sequence with its special tokens.
         max_predictions_per_seq: Cap on the predictions per sequence.
-        random_seed: Seed of the one `random.Random` used throughout.
-        dupe_factor: Number of passes over the corpus.
+        random_seed: The seed; input file i uses `file_seed(random_seed, i)`.
+        dupe_factor: Number of passes over each file.
         masked_lm_prob: Fraction of tokens to predict.
         short_seq_prob: Probability of a shorter target length.
         do_whole_word_mask: Mask whole (jieba) words instead of tokens.
+        num_workers: Processes packing input files at the same time (the
+          output does not depend on it).
 
     Returns:
         The number of examples written.
 
     Raises:
-        ValueError: On bad options, an empty output list, a vocabulary
-          without the special tokens or unusable input files.
+        ValueError: On bad options, an empty or repeating output list, a
+          vocabulary without the special tokens or unusable input files.
     """
     validate_options(max_seq_length, max_predictions_per_seq, dupe_factor,
-                     masked_lm_prob, short_seq_prob)
+                     masked_lm_prob, short_seq_prob, random_seed, num_workers)
     validate_vocab(tokenizer)
-    if not output_files:
-        raise ValueError("No output file given: pass --output_file as a "
-                         "comma list of TFRecord paths.")
-    documents = read_documents(input_files, tokenizer, do_whole_word_mask)
-    rng = random.Random(random_seed)
-    instances = create_training_instances(
-        documents, list(tokenizer.vocab.keys()), rng, max_seq_length,
-        dupe_factor, short_seq_prob, masked_lm_prob, max_predictions_per_seq)
-    return write_instances_to_example_files(
-        instances, tokenizer, max_seq_length, max_predictions_per_seq,
-        output_files)
+    validate_output_files(output_files)
+    for directory in sorted(set(os.path.dirname(path) or "."
+                                for path in output_files)):
+        file_io.check_writable_dir(directory, "output_file")
+    options = PackingOptions(max_seq_length, max_predictions_per_seq,
+                             dupe_factor, masked_lm_prob, short_seq_prob)
+    with contextlib.ExitStack() as renames:
+        # Each output is renamed into place when the block ends without an
+        # error, and removed otherwise.
+        temporary_outputs = [
+            renames.enter_context(file_io.atomic_output(path))
+            for path in output_files]
+        packer = FilePacker(tokenizer, temporary_outputs, options,
+                            random_seed, do_whole_word_mask)
+        outputs = OutputShards(temporary_outputs)
+        try:
+            _write_files(packer, outputs, input_files, num_workers)
+        except BaseException:
+            for file_index in range(len(input_files)):
+                _remove_quietly(packer.part_files(file_index))
+            raise
+        finally:
+            outputs.close()
+    tf.logging.info("Wrote %d examples to %d file(s).", outputs.num_records,
+                    len(output_files))
+    return outputs.num_records
 
 
 # ---------------------------------------------------------------------------
@@ -737,7 +1156,9 @@ def define_flags():
     flags.DEFINE_integer("max_predictions_per_seq", 20,
                          "Maximum number of masked-LM predictions per "
                          "sequence.")
-    flags.DEFINE_integer("random_seed", 12345, "Random seed.")
+    flags.DEFINE_integer("random_seed", 12345,
+                         "Random seed, in [0, 2**32); input file i is packed "
+                         "with random_seed + i * 2**32.")
     flags.DEFINE_integer("dupe_factor", 10,
                          "Number of times to pack the corpus, each time with "
                          "different masks.")
@@ -749,6 +1170,9 @@ def define_flags():
     flags.DEFINE_bool("do_whole_word_mask", False,
                       "Mask whole words: jieba words for Chinese, WordPiece "
                       "'##' continuations otherwise.")
+    flags.DEFINE_integer("num_workers", 1,
+                         "Processes packing input files at the same time; "
+                         "the output is the same for any value.")
     flags.mark_flags_as_required(["input_file", "output_file"])
 
 
@@ -775,7 +1199,8 @@ def main(_):
         random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor,
         masked_lm_prob=FLAGS.masked_lm_prob,
         short_seq_prob=FLAGS.short_seq_prob,
-        do_whole_word_mask=FLAGS.do_whole_word_mask)
+        do_whole_word_mask=FLAGS.do_whole_word_mask,
+        num_workers=FLAGS.num_workers)
 
 
 if __name__ == "__main__":

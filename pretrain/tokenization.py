@@ -29,6 +29,7 @@ character, so vocabulary files are split on "\\n" alone.
 
 import collections
 import os
+import re
 import unicodedata
 
 from pretrain import file_io
@@ -46,6 +47,11 @@ _CJK_RANGES = (
     (0xF900, 0xFAFF),
     (0x2F800, 0x2FA1F),
 )
+
+# Maximal runs of the ideographs above (`is_chinese_char`), for code that
+# treats the CJK parts of a text apart from the rest.
+CJK_RUN_PATTERN = re.compile("[%s]+" % "".join(
+    "\\U%08x-\\U%08x" % (low, high) for low, high in _CJK_RANGES))
 
 # Every non-alphanumeric ASCII symbol counts as punctuation, including
 # characters such as "$", "^" or "`" that Unicode files under symbols.

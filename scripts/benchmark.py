@@ -11,6 +11,8 @@ Prints four tables:
      roberta_wwm_ext teacher, batch 8 x 128: seconds/step, examples/sec and
      peak resident memory (measured in a fresh subprocess);
   3. preprocessing throughput for CMRC 2018 dev and ChnSentiCorp train;
+  3b. pretraining-data creation (whole-word masking) in characters/sec and
+     characters per CPU second, with 1 and 2 worker processes;
   4. training steps/sec of a fine-tuning and a distillation step on each
      stack whose environment exists (.venv: TF 1.15, .venv-tf2: TF 2.15),
      and the modern stack's ratio to the reference stack.
@@ -26,6 +28,7 @@ from __future__ import division
 from __future__ import print_function
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -487,6 +490,82 @@ def preprocessing_rows(shared_data):
     return rows
 
 
+def pretraining_data_rows(shared_data, num_files=4, max_characters=300000):
+    """Characters/sec of create_pretraining_data with whole-word masking.
+
+    The corpus is the start of the demo's real pretraining text (CMRC 2018
+    contexts and ChnSentiCorp reviews, scripts/demo_prepare_real.py), cut
+    into `num_files` files of about `max_characters / num_files`
+    characters; the tool runs with its defaults (max length 128, dupe
+    factor 10), with 1 and with 2 worker processes. CPU seconds include the
+    workers', so characters per CPU second is the rate per core.
+    """
+    from pretrain import create_pretraining_data
+    from pretrain import tokenization
+    from scripts import demo_prepare_real
+    tokenizer = tokenization.FullTokenizer(
+        os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
+    documents = [demo_prepare_real.split_sentences(text) for text in
+                 demo_prepare_real.cmrc_contexts(os.path.join(
+                     shared_data, "cmrc2018", "cmrc2018_dev.json"))]
+    documents += [demo_prepare_real.split_sentences(text) for text in
+                  demo_prepare_real.review_texts(os.path.join(
+                      shared_data, "chnsenticorp", "train.tsv"))]
+    workdir = tempfile.mkdtemp(prefix="benchmark_pretraining_data_")
+    files = [[] for _ in range(num_files)]
+    size = 0
+    for document in (d for d in documents if d):
+        files[min(size * num_files // max_characters, num_files - 1)].append(
+            document)
+        size += sum(len(sentence) + 1 for sentence in document) + 1
+        if size >= max_characters:
+            break
+    inputs = []
+    for index, file_documents in enumerate(files):
+        path = os.path.join(workdir, "part-%d.txt" % index)
+        demo_prepare_real.write_corpus(file_documents, path)
+        inputs.append(path)
+    num_characters = sum(len(io.open(path, encoding="utf-8").read())
+                         for path in inputs)
+    create_pretraining_data._word_segmenter()  # Loaded once, not timed.
+    rows = []
+    for num_workers in (1, 2):
+        cpu_start = _cpu_seconds()
+        start = time.time()
+        create_pretraining_data.build_records(
+            inputs, [os.path.join(workdir, "out-%d.tfrecord" % num_workers)],
+            tokenizer, do_whole_word_mask=True, num_workers=num_workers)
+        rows.append({"workers": num_workers, "characters": num_characters,
+                     "files": num_files, "seconds": time.time() - start,
+                     "cpu_seconds": _cpu_seconds() - cpu_start})
+    shutil.rmtree(workdir)
+    return rows
+
+
+def _cpu_seconds():
+    """User + system CPU seconds of this process and its ended children."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def print_pretraining_data_table(rows):
+    """Prints table 3b."""
+    print("\n## Pretraining data (create_pretraining_data.py, whole-word "
+          "masking, max length 128, dupe factor 10)\n")
+    print("| workers | files | characters | seconds | characters/sec | "
+          "CPU seconds | characters/CPU second | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print("| %d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f |" %
+              (r["workers"], r["files"], r["characters"], r["seconds"],
+               r["characters"] / r["seconds"], r["cpu_seconds"],
+               r["characters"] / r["cpu_seconds"],
+               rows[0]["seconds"] / r["seconds"]))
+
+
 def print_preprocessing_table(rows):
     """Prints table 3."""
     print("\n## Preprocessing (text → features)\n")
@@ -588,6 +667,7 @@ def main(argv=None):
         })
     if "preprocess" in sections:
         print_preprocessing_table(preprocessing_rows(args.shared_data))
+        print_pretraining_data_table(pretraining_data_rows(args.shared_data))
     if "gpu" in sections:
         print_gpu_table(gpu_rows(args.iterations))
     sys.stdout.flush()

@@ -5,7 +5,7 @@
 
 This script runs in the modern stack's environment, built by
 `STACK=tf2 bash scripts/setup_env.sh` (Python 3.11, TensorFlow 2.15, torch,
-transformers); it imports no TensorFlow itself. Three commands:
+transformers); it imports no TensorFlow itself. Four commands:
 
   outputs   load converted folders with transformers and compare every hidden
             state, the pooled output, the MLM logits and any head logits
@@ -15,6 +15,13 @@ transformers); it imports no TensorFlow itself. Three commands:
                   --model_dir OUT --reference OUT.npz [--atol 1e-4]
             Exit status 1 when a difference exceeds --atol or a class
             reports missing weights.
+  hf_outputs
+            the other direction: transformers' outputs of a model folder
+            on real text, tokenized by the folder's tokenizer, saved with
+            the inputs for `convert_from_pytorch.py --compare_npz`:
+              .venv-tf2/bin/python scripts/verify_pytorch.py hf_outputs \
+                  --model_dir HF --texts texts.json --output HF.npz
+            (texts.json: a list of texts or of [text, text] pairs).
   tokenize  token ids of the converted tokenizer (AutoTokenizer, which is the
             fast one, and the pure-Python BertTokenizer) for a JSON list of
             texts, written as JSON.
@@ -37,6 +44,21 @@ os.environ.setdefault("USE_TF", "0")
 import transformers  # pylint: disable=wrong-import-position
 
 PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
+# Heads and the output that holds their logits.
+HEAD_OUTPUTS = {
+    "mlm": "output/mlm_logits",
+    "classifier": "output/classifier_logits",
+    "squad": "output/squad_start_logits",
+}
+# transformers class suffixes -> the heads they have.
+ARCHITECTURE_HEADS = {
+    "ForPreTraining": ["mlm"],
+    "ForMaskedLM": ["mlm"],
+    "ForSequenceClassification": ["classifier"],
+    "ForQuestionAnswering": ["squad"],
+    "Model": [],
+}
+MASKED_PER_ROW = 3
 
 
 def load(cls_name, model_dir):
@@ -69,8 +91,20 @@ def gather_positions(logits, positions):
     return logits[batch, index].reshape(-1, logits.shape[-1])
 
 
-def model_outputs(model_dir, reference):
-    """PyTorch outputs named like the reference; plus loading info."""
+def reference_heads(reference):
+    """The heads whose logits a reference file holds."""
+    return [head for head, output in HEAD_OUTPUTS.items()
+            if output in reference]
+
+
+def model_outputs(model_dir, reference, heads):
+    """PyTorch outputs named like the reference; plus loading info.
+
+    Args:
+      model_dir: transformers folder.
+      reference: {"input/...": arrays} (see torch_inputs).
+      heads: among "mlm", "classifier", "squad".
+    """
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         prefix = PREFIX[json.load(f)["model_type"]]
     inputs = torch_inputs(reference)
@@ -81,7 +115,7 @@ def model_outputs(model_dir, reference):
         for i, hidden in enumerate(result.hidden_states):
             outputs["output/hidden_states_%d" % i] = hidden
         outputs["output/pooled_output"] = result.pooler_output
-        if "output/mlm_logits" in reference:
+        if "mlm" in heads:
             for suffix in ("ForMaskedLM", "ForPreTraining"):
                 model, loading[prefix + suffix] = load(prefix + suffix,
                                                        model_dir)
@@ -92,11 +126,11 @@ def model_outputs(model_dir, reference):
                                                else "@ForPreTraining")] = (
                     gather_positions(logits,
                                      reference["input/masked_lm_positions"]))
-        if "output/classifier_logits" in reference:
+        if "classifier" in heads:
             model, loading["AutoModelForSequenceClassification"] = load(
                 "AutoModelForSequenceClassification", model_dir)
             outputs["output/classifier_logits"] = model(**inputs).logits
-        if "output/squad_start_logits" in reference:
+        if "squad" in heads:
             model, loading["AutoModelForQuestionAnswering"] = load(
                 "AutoModelForQuestionAnswering", model_dir)
             result = model(**inputs)
@@ -108,7 +142,8 @@ def model_outputs(model_dir, reference):
 def compare(model_dir, reference_path, atol):
     """Max abs differences against the reference; (report, ok)."""
     reference = dict(np.load(reference_path))
-    outputs, loading = model_outputs(model_dir, reference)
+    outputs, loading = model_outputs(model_dir, reference,
+                                     reference_heads(reference))
     diffs = {}
     for name, value in outputs.items():
         expected = reference[name.split("@")[0]]
@@ -153,6 +188,85 @@ def command_outputs(args):
             print("    %-40s %.3g" % (name, diff))
     write_report(args.report_json, report)
     return 0 if all_ok else 1
+
+
+def text_inputs(tokenizer, texts, seq_length, seed=12345):
+    """Model inputs for texts (or [text, text] pairs), as reference arrays.
+
+    Each row is padded to `seq_length`; MASKED_PER_ROW positions among its
+    real tokens are chosen for the masked-LM logits (the ids stay).
+    """
+    pairs = [t if isinstance(t, list) else [t, None] for t in texts]
+    encoded = tokenizer([a for a, _ in pairs],
+                        [b for _, b in pairs] if all(
+                            b is not None for _, b in pairs) else None,
+                        padding="max_length", truncation=True,
+                        max_length=seq_length, return_token_type_ids=True,
+                        return_attention_mask=True)
+    mask = np.array(encoded["attention_mask"], np.int32)
+    rng = np.random.RandomState(seed)
+    positions = np.stack([
+        rng.choice(int(row.sum()), MASKED_PER_ROW, replace=False)
+        for row in mask
+    ])
+    return {
+        "input/input_ids": np.array(encoded["input_ids"], np.int32),
+        "input/input_mask": mask,
+        "input/token_type_ids": np.array(encoded["token_type_ids"],
+                                         np.int32),
+        "input/masked_lm_positions": positions.astype(np.int32),
+    }
+
+
+def architecture_heads(model_dir):
+    """The heads of a folder's model, from its config.json architectures."""
+    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    heads = []
+    for architecture in config.get("architectures") or ["Model"]:
+        suffix = architecture[len(PREFIX[config["model_type"]]):]
+        if suffix not in ARCHITECTURE_HEADS:
+            raise ValueError("%s: architecture %s has no known heads" %
+                             (model_dir, architecture))
+        heads += ARCHITECTURE_HEADS[suffix]
+    return heads
+
+
+def hf_reference(model_dir, inputs, heads):
+    """Inputs and transformers' outputs of `model_dir`, as one dict.
+
+    A model saved without a pooler (`...ForMaskedLM`,
+    `...ForQuestionAnswering`) has no pooled output to compare: AutoModel
+    initialises its pooler at random.
+    """
+    outputs, loading = model_outputs(model_dir, inputs, heads)
+    if loading["AutoModel"]["missing"] and all(
+            k.startswith("pooler.") for k in loading["AutoModel"]["missing"]):
+        del outputs["output/pooled_output"]
+        loading["AutoModel"]["missing"] = []
+    for cls, info in loading.items():
+        missing = [k for k in info["missing"]
+                   if not k.startswith("cls.seq_relationship.")]
+        if missing or info["mismatched"]:
+            raise ValueError("%s: %s does not load it fully: missing %s, "
+                             "mismatched %s" % (model_dir, cls, missing,
+                                                info["mismatched"]))
+    return dict(inputs, **outputs)
+
+
+def command_hf_outputs(args):
+    """`hf_outputs`: transformers' outputs on texts, with the inputs."""
+    with open(args.texts, encoding="utf-8") as f:
+        texts = json.load(f)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(args.model_dir)
+    inputs = text_inputs(tokenizer, texts, args.seq_length)
+    arrays = hf_reference(args.model_dir, inputs,
+                          architecture_heads(args.model_dir))
+    np.savez(args.output, **arrays)
+    print("%s: %d outputs on %d texts -> %s" %
+          (args.model_dir, sum(k.startswith("output/") for k in arrays),
+           len(texts), args.output))
+    return 0
 
 
 def command_tokenize(args):
@@ -220,7 +334,7 @@ def write_report(path, data):
 
 
 def parse_args(argv):
-    """The command line: one of the three subcommands and its options."""
+    """The command line: one of the subcommands and its options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     outputs = sub.add_parser("outputs", help="compare with TF references")
@@ -228,6 +342,12 @@ def parse_args(argv):
     outputs.add_argument("--reference", action="append", required=True)
     outputs.add_argument("--atol", type=float, default=1e-4)
     outputs.add_argument("--report_json")
+    hf_outputs = sub.add_parser("hf_outputs",
+                                help="transformers' outputs on texts")
+    hf_outputs.add_argument("--model_dir", required=True)
+    hf_outputs.add_argument("--texts", required=True)
+    hf_outputs.add_argument("--seq_length", type=int, default=64)
+    hf_outputs.add_argument("--output", required=True)
     tokenize = sub.add_parser("tokenize", help="token ids of texts")
     tokenize.add_argument("--model_dir", required=True)
     tokenize.add_argument("--texts", required=True)
@@ -243,6 +363,7 @@ def main(argv):
     transformers.logging.set_verbosity_error()
     commands = {
         "outputs": command_outputs,
+        "hf_outputs": command_hf_outputs,
         "tokenize": command_tokenize,
         "shapes": command_shapes,
     }

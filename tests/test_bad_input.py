@@ -210,11 +210,11 @@ def test_vocab_with_bom_and_crlf(tmp_path):
 def test_pretraining_text_with_bom_and_crlf(tmp_path):
     path = utf8_file(tmp_path / "text.txt", ["好", "", "不好"], bom=True,
                      newline="\r\n")
-    documents = create_pretraining_data.read_file_documents(
+    documents, _ = create_pretraining_data.read_file_documents(
         path, lambda line: create_pretraining_data.Sentence(
             tuple(line), (False,) * len(line)))
-    assert [[s.tokens for s in d] for d in documents] == [[("好",)],
-                                                          [("不", "好")]]
+    assert [[s.token_ids for s in d] for d in documents] == [[("好",)],
+                                                             [("不", "好")]]
 
 
 # ---------------------------------------------------------------------------

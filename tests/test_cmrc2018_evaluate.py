@@ -221,7 +221,7 @@ def test_cli_prints_official_json(tmp_path):
     completed = subprocess.run(
         [PYTHON, SCRIPT, dataset_path, predictions_path],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-        universal_newlines=True, timeout=120)
+        universal_newlines=True, timeout=1200)
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
     assert list(result) == ['AVERAGE', 'F1', 'EM', 'TOTAL', 'SKIP', 'FILE']
@@ -244,7 +244,7 @@ def test_cli_reports_bad_input_and_fails(tmp_path):
     completed = subprocess.run(
         [PYTHON, SCRIPT, dataset_path, predictions_path],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO,
-        universal_newlines=True, timeout=120)
+        universal_newlines=True, timeout=1200)
     assert completed.returncode != 0
     assert dataset_path in completed.stderr
     assert completed.stdout == ''

@@ -22,6 +22,7 @@ from pretrain import modeling
 from pretrain import tokenization
 from scripts import convert_to_pytorch
 from scripts import export_checkpoint
+from scripts import transformers_format
 from conftest import REPO, SHARED, run_ok
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
@@ -392,10 +393,10 @@ def published_plan(name):
                 continue
             var, shape = line.rstrip("\n").split("\t")
             shapes[var] = [int(d) for d in shape.split(",")]
-    kind = convert_to_pytorch.model_type(config)
-    hf = convert_to_pytorch.hf_config(config, ["mlm"])
-    plan = convert_to_pytorch.hf_tensor_shapes(shapes, config, kind)
-    prefix = convert_to_pytorch.CLASS_PREFIX[kind]
+    kind = transformers_format.model_type(config)
+    hf = transformers_format.hf_config(config, ["mlm"])
+    plan = transformers_format.hf_tensor_shapes(shapes, config, kind)
+    prefix = transformers_format.CLASS_PREFIX[kind]
     return {
         "name": name,
         "config": hf,
@@ -435,7 +436,7 @@ def test_name_mapping_fits_transformers_for_published_configs(
 
 
 def test_tensor_names():
-    name = convert_to_pytorch.hf_tensor_name
+    name = transformers_format.hf_tensor_name
     assert name("bert/encoder/layer_3/ffn_layer_1/output/FakeLayerNorm/gamma",
                 "mobilebert") == (
                     "mobilebert.encoder.layer.3.ffn.1.output.LayerNorm."
@@ -456,10 +457,10 @@ def test_unconvertible_models_are_rejected_clearly():
     layer_norm_student = modeling.BertConfig.from_dict(
         dict(config_dict("tiny_student_f2"), normalization_type="layer_norm"))
     with pytest.raises(ValueError, match="normalization_type"):
-        convert_to_pytorch.model_type(layer_norm_student)
+        transformers_format.model_type(layer_norm_student)
     teacher = modeling.BertConfig.from_dict(config_dict("tiny_teacher"))
     with pytest.raises(ValueError, match="both a classification and a span"):
-        convert_to_pytorch.hf_config(teacher, ["classifier", "squad"],
+        transformers_format.hf_config(teacher, ["classifier", "squad"],
                                      num_labels=2)
     with pytest.raises(ValueError, match="--label_names: 2 names"):
-        convert_to_pytorch.hf_config(teacher, ["classifier"], ["a", "b"], 3)
+        transformers_format.hf_config(teacher, ["classifier"], ["a", "b"], 3)

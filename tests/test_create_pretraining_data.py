@@ -11,6 +11,8 @@ import json
 import os
 import random
 import re
+import signal
+import subprocess
 import sys
 import types
 
@@ -36,6 +38,7 @@ OPTIONS = dict(max_seq_length=MAX_SEQ_LENGTH,
                max_predictions_per_seq=MAX_PREDICTIONS,
                dupe_factor=DUPE_FACTOR, masked_lm_prob=MASKED_LM_PROB,
                short_seq_prob=0.1)
+PACKING = cpd.PackingOptions(**OPTIONS)
 INT_FEATURES = {
     "input_ids": MAX_SEQ_LENGTH,
     "input_mask": MAX_SEQ_LENGTH,
@@ -147,23 +150,34 @@ def wwm_documents(corpus, tokenizer):
     return cpd.read_documents([corpus], tokenizer, do_whole_word_mask=True)
 
 
+def example_encoder(tokenizer):
+    return cpd.ExampleEncoder(MAX_SEQ_LENGTH, MAX_PREDICTIONS,
+                              len(tokenizer.vocab))
+
+
+def write_records(path, records):
+    """Writes serialized records to one TFRecord file."""
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+    return path
+
+
 @pytest.fixture(scope="module")
 def wwm_instances(wwm_documents, tokenizer):
     """Whole-word-masked instances built from the pieces, seed SEED."""
     return cpd.create_training_instances(
-        wwm_documents, list(tokenizer.vocab.keys()), random.Random(SEED),
-        MAX_SEQ_LENGTH, DUPE_FACTOR, OPTIONS["short_seq_prob"],
-        MASKED_LM_PROB, MAX_PREDICTIONS)
+        wwm_documents, cpd.special_ids(tokenizer), random.Random(SEED),
+        PACKING)
 
 
 @pytest.fixture(scope="module")
 def wwm_records(workdir, wwm_instances, tokenizer):
     """`wwm_instances` written to one file."""
-    path = str(workdir / "wwm.tfrecord")
-    cpd.write_instances_to_example_files(wwm_instances, tokenizer,
-                                         MAX_SEQ_LENGTH, MAX_PREDICTIONS,
-                                         [path])
-    return path
+    encoder = example_encoder(tokenizer)
+    return write_records(str(workdir / "wwm.tfrecord"),
+                         [encoder.encode(instance)
+                          for instance in wwm_instances])
 
 
 # --------------------------------------------------------------------------
@@ -277,27 +291,30 @@ def labelled_instances(workdir, tokenizer):
     path = write_corpus(str(workdir / "labelled.txt"), documents)
     documents = cpd.read_documents([path], tokenizer, False)
     return cpd.create_training_instances(
-        documents, list(tokenizer.vocab.keys()), random.Random(7),
-        max_seq_length=16, dupe_factor=3, short_seq_prob=0.0,
-        masked_lm_prob=MASKED_LM_PROB, max_predictions_per_seq=4)
+        documents, cpd.special_ids(tokenizer), random.Random(7),
+        cpd.PackingOptions(max_seq_length=16, max_predictions_per_seq=4,
+                           dupe_factor=3, masked_lm_prob=MASKED_LM_PROB,
+                           short_seq_prob=0.0))
 
 
-def segment_documents(instance, segment_id):
+def segment_documents(instance, segment_id, tokenizer):
     """The document characters in one segment of an unmasked instance."""
-    tokens = list(instance.tokens)
+    token_ids = list(instance.input_ids)
     for position, label in zip(instance.masked_lm_positions,
-                               instance.masked_lm_labels):
-        tokens[position] = label
+                               instance.masked_lm_ids):
+        token_ids[position] = label
+    tokens = tokenizer.convert_ids_to_tokens(token_ids)
     return {token for token, segment in zip(tokens, instance.segment_ids)
             if segment == segment_id and token in DOCUMENT_CHARS}
 
 
-def test_segment_b_is_random_exactly_when_labelled(labelled_instances):
+def test_segment_b_is_random_exactly_when_labelled(labelled_instances,
+                                                   tokenizer):
     kinds = set()
     for instance in labelled_instances:
-        assert len(instance.tokens) <= 16
-        first = segment_documents(instance, 0)
-        second = segment_documents(instance, 1)
+        assert len(instance.input_ids) <= 16
+        first = segment_documents(instance, 0, tokenizer)
+        second = segment_documents(instance, 1, tokenizer)
         assert len(first) == 1 and len(second) == 1
         assert (first != second) == instance.is_random_next
         kinds.add(instance.is_random_next)
@@ -305,7 +322,7 @@ def test_segment_b_is_random_exactly_when_labelled(labelled_instances):
 
 
 def test_pairs_are_packed_up_to_the_maximum_length(labelled_instances):
-    lengths = [len(instance.tokens) for instance in labelled_instances]
+    lengths = [len(instance.input_ids) for instance in labelled_instances]
     assert max(lengths) == 16
     assert sum(length >= 12 for length in lengths) > len(lengths) // 2
 
@@ -314,13 +331,14 @@ def test_truncation_trims_the_longer_segment_from_either_end():
     rng = random.Random(3)
     fronts = backs = 0
     for _ in range(50):
-        first, second = list(range(10)), list(range(100, 103))
-        cpd.truncate_seq_pair(first, second, 8, rng)
-        assert len(first) == 5 and second == [100, 101, 102]
-        assert first == list(range(first[0], first[0] + 5))
-        fronts += first[0] > 0
-        backs += first[-1] < 9
+        (first_start, first_end), second = cpd.truncate_seq_pair(10, 3, 8,
+                                                                 rng)
+        assert first_end - first_start == 5 and second == (0, 3)
+        fronts += first_start > 0
+        backs += first_end < 10
     assert fronts > 0 and backs > 0
+    # Equal lengths: the second is trimmed first.
+    assert cpd.truncate_seq_pair(4, 4, 7, rng)[0] == (0, 4)
 
 
 # --------------------------------------------------------------------------
@@ -329,15 +347,37 @@ def test_truncation_trims_the_longer_segment_from_either_end():
 
 def test_segment_words_follows_jieba_and_keeps_plain_tokens(tokenizer):
     text = "我们在北京大学读书，Tokenization。"
-    sentence = cpd.segment_words(text, tokenizer)
-    assert list(sentence.tokens) == tokenizer.tokenize(text)
+    sentence = cpd.SentenceEncoder(tokenizer, True).encode(text)
+    tokens = tokenizer.convert_ids_to_tokens(sentence.token_ids)
+    assert tokens == tokenizer.tokenize(text)
     english = tokenizer.tokenize("Tokenization")
     assert len(english) > 1 and english[1].startswith("##")
     expected_words = ([["我", "们"], ["在"], ["北", "京", "大", "学"],
                        ["读", "书"], ["，"], english, ["。"]])
-    tokens = list(sentence.tokens)
     assert [[tokens[i] for i in word]
             for word in words_of(sentence.continues_word)] == expected_words
+
+
+# Text where a per-character shortcut could go wrong: a compatibility
+# ideograph (NFD changes it), an accent after a CJK character, an
+# extension-B character, brackets around SEP, controls, full-width and
+# Latin text with accents and numbers.
+TRICKY_LINES = ["\uf900\u8c48了\u0301é文\U00020000字[SEP]x\x00\t１２３",
+                "Ｈｅｌｌｏ，naïve 中文ＡＢＣ\u3000的 token12 ¿qué? 魑魅",
+                "〔注〕一二三；CJK\u2e80部首\u2f00与\ufa6b兼容字"]
+
+
+def test_encoder_ids_are_the_tokenizers_on_every_line(corpus, tokenizer):
+    with open(corpus, encoding="utf-8") as reader:
+        lines = [line.strip() for line in reader if line.strip()][:150]
+    for do_whole_word_mask in (False, True):
+        encoder = cpd.SentenceEncoder(tokenizer, do_whole_word_mask)
+        for line in lines + TRICKY_LINES:
+            expected = tokenizer.convert_tokens_to_ids(
+                tokenizer.tokenize(line))
+            sentence = encoder.encode(line)
+            assert list(sentence.token_ids) == expected, line
+            assert len(sentence.continues_word) == len(expected)
 
 
 def test_word_segmentation_never_changes_the_tokens(corpus, tokenizer,
@@ -345,13 +385,14 @@ def test_word_segmentation_never_changes_the_tokens(corpus, tokenizer,
     plain = cpd.read_documents([corpus], tokenizer, False)
     words = wwm_documents
     assert any(any(s.continues_word) for document in words for s in document)
-    assert [[s.tokens for s in document] for document in plain] == [
-        [s.tokens for s in document] for document in words]
+    assert [[s.token_ids for s in document] for document in plain] == [
+        [s.token_ids for s in document] for document in words]
     assert not any(any(s.continues_word) for document in plain
                    for s in document)
 
 
-def test_every_masked_word_is_masked_whole(wwm_instances):
+def test_every_masked_word_is_masked_whole(wwm_instances, tokenizer):
+    specials = set(tokenizer.convert_tokens_to_ids(["[CLS]", "[SEP]"]))
     masked_multi_char_words = 0
     total_tokens = total_predictions = 0
     for instance in wwm_instances:
@@ -360,13 +401,20 @@ def test_every_masked_word_is_masked_whole(wwm_instances):
         for word in words_of(instance.continues_word):
             hits = masked.intersection(word)
             assert not hits or hits == set(word), (
-                [instance.tokens[i] for i in word], sorted(hits))
+                [instance.input_ids[i] for i in word], sorted(hits))
             masked_multi_char_words += len(word) > 1 and bool(hits)
-        for position, token in enumerate(instance.tokens):
-            if token in ("[CLS]", "[SEP]"):
-                assert not instance.continues_word[position]
-                assert position not in masked
-        total_tokens += len(instance.tokens)
+        original = list(instance.input_ids)
+        for position, label in zip(instance.masked_lm_positions,
+                                   instance.masked_lm_ids):
+            original[position] = label
+        special_positions = [position for position, token_id
+                             in enumerate(original) if token_id in specials]
+        assert special_positions == [
+            0, instance.segment_ids.index(1) - 1, len(original) - 1]
+        for position in special_positions:
+            assert not instance.continues_word[position]
+            assert position not in masked
+        total_tokens += len(instance.input_ids)
         total_predictions += len(masked)
     assert masked_multi_char_words > 1000
     assert 0.12 < total_predictions / total_tokens <= MASKED_LM_PROB + 0.01
@@ -382,13 +430,14 @@ def test_written_wwm_records_match_the_instances(wwm_instances, wwm_records,
         features = decode_values(record)
         length = sum(features["input_mask"])
         count = int(sum(features["masked_lm_weights"]))
-        input_tokens = [inv_vocab[i] for i in features["input_ids"][:length]]
-        assert input_tokens == instance.tokens
+        assert features["input_ids"][:length] == instance.input_ids
         assert features["segment_ids"][:length] == instance.segment_ids
         assert (features["masked_lm_positions"][:count] ==
                 instance.masked_lm_positions)
+        assert features["masked_lm_ids"][:count] == instance.masked_lm_ids
+        assert features["next_sentence_labels"] == [
+            int(instance.is_random_next)]
         labels = [inv_vocab[i] for i in features["masked_lm_ids"][:count]]
-        assert labels == instance.masked_lm_labels
         for token in labels:  # The original tokens at masked positions.
             assert not (token.startswith("##") and len(token) == 3 and
                         tokenization.is_chinese_char(ord(token[2])))
@@ -412,6 +461,178 @@ def test_different_seed_gives_different_bytes(plain_records, corpus,
     cpd.build_records([corpus], [other], tokenizer, random_seed=SEED + 1,
                       **OPTIONS)
     assert sha256(other) != sha256(plain_records[0])
+
+
+def protobuf_example(instance):
+    """The instance as a tf.train.Example built with the protobuf API."""
+    def int64s(values, length):
+        values = list(values) + [0] * (length - len(values))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+    count = len(instance.masked_lm_ids)
+    features = {
+        "input_ids": int64s(instance.input_ids, MAX_SEQ_LENGTH),
+        "input_mask": int64s([1] * len(instance.input_ids), MAX_SEQ_LENGTH),
+        "segment_ids": int64s(instance.segment_ids, MAX_SEQ_LENGTH),
+        "masked_lm_positions": int64s(instance.masked_lm_positions,
+                                      MAX_PREDICTIONS),
+        "masked_lm_ids": int64s(instance.masked_lm_ids, MAX_PREDICTIONS),
+        "masked_lm_weights": tf.train.Feature(float_list=tf.train.FloatList(
+            value=[1.0] * count + [0.0] * (MAX_PREDICTIONS - count))),
+        "next_sentence_labels": int64s([int(instance.is_random_next)], 1),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+def test_example_bytes_are_protobufs_deterministic_serialization(
+        wwm_instances, tokenizer):
+    encoder = example_encoder(tokenizer)
+    lengths = set()
+    for instance in wwm_instances[:300]:
+        expected = protobuf_example(instance).SerializeToString(
+            deterministic=True)
+        assert encoder.encode(instance) == expected
+        lengths.add(len(instance.masked_lm_ids))
+    assert len(lengths) > 3  # Different numbers of predictions were seen.
+
+
+def test_shuffle_makes_the_draws_of_random_shuffle():
+    mine, reference = random.Random(11), random.Random(11)
+    for length in list(range(40)) + [127, 128, 129, 300, 1000]:
+        items = list(range(length))
+        expected = list(items)
+        cpd.shuffle(items, mine)
+        reference.shuffle(expected)
+        assert items == expected
+    assert mine.getstate() == reference.getstate()
+
+
+# --------------------------------------------------------------------------
+# Several input files, worker processes, interrupted runs.
+
+
+MULTI_OPTIONS = dict(OPTIONS, dupe_factor=1)
+
+
+@pytest.fixture(scope="module")
+def three_texts():
+    """Three small corpora (10, 10 and 20 CMRC trial contexts)."""
+    with open(CMRC_TRIAL, encoding="utf-8") as reader:
+        articles = json.load(reader)["data"]
+    documents = [split_sentences(paragraph["context"])
+                 for article in articles
+                 for paragraph in article["paragraphs"]][:40]
+    return [documents[:10], documents[10:20], documents[20:]]
+
+
+@pytest.fixture(scope="module")
+def three_files(workdir, three_texts):
+    return [write_corpus(str(workdir / ("part-%d.txt" % index)), documents)
+            for index, documents in enumerate(three_texts)]
+
+
+@pytest.fixture(scope="module")
+def three_file_shards(workdir, three_files, tokenizer):
+    """Whole-word-masked records of `three_files` in two shards, one
+    process."""
+    shards = [str(workdir / "multi-0.tfrecord"),
+              str(workdir / "multi-1.tfrecord")]
+    cpd.build_records(three_files, shards, tokenizer, random_seed=SEED,
+                      do_whole_word_mask=True, num_workers=1,
+                      **MULTI_OPTIONS)
+    return shards
+
+
+def test_files_are_packed_apart_with_their_own_seed_and_dealt_in_order(
+        three_files, three_file_shards, tokenizer):
+    """The documented rule: file i is a run of its own with seed
+    SEED + i * 2**32; the files' records, in order, are dealt round-robin."""
+    encoder = example_encoder(tokenizer)
+    sequence = []
+    for index, path in enumerate(three_files):
+        documents = cpd.read_documents([path], tokenizer, True)
+        rng = random.Random(SEED + index * 2**32)
+        sequence.extend(cpd.create_training_instances(
+            documents, cpd.special_ids(tokenizer), rng,
+            cpd.PackingOptions(**MULTI_OPTIONS),
+            make_record=encoder.encode))
+    first, second = (read_records(path) for path in three_file_shards)
+    assert first == sequence[0::2] and second == sequence[1::2]
+
+
+def test_output_does_not_depend_on_the_number_of_workers(
+        three_files, three_file_shards, tokenizer, workdir):
+    shards = [str(workdir / "workers-0.tfrecord"),
+              str(workdir / "workers-1.tfrecord")]
+    cpd.build_records(three_files, shards, tokenizer, random_seed=SEED,
+                      do_whole_word_mask=True, num_workers=2,
+                      **MULTI_OPTIONS)
+    assert [sha256(path) for path in shards] == [
+        sha256(path) for path in three_file_shards]
+    assert sorted(os.listdir(str(workdir))) == sorted(
+        name for name in os.listdir(str(workdir)) if ".tmp." not in name)
+
+
+def test_failed_run_leaves_old_outputs_and_no_temporary_file(
+        three_files, tokenizer, tmp_path):
+    shards = [str(tmp_path / "out-0.tfrecord"),
+              str(tmp_path / "out-1.tfrecord")]
+    for path in shards:
+        with open(path, "wb") as writer:
+            writer.write(b"old")
+    bad = str(tmp_path / "z-bad.txt")
+    with open(bad, "wb") as writer:
+        writer.write("第一句。\n\n第二句。\n".encode("utf-8") + b"caf\xe9\n")
+    with pytest.raises(ValueError, match=re.escape(bad) +
+                       r" \(--input_file\), line 4"):
+        cpd.build_records(three_files[:1] + [bad], shards, tokenizer,
+                          do_whole_word_mask=True, num_workers=2,
+                          **MULTI_OPTIONS)
+    assert sorted(os.listdir(str(tmp_path))) == [
+        "out-0.tfrecord", "out-1.tfrecord", "z-bad.txt"]
+    for path in shards:
+        with open(path, "rb") as reader:
+            assert reader.read() == b"old"
+
+
+def test_killed_run_leaves_no_final_file_and_the_rerun_completes(
+        three_texts, three_file_shards, tokenizer, tmp_path):
+    """kill -9 (of the process group) while the last file is being read:
+    no output under its final name; the same run then completes."""
+    inputs = [str(tmp_path / ("part-%d.txt" % index)) for index in range(3)]
+    for path, documents in zip(inputs[:2], three_texts):
+        write_corpus(path, documents)
+    os.mkfifo(inputs[2])  # Reading it blocks until it has a writer.
+    shards = [str(tmp_path / "out-0.tfrecord"),
+              str(tmp_path / "out-1.tfrecord")]
+    command = [
+        sys.executable, SCRIPT, "--input_file=" + ",".join(inputs),
+        "--output_file=" + ",".join(shards), "--vocab_file=" + VOCAB_FILE,
+        "--max_seq_length=%d" % MAX_SEQ_LENGTH,
+        "--max_predictions_per_seq=%d" % MAX_PREDICTIONS,
+        "--dupe_factor=1", "--random_seed=%d" % SEED, "--do_whole_word_mask",
+        "--num_workers=2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE,
+                               universal_newlines=True,
+                               start_new_session=True)
+    try:
+        for line in process.stderr:
+            if "File 1 of 3 done" in line:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.stderr.close()
+        process.wait()
+    names = os.listdir(str(tmp_path))
+    assert not set(names) & {"out-0.tfrecord", "out-1.tfrecord"}
+    assert any(".tmp." in name for name in names)  # What was cut short.
+    os.remove(inputs[2])
+    write_corpus(inputs[2], three_texts[2])
+    cpd.build_records(inputs, shards, tokenizer, random_seed=SEED,
+                      do_whole_word_mask=True, num_workers=2,
+                      **MULTI_OPTIONS)
+    assert [sha256(path) for path in shards] == [
+        sha256(path) for path in three_file_shards]
 
 
 # --------------------------------------------------------------------------

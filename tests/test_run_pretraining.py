@@ -425,14 +425,20 @@ def test_resume_after_kill_skips_finished_work(work, teacher):
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                 cwd=REPO)
         state = out / "checkpoint"
-        deadline = time.time() + 120
+        # Generous: the loop ends at the first main-stage checkpoint, and a
+        # loaded machine may take minutes to get there.
+        deadline = time.time() + 900
         while time.time() < deadline and proc.poll() is None:
             if state.exists() and re.search(r"model\.ckpt-[1-9]\d*\"",
                                             state.read_text()):
                 break
             time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+        exited = proc.poll()
+        if exited is None:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+    with open(log_path) as log:
+        assert exited is None and state.exists(), log.read()[-3000:]
     killed_step = int(tf.train.load_variable(str(out), "global_step"))
     assert 0 < killed_step < 120
     warmup_files = {

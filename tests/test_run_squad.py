@@ -61,7 +61,7 @@ def run(args, cwd=REPO, env=None):
     full_env.update(env or {})
     return subprocess.run(args, cwd=cwd, env=full_env,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=900)
+                          universal_newlines=True, timeout=1200)
 
 
 def slice_dataset(source, num_paragraphs, path, extra_question=None):

@@ -415,7 +415,7 @@ def spm_model_file(tmp_path_factory):
     prefix = str(directory / "tiny")
     subprocess.run(
         [sys.executable, "-c", _TRAIN_SPM_SCRIPT, str(corpus), prefix],
-        check=True, timeout=120)
+        check=True, timeout=1200)
     return prefix + ".model"
 
 

@@ -1,0 +1,134 @@
+"""Tests for scripts/experiment_distill.py (the distillation experiment).
+
+`--quick` runs every stage of the experiment on a few real documents and
+checks the files and fields it writes, not the scores; the helpers that
+summarise and judge the scores are tested in process.
+"""
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, SHARED
+from pretrain import tokenization
+from scripts import experiment_distill
+
+DATA = os.path.join(SHARED, "data")
+SCORE_FIELDS = ("mean", "std", "runs")
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """Runs the quick experiment once: (output folder, exit code, log)."""
+    out = str(tmp_path_factory.mktemp("experiment") / "out")
+    result = subprocess.run(
+        [sys.executable,
+         os.path.join(REPO, "scripts", "experiment_distill.py"), "--quick",
+         "--jobs=2", "--data_dir=" + DATA],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        universal_newlines=True, check=False,
+        env=dict(os.environ, EXPERIMENT_OUT=out))
+    return out, result.returncode, result.stdout
+
+
+def read_results(out):
+    with io.open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_results_json_has_every_model_and_field(quick):
+    out, _, log = quick
+    assert os.path.isfile(os.path.join(out, "results.json")), log[-3000:]
+    results = read_results(out)
+    assert set(results) == {"models", "config"}
+    assert list(results["models"]) == list(experiment_distill.MODELS)
+    for name, model in results["models"].items():
+        assert 0.0 <= model["mlm_heldout_accuracy"] <= 1.0, name
+        assert 0.0 <= model["chnsenticorp_dev_accuracy"]["mean"] <= 1.0
+        for score in experiment_distill.SCORES:
+            assert set(model[score]) == set(SCORE_FIELDS), (name, score)
+            assert len(model[score]["runs"]) == 1
+            assert model[score]["std"] == 0.0
+        for score in ("cmrc2018_dev_f1", "cmrc2018_dev_em"):
+            assert 0.0 <= model[score]["mean"] <= 100.0
+    config = results["config"]
+    assert config["quick"] is True and config["seeds"] == [1]
+    assert config["data"]["heldout_documents"] > 0
+    assert "--layer_wise_warmup" in config["pretraining_flags"]["distilled"]
+
+
+def test_heldout_records_are_not_training_records(quick):
+    out, _, _ = quick
+    data = os.path.join(out, "data")
+    with io.open(os.path.join(data, "corpus_train.txt"),
+                 encoding="utf-8") as f:
+        train = set(f.read().split("\n\n"))
+    with io.open(os.path.join(data, "corpus_heldout.txt"),
+                 encoding="utf-8") as f:
+        heldout = [d for d in f.read().split("\n\n") if d.strip()]
+    assert heldout and not train.intersection(heldout)
+
+
+def test_table_lists_models_goal_and_phases(quick):
+    out, _, _ = quick
+    with io.open(os.path.join(out, "results.md"), encoding="utf-8") as f:
+        table = f.read()
+    for name in ("teacher", "distilled", "baseline"):
+        assert "| %s | " % name in table
+    assert "chnsenticorp_dev_accuracy:" in table
+    assert "cmrc2018_dev_f1:" in table
+    assert "| pretrain_teacher_and_baseline |" in table
+
+
+def test_plots_are_written(quick):
+    out, returncode, log = quick
+    assert returncode == 0, log[-3000:]
+    for name in ("pretraining_curves.png", "finetuning_scores.png"):
+        with open(os.path.join(out, name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_restricted_vocabulary_tokenizes_like_the_full_one(tmp_path):
+    full = os.path.join(DATA, "vocab", "chinese_vocab.txt")
+    texts = [u"哈尔滨是黑龙江的省会。", u"iPhone 12 的价格是 5999 元",
+             u"这家酒店的服务非常好!!"]
+    vocab = experiment_distill.restricted_vocabulary(full, texts)
+    path = str(tmp_path / "vocab.txt")
+    experiment_distill.write_lines(path, vocab)
+    small = tokenization.FullTokenizer(path, do_lower_case=True)
+    large = tokenization.FullTokenizer(full, do_lower_case=True)
+    assert len(vocab) < 100
+    assert vocab[:1] == ["[PAD]"]
+    for text in texts:
+        assert small.tokenize(text) == large.tokenize(text)
+
+
+def test_mean_std_and_goal_check():
+    assert experiment_distill.mean_std([1.0, 2.0, 3.0]) == {
+        "mean": 2.0, "std": 1.0, "runs": [1.0, 2.0, 3.0]}
+
+    def model(mean, std):
+        return {"score": {"mean": mean, "std": std}}
+
+    models = {"teacher": model(0.9, 0.01), "distilled": model(0.86, 0.01),
+              "baseline": model(0.8, 0.01)}
+    check = experiment_distill.goal_check(models, "score")
+    assert check["closed"] == pytest.approx(0.6) and check["met"]
+    models["distilled"] = model(0.86, 0.05)  # gain 0.06 < spread 0.06
+    assert not experiment_distill.goal_check(models, "score")["met"]
+    models["teacher"] = model(0.7, 0.01)  # the teacher is worse: undefined
+    check = experiment_distill.goal_check(models, "score")
+    assert check["closed"] is None and not check["met"]
+
+
+def test_bad_arguments_are_named(capsys):
+    with pytest.raises(SystemExit):
+        experiment_distill.parse_args(["--ablations=no_teacher",
+                                       "--data_dir=" + DATA])
+    assert "--ablations: unknown no_teacher" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        experiment_distill.parse_args(["--data_dir=" + REPO])
+    assert "has no vocab/chinese_vocab.txt" in capsys.readouterr().err
