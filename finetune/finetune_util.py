@@ -15,10 +15,12 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import contextlib
 import json
 import os
 
 from absl import flags
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from pretrain import checkpoints
@@ -26,6 +28,7 @@ from pretrain import estimator_util
 from pretrain import file_io
 from pretrain import modeling
 from pretrain import optimization
+from pretrain import quantization
 from pretrain import tokenization
 
 
@@ -48,7 +51,7 @@ def define_schedule_flags(learning_rate, num_train_epochs):
 
 
 def define_export_flags(export_dir_help):
-    """--export_dir and --use_post_quantization.
+    """--export_dir, its quantization flags and --quantization_aware_training.
 
     Args:
       export_dir_help: what the script exports to --export_dir.
@@ -57,6 +60,74 @@ def define_export_flags(export_dir_help):
     flags.DEFINE_bool("use_post_quantization", False,
                       "With --export_dir, also write model_quant.tflite "
                       "(dynamic-range post-training quantization).")
+    flags.DEFINE_enum(
+        "export_quantization", None, ["int8"],
+        "With --export_dir, also write model_int8.tflite: full-integer "
+        "post-training quantization (int8 weights and activations) "
+        "calibrated on --representative_examples training examples.")
+    flags.DEFINE_integer(
+        "representative_examples", 300,
+        "Training examples (a seeded random sample) that calibrate the "
+        "int8 model's activation ranges.")
+    flags.DEFINE_bool(
+        "int8_outputs", False,
+        "int8 model outputs (with scale and zero point) instead of float "
+        "ones; the inputs are token ids (int32) either way.")
+    flags.DEFINE_string(
+        "int8_converter_python", None,
+        "Under TF 1.15, the TF 2 interpreter that converts to int8 (TF "
+        "1.15's converter cannot); default .venv-tf2/bin/python.")
+    flags.DEFINE_bool(
+        "quantization_aware_training", False,
+        "Fine-tune with fake-quantized weights and activations; with "
+        "--export_dir the int8 model (model_int8.tflite) is converted from "
+        "the fake-quantized graph with its learnt ranges.")
+
+
+def export_quantizations(flag_values):
+    """The TFLite models --export_dir gets: float, then the requested ones."""
+    quantizations = ["float"]
+    if flag_values.use_post_quantization:
+        quantizations.append("dynamic")
+    if (flag_values.export_quantization == "int8" or
+            flag_values.quantization_aware_training):
+        quantizations.append("int8")
+    return tuple(quantizations)
+
+
+def validate_export_flags(flag_values):
+    """Raises ValueError for a quantization flag without its requirement."""
+    for name in ("use_post_quantization", "export_quantization"):
+        if flag_values[name].value and not flag_values.export_dir:
+            raise ValueError("--%s needs --export_dir" % name)
+    if flag_values.representative_examples < 1:
+        raise ValueError("--representative_examples must be positive, got "
+                         "%d" % flag_values.representative_examples)
+
+
+def representative_sample(features, count, seed):
+    """`count` of the training features (all when fewer), seeded.
+
+    Args:
+      features: list of training feature dicts (or objects).
+      count: sample size (--representative_examples).
+      seed: sampling seed (None: 0).
+
+    Returns:
+      A list, in the order of `features`.
+    """
+    if len(features) <= count:
+        return list(features)
+    rng = np.random.RandomState(0 if seed is None else seed)
+    picked = np.sort(rng.choice(len(features), count, replace=False))
+    return [features[i] for i in picked]
+
+
+def fake_quantization_scope(enabled, is_training):
+    """quantization.fake_quantization(is_training), or a no-op context."""
+    if enabled:
+        return quantization.fake_quantization(is_training)
+    return contextlib.nullcontext()
 
 
 def define_output_flags():
@@ -134,7 +205,7 @@ def train_settings(flag_values, data_file, **task_settings):
             "learning_rate", "num_train_epochs", "train_batch_size",
             "warmup_proportion", "max_seq_length", "rand_seed",
             "do_lower_case", "init_checkpoint",
-            "gradient_accumulation_steps")
+            "gradient_accumulation_steps", "quantization_aware_training")
     }
     settings.update(
         data_sha256=file_io.file_digest(data_file),

@@ -15,8 +15,11 @@ Outputs in --output_dir: checkpoints, `eval_results.txt` (dev),
 `test_eval_results.txt` (--do_test), `test_results.tsv` (--do_predict: one
 row of class probabilities per test example), `lite_eval_results.txt` and
 `lite_test_eval_results.txt` (--lite_model_path). --export_dir receives a
-SavedModel, `model.tflite` and with --use_post_quantization
-`model_quant.tflite`.
+SavedModel, `model_float.tflite`, with --use_post_quantization
+`model_quant.tflite` (dynamic range), with --export_quantization=int8 or
+--quantization_aware_training `model_int8.tflite` (full integer), and, when
+the dev split is at hand (--data_dir), `verification.json`: every exported
+model's dev accuracy, size and agreement with the float model.
 """
 
 from __future__ import absolute_import
@@ -88,7 +91,8 @@ def define_flags():
     finetune_util.define_schedule_flags(learning_rate=5e-5,
                                         num_train_epochs=3.0)
     finetune_util.define_export_flags(
-        "Export a SavedModel and a float TFLite model (model.tflite) here.")
+        "Export a SavedModel and a float TFLite model (model_float.tflite) "
+        "here.")
     finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
@@ -108,22 +112,31 @@ def define_flags():
 
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
-                 labels, num_labels, use_one_hot_embeddings, use_einsum):
+                 labels, num_labels, use_one_hot_embeddings, use_einsum,
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
     """Pooled output → dropout → linear layer → softmax cross entropy.
+
+    Args:
+      fake_quantize: build encoder and head with fake-quantized weights and
+        activations (quantization-aware training).
+      mask_adder: see modeling.BertModel.
 
     Returns:
       (mean loss, per-example loss [B], logits [B, C], probabilities [B, C]).
     """
-    model = modeling.BertModel(config=bert_config,
-                               is_training=is_training,
-                               input_ids=input_ids,
-                               input_mask=input_mask,
-                               token_type_ids=segment_ids,
-                               use_one_hot_embeddings=use_one_hot_embeddings,
-                               use_einsum=use_einsum)
-    logits = modeling.classifier_logits(
-        model.get_pooled_output(), num_labels,
-        dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
+    with finetune_util.fake_quantization_scope(fake_quantize, is_training):
+        model = modeling.BertModel(
+            config=bert_config,
+            is_training=is_training,
+            input_ids=input_ids,
+            input_mask=input_mask,
+            token_type_ids=segment_ids,
+            use_one_hot_embeddings=use_one_hot_embeddings,
+            use_einsum=use_einsum,
+            mask_adder=mask_adder)
+        logits = modeling.classifier_logits(
+            model.get_pooled_output(), num_labels,
+            dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
     with tf.variable_scope("loss"):
         log_probs = tf.nn.log_softmax(logits, axis=-1)
         one_hot = tf.one_hot(labels, depth=num_labels, dtype=tf.float32)
@@ -143,7 +156,9 @@ def metric_fn(per_example_loss, label_ids, logits, is_real_example):
 
 
 def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
-                     init_checkpoint=None, schedule=None):
+                     init_checkpoint=None, schedule=None,
+                     fake_quantize=False,
+                     mask_adder=modeling.MASK_ADDER):
     """Returns the TPUEstimator model_fn of the classifier.
 
     Args:
@@ -156,6 +171,9 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
         variables initialise the model, or None.
       schedule: finetune_util.TrainSchedule of --do_train; None for a
         model_fn that only evaluates, predicts and exports.
+      fake_quantize: quantization-aware graph (see create_model).
+      mask_adder: see modeling.BertModel; exports use
+        modeling.SERVING_MASK_ADDER.
     """
 
     def model_fn(features, labels, mode, params):
@@ -180,7 +198,9 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
             label_ids,
             num_labels,
             use_one_hot_embeddings=options.use_tpu,
-            use_einsum=use_einsum)
+            use_einsum=use_einsum,
+            fake_quantize=fake_quantize,
+            mask_adder=mask_adder)
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                   options.use_tpu,
                                                   tf.trainable_variables())
@@ -266,31 +286,104 @@ def predict(estimator, record_file, num_examples, max_seq_length,
 
 
 def export(bert_config, num_labels, options, model_dir, max_seq_length,
-           export_dir, use_post_quantization):
-    """SavedModel and TFLite model(s) of the newest checkpoint."""
+           export_dir, quantizations, representative_features=None,
+           int8_outputs=False, converter_python=None,
+           quantization_aware=False):
+    """SavedModel and TFLite model(s) of the newest checkpoint.
+
+    Args:
+      quantizations: see export_util.export_models.
+      representative_features: training feature dicts calibrating "int8".
+      int8_outputs, converter_python: see export_util.convert_to_tflite.
+      quantization_aware: the checkpoint comes from quantization-aware
+        training: the int8 model is converted from the fake-quantized graph.
+    """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls.
+    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
+    # mask adder is one that int8 quantizes.
+    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
     model_fn = model_fn_builder(bert_config, num_labels, export_options,
-                                use_einsum=False)
+                                **serving)
+    int8_model_fn = None
+    if quantization_aware:
+        int8_model_fn = model_fn_builder(bert_config, num_labels,
+                                         export_options, fake_quantize=True,
+                                         **serving)
     return export_util.export_newest_checkpoint(
         model_fn, model_dir, export_options, max_seq_length, export_dir,
-        use_post_quantization=use_post_quantization)
+        quantizations=quantizations,
+        representative_features=representative_features,
+        int8_outputs=int8_outputs,
+        converter_python=converter_python,
+        int8_model_fn=int8_model_fn)
+
+
+def lite_probabilities(lite_model_path, examples, num_labels,
+                       max_seq_length, flag="--lite_model_path"):
+    """Class probabilities [N, C] of a TFLite classifier.
+
+    Raises:
+      ValueError: the model belongs to another task, sequence length or
+        label set.
+    """
+    shapes, outputs = export_util.run_checked(lite_model_path, examples,
+                                              ["probabilities"],
+                                              max_seq_length, flag)
+    if shapes["probabilities"][-1] != num_labels:
+        raise ValueError(
+            "%s %s: a classifier of %d classes, the task has %d" %
+            (flag, lite_model_path, shapes["probabilities"][-1], num_labels))
+    return outputs["probabilities"]
+
+
+def verify_exports(paths, record_file, num_labels, max_seq_length,
+                   export_dir):
+    """Scores every exported TFLite model on dev and against the float one.
+
+    Writes export_dir/verification.json: per model its dev accuracy and
+    loss, file size, the share of dev examples whose predicted label equals
+    the float model's, and the largest probability difference.
+
+    Returns:
+      The report, {quantization: {name: value}}.
+    """
+    examples = classifier_data.read_features(record_file, max_seq_length)
+    labels = np.array([e["label_ids"] for e in examples])
+    report = {}
+    reference = None
+    for quantization in export_util.QUANTIZATIONS:
+        if quantization not in paths:
+            continue
+        probabilities = lite_probabilities(paths[quantization], examples,
+                                           num_labels, max_seq_length,
+                                           flag="--export_dir")
+        if reference is None:  # "float" comes first.
+            reference = probabilities
+        results = lite_metrics(probabilities, labels)
+        results.update({
+            "eval_examples": len(examples),
+            "size_bytes": os.path.getsize(paths[quantization]),
+            "label_agreement_with_float": float(np.mean(
+                np.argmax(probabilities, -1) == np.argmax(reference, -1))),
+            "max_probability_difference": float(
+                np.max(np.abs(probabilities - reference))),
+        })
+        report[quantization] = results
+    export_util.write_verification(export_dir, report)
+    return report
 
 
 def evaluate_lite(lite_model_path, split, record_file, num_examples,
-                  max_seq_length, output_dir):
+                  num_labels, max_seq_length, output_dir):
     """Accuracy and loss of a TFLite model on every example of a split.
 
     Writes them to `output_dir`/LITE_EVAL_FILES[split] and returns them.
     """
     examples = classifier_data.read_features(record_file, max_seq_length)
-    outputs = export_util.run_tflite(lite_model_path, examples)
-    if "probabilities" not in outputs:
-        raise ValueError(
-            "%s: the model has no output named 'probabilities' (has %s)" %
-            (lite_model_path, ", ".join(sorted(outputs))))
+    probabilities = lite_probabilities(lite_model_path, examples, num_labels,
+                                       max_seq_length)
     labels = np.array([e["label_ids"] for e in examples])
-    results = lite_metrics(outputs["probabilities"], labels)
+    results = lite_metrics(probabilities, labels)
     results["eval_examples"] = num_examples
     results["lite_model_path"] = lite_model_path
     write_results(os.path.join(output_dir, LITE_EVAL_FILES[split]), results,
@@ -361,8 +454,12 @@ def validate_flags(flag_values):
             not tf.io.gfile.exists(flag_values.lite_model_path)):
         raise ValueError("--lite_model_path: %s not found" %
                          flag_values.lite_model_path)
-    if flag_values.use_post_quantization and not flag_values.export_dir:
-        raise ValueError("--use_post_quantization needs --export_dir")
+    finetune_util.validate_export_flags(flag_values)
+    if (flag_values.export_quantization or
+            flag_values.quantization_aware_training and
+            flag_values.export_dir) and not flag_values.data_dir:
+        raise ValueError("an int8 export needs --data_dir: its training "
+                         "split calibrates the model")
 
 
 def main(_):
@@ -409,10 +506,12 @@ def main(_):
             FLAGS.warmup_proportion,
             learning_rate=FLAGS.learning_rate)
     if uses_estimator(FLAGS):
-        model_fn = model_fn_builder(bert_config, num_labels, options,
-                                    use_einsum=FLAGS.use_einsum,
-                                    init_checkpoint=FLAGS.init_checkpoint,
-                                    schedule=schedule)
+        model_fn = model_fn_builder(
+            bert_config, num_labels, options,
+            use_einsum=FLAGS.use_einsum,
+            init_checkpoint=FLAGS.init_checkpoint,
+            schedule=schedule,
+            fake_quantize=FLAGS.quantization_aware_training)
         estimator = estimator_util.make_estimator(
             model_fn, FLAGS.output_dir, options, FLAGS.train_batch_size,
             eval_batch_size=FLAGS.eval_batch_size,
@@ -433,15 +532,28 @@ def main(_):
         predict(estimator, record_file, num_examples, FLAGS.max_seq_length,
                 FLAGS.predict_batch_size, options.use_tpu, FLAGS.output_dir)
     if FLAGS.export_dir:
-        export(bert_config, num_labels, options, FLAGS.output_dir,
-               FLAGS.max_seq_length, FLAGS.export_dir,
-               FLAGS.use_post_quantization)
+        quantizations = finetune_util.export_quantizations(FLAGS)
+        representative = None
+        if "int8" in quantizations:
+            representative = finetune_util.representative_sample(
+                classifier_data.read_features(split_features("train")[0],
+                                              FLAGS.max_seq_length),
+                FLAGS.representative_examples, FLAGS.rand_seed)
+        paths = export(bert_config, num_labels, options, FLAGS.output_dir,
+                       FLAGS.max_seq_length, FLAGS.export_dir, quantizations,
+                       representative_features=representative,
+                       int8_outputs=FLAGS.int8_outputs,
+                       converter_python=FLAGS.int8_converter_python,
+                       quantization_aware=FLAGS.quantization_aware_training)
+        if FLAGS.data_dir:
+            verify_exports(paths, split_features("dev")[0], num_labels,
+                           FLAGS.max_seq_length, FLAGS.export_dir)
     if FLAGS.lite_model_path:
         lite_splits = ["dev", "test"] if FLAGS.do_test else ["dev"]
         for split in lite_splits:
             record_file, num_examples = split_features(split)
             evaluate_lite(FLAGS.lite_model_path, split, record_file,
-                          num_examples, FLAGS.max_seq_length,
+                          num_examples, num_labels, FLAGS.max_seq_length,
                           FLAGS.output_dir)
 
 

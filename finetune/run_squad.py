@@ -16,8 +16,14 @@ Example (CPU):
 `output_dir` receives the checkpoints, `predictions.json` (question id ->
 answer text), `nbest_predictions.json` and, when the predict file has
 reference answers, `eval_results.json` with the CMRC 2018 metric (also
-printed). How contexts are split and answers mapped back is described in
-squad_data.py.
+printed). --lite_model_path scores a TFLite model the same way
+(`lite_predictions.json`, `lite_eval_results.json`). --export_dir receives
+a SavedModel, `model_float.tflite`, `model_quant.tflite`
+(--use_post_quantization), `model_int8.tflite` (--export_quantization=int8
+or --quantization_aware_training, calibrated on training windows) and, with
+--predict_file, `verification.json`: each exported model's CMRC 2018 score,
+size and agreement with the float model. How contexts are split and answers
+mapped back is described in squad_data.py.
 """
 
 from __future__ import absolute_import
@@ -56,6 +62,9 @@ PREDICT_RECORD = "predict.tf_record"
 PREDICTIONS_FILE = "predictions.json"
 NBEST_FILE = "nbest_predictions.json"
 EVAL_RESULTS_FILE = "eval_results.json"
+LITE_PREDICTIONS_FILE = "lite_predictions.json"
+LITE_EVAL_RESULTS_FILE = "lite_eval_results.json"
+LOGIT_NAMES = ("start_logits", "end_logits")
 # [CLS] question [SEP] context [SEP] needs room for at least one context
 # token besides its three special tokens.
 SPECIAL_TOKENS = 3
@@ -90,6 +99,10 @@ def define_flags():
         "After training, write a SavedModel (inputs input_ids, input_mask, "
         "segment_ids; outputs start_logits, end_logits) and a TFLite model "
         "here.")
+    flags.DEFINE_string(
+        "lite_model_path", None,
+        "Score this TFLite model on --predict_file with the CMRC 2018 "
+        "metric; writes lite_predictions.json and lite_eval_results.json.")
     finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
@@ -109,20 +122,30 @@ def define_flags():
 
 
 def create_model(bert_config, is_training, input_ids, input_mask,
-                 segment_ids, use_one_hot_embeddings, use_einsum):
+                 segment_ids, use_one_hot_embeddings, use_einsum,
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
     """Encoder plus the span head `cls/squad`.
+
+    Args:
+      fake_quantize: build it with fake-quantized weights and activations
+        (quantization-aware training).
+      mask_adder: see modeling.BertModel.
 
     Returns:
       (start_logits, end_logits), each float32 [B, S].
     """
-    model = modeling.BertModel(config=bert_config,
-                               is_training=is_training,
-                               input_ids=input_ids,
-                               input_mask=input_mask,
-                               token_type_ids=segment_ids,
-                               use_one_hot_embeddings=use_one_hot_embeddings,
-                               use_einsum=use_einsum)
-    return modeling.squad_logits(bert_config, model.get_sequence_output())
+    with finetune_util.fake_quantization_scope(fake_quantize, is_training):
+        model = modeling.BertModel(
+            config=bert_config,
+            is_training=is_training,
+            input_ids=input_ids,
+            input_mask=input_mask,
+            token_type_ids=segment_ids,
+            use_one_hot_embeddings=use_one_hot_embeddings,
+            use_einsum=use_einsum,
+            mask_adder=mask_adder)
+        return modeling.squad_logits(bert_config,
+                                     model.get_sequence_output())
 
 
 def span_loss(start_logits, end_logits, start_positions, end_positions):
@@ -139,7 +162,9 @@ def span_loss(start_logits, end_logits, start_positions, end_positions):
 
 
 def model_fn_builder(bert_config, options, use_einsum=True,
-                     init_checkpoint=None, schedule=None):
+                     init_checkpoint=None, schedule=None,
+                     fake_quantize=False,
+                     mask_adder=modeling.MASK_ADDER):
     """Returns the TPUEstimator model_fn of the span extractor.
 
     Args:
@@ -150,6 +175,9 @@ def model_fn_builder(bert_config, options, use_einsum=True,
       init_checkpoint: checkpoint to start from, or None.
       schedule: finetune_util.TrainSchedule when training; without one the
         model_fn can only predict.
+      fake_quantize: quantization-aware graph (see create_model).
+      mask_adder: see modeling.BertModel; exports use
+        modeling.SERVING_MASK_ADDER.
     """
 
     def model_fn(features, labels, mode, params):
@@ -163,9 +191,14 @@ def model_fn_builder(bert_config, options, use_einsum=True,
             features["input_mask"],
             features["segment_ids"],
             use_one_hot_embeddings=options.use_tpu,
-            use_einsum=use_einsum)
+            use_einsum=use_einsum,
+            fake_quantize=fake_quantize,
+            mask_adder=mask_adder)
+        # Trainable variables only: the ranges of quantization-aware
+        # training are not in a released checkpoint.
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
-                                                  options.use_tpu)
+                                                  options.use_tpu,
+                                                  tf.trainable_variables())
         if is_training:
             loss = span_loss(start_logits, end_logits,
                              features["start_positions"],
@@ -256,35 +289,140 @@ def write_json(path, value):
     tf.logging.info("Wrote %s", path)
 
 
-def score_predictions(predict_file, predictions, output_dir):
+def score_predictions(predict_file, predictions, output_dir,
+                      predictions_file=PREDICTIONS_FILE,
+                      results_file=EVAL_RESULTS_FILE):
     """Scores the predictions with the CMRC 2018 metric when possible.
 
-    Writes eval_results.json and prints the result, unless some question
-    of `predict_file` has no reference answer.
+    Writes `results_file` and prints the result, unless some question of
+    `predict_file` has no reference answer.
+
+    Returns:
+      The result dict, or None without references.
     """
     dataset = squad_data.load_dataset(predict_file)
     if not squad_data.dataset_has_answers(dataset, predict_file):
         tf.logging.info("%s has questions without answers: no metric",
                         predict_file)
-        return
+        return None
     f1, em, total, skip = cmrc2018_evaluate.evaluate(dataset,
                                                      predictions,
                                                      source=predict_file)
     result = cmrc2018_evaluate.format_result(
-        f1, em, total, skip, os.path.join(output_dir, PREDICTIONS_FILE))
-    write_json(os.path.join(output_dir, EVAL_RESULTS_FILE), result)
+        f1, em, total, skip, os.path.join(output_dir, predictions_file))
+    write_json(os.path.join(output_dir, results_file), result)
     print(json.dumps(result))
+    return result
 
 
 def export(bert_config, options, model_dir, max_seq_length, export_dir,
-           use_post_quantization):
-    """SavedModel and TFLite model(s) of the newest checkpoint."""
+           quantizations, representative_features=None, int8_outputs=False,
+           converter_python=None, quantization_aware=False):
+    """SavedModel and TFLite model(s) of the newest checkpoint.
+
+    Args:
+      quantizations: see export_util.export_models.
+      representative_features: training window dicts calibrating "int8".
+      int8_outputs, converter_python: see export_util.convert_to_tflite.
+      quantization_aware: the int8 model comes from the fake-quantized
+        graph (the checkpoint of quantization-aware training).
+    """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls.
-    model_fn = model_fn_builder(bert_config, export_options, use_einsum=False)
+    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
+    # mask adder is one that int8 quantizes.
+    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
+    model_fn = model_fn_builder(bert_config, export_options, **serving)
+    int8_model_fn = None
+    if quantization_aware:
+        int8_model_fn = model_fn_builder(bert_config, export_options,
+                                         fake_quantize=True, **serving)
     return export_util.export_newest_checkpoint(
         model_fn, model_dir, export_options, max_seq_length, export_dir,
-        use_post_quantization=use_post_quantization)
+        quantizations=quantizations,
+        representative_features=representative_features,
+        int8_outputs=int8_outputs,
+        converter_python=converter_python,
+        int8_model_fn=int8_model_fn)
+
+
+def window_dicts(features):
+    """squad_data.InputFeatures as the input dicts of run_tflite."""
+    return [{name: getattr(f, name) for name in
+             export_util.DEFAULT_FEATURE_NAMES} for f in features]
+
+
+def lite_predict(lite_model_path, examples, features, n_best_size,
+                 max_answer_length, max_seq_length, flag):
+    """Answers of a TFLite span extractor.
+
+    Returns:
+      ({question id: answer text}, run_tflite outputs).
+
+    Raises:
+      ValueError: the model belongs to another task or sequence length.
+    """
+    _, outputs = export_util.run_checked(lite_model_path,
+                                         window_dicts(features), LOGIT_NAMES,
+                                         max_seq_length, flag)
+    results = [
+        squad_data.RawResult(f.unique_id, start.tolist(), end.tolist())
+        for f, start, end in zip(features, outputs["start_logits"],
+                                 outputs["end_logits"])
+    ]
+    predictions, _, _ = squad_data.make_predictions(examples, features,
+                                                    results, n_best_size,
+                                                    max_answer_length)
+    return predictions, outputs
+
+
+def evaluate_lite(lite_model_path, predict_file, examples, features,
+                  n_best_size, max_answer_length, max_seq_length,
+                  output_dir):
+    """Writes lite_predictions.json and scores it like the estimator's."""
+    predictions, _ = lite_predict(lite_model_path, examples, features,
+                                  n_best_size, max_answer_length,
+                                  max_seq_length, "--lite_model_path")
+    write_json(os.path.join(output_dir, LITE_PREDICTIONS_FILE), predictions)
+    return score_predictions(predict_file, predictions, output_dir,
+                             LITE_PREDICTIONS_FILE, LITE_EVAL_RESULTS_FILE)
+
+
+def verify_exports(paths, predict_file, examples, features, n_best_size,
+                   max_answer_length, max_seq_length, export_dir):
+    """Scores every exported TFLite model and compares it with the float one.
+
+    Writes export_dir/verification.json: per model the CMRC 2018 EM and F1
+    (when the file has answers), file size, the share of questions whose
+    answer equals the float model's and the largest logit difference.
+    """
+    dataset = squad_data.load_dataset(predict_file)
+    has_answers = squad_data.dataset_has_answers(dataset, predict_file)
+    report = {}
+    reference = None
+    for quantization in export_util.QUANTIZATIONS:
+        if quantization not in paths:
+            continue
+        predictions, outputs = lite_predict(paths[quantization], examples,
+                                            features, n_best_size,
+                                            max_answer_length, max_seq_length,
+                                            "--export_dir")
+        if reference is None:  # "float" comes first.
+            reference = (predictions, outputs)
+        same = [predictions[k] == reference[0][k] for k in predictions]
+        results = {
+            "questions": len(predictions),
+            "size_bytes": os.path.getsize(paths[quantization]),
+            "answer_agreement_with_float": float(sum(same)) / len(same),
+            "max_logit_difference": export_util.max_abs_difference(
+                reference[1], outputs),
+        }
+        if has_answers:
+            f1, em, _, _ = cmrc2018_evaluate.evaluate(dataset, predictions,
+                                                      source=predict_file)
+            results.update({"f1": f1, "em": em})
+        report[quantization] = results
+    export_util.write_verification(export_dir, report)
+    return report
 
 
 # ---------------------------------------------------------------------------
@@ -302,9 +440,22 @@ def validate_flags(flag_values):
                                  ["bert_config_file", "output_dir"])
     if not (flag_values.vocab_file or flag_values.spm_model_file):
         raise ValueError("--vocab_file (or --spm_model_file) is required")
-    if not flag_values.do_train and not flag_values.do_predict:
-        raise ValueError("At least one of --do_train and --do_predict must "
-                         "be set.")
+    if not (flag_values.do_train or flag_values.do_predict or
+            flag_values.export_dir or flag_values.lite_model_path):
+        raise ValueError("Nothing to do: pass at least one of --do_train, "
+                         "--do_predict, --export_dir, --lite_model_path.")
+    finetune_util.validate_export_flags(flag_values)
+    if ("int8" in finetune_util.export_quantizations(flag_values) and
+            flag_values.export_dir and not flag_values.train_file):
+        raise ValueError("an int8 export needs --train_file: its windows "
+                         "calibrate the model")
+    if flag_values.lite_model_path and not flag_values.predict_file:
+        raise ValueError("--lite_model_path needs --predict_file to score "
+                         "the model on.")
+    if (flag_values.lite_model_path and not flag_values.export_dir and
+            not tf.io.gfile.exists(flag_values.lite_model_path)):
+        raise ValueError("--lite_model_path: %s not found" %
+                         flag_values.lite_model_path)
     if flag_values.do_train and not flag_values.train_file:
         raise ValueError("--do_train needs --train_file.")
     if flag_values.do_predict and not flag_values.predict_file:
@@ -353,6 +504,7 @@ def main(_):
             is_training=is_training)
 
     schedule = None
+    train_features = None
     if FLAGS.do_train:
         train_examples = read_train_examples(FLAGS.train_file, tokenizer,
                                              seed=FLAGS.rand_seed)
@@ -374,10 +526,12 @@ def main(_):
             FLAGS.warmup_proportion,
             learning_rate=FLAGS.learning_rate,
             unit="questions")
-    model_fn = model_fn_builder(bert_config, options,
-                                use_einsum=FLAGS.use_einsum,
-                                init_checkpoint=FLAGS.init_checkpoint,
-                                schedule=schedule)
+    model_fn = model_fn_builder(
+        bert_config, options,
+        use_einsum=FLAGS.use_einsum,
+        init_checkpoint=FLAGS.init_checkpoint,
+        schedule=schedule,
+        fake_quantize=FLAGS.quantization_aware_training)
     estimator = estimator_util.make_estimator(
         model_fn, FLAGS.output_dir, options, FLAGS.train_batch_size,
         predict_batch_size=FLAGS.predict_batch_size)
@@ -386,11 +540,12 @@ def main(_):
                             os.path.join(FLAGS.output_dir, TRAIN_RECORD),
                             FLAGS.max_seq_length, schedule,
                             seed=FLAGS.rand_seed, options=options)
-    if FLAGS.do_predict:
+    if FLAGS.predict_file:
         examples, _ = squad_data.read_squad_examples(FLAGS.predict_file,
                                                      tokenizer,
                                                      is_training=False)
         features = write_windows(examples, PREDICT_RECORD, is_training=False)
+    if FLAGS.do_predict:
         tf.logging.info("***** Predicting %d questions in %d windows, batch "
                         "size %d *****", len(examples), len(features),
                         FLAGS.predict_batch_size)
@@ -403,8 +558,32 @@ def main(_):
                                         FLAGS.output_dir)
         score_predictions(FLAGS.predict_file, predictions, FLAGS.output_dir)
     if FLAGS.export_dir:
-        export(bert_config, options, FLAGS.output_dir, FLAGS.max_seq_length,
-               FLAGS.export_dir, FLAGS.use_post_quantization)
+        quantizations = finetune_util.export_quantizations(FLAGS)
+        representative = None
+        if "int8" in quantizations:
+            if train_features is None:
+                train_features = write_windows(
+                    read_train_examples(FLAGS.train_file, tokenizer,
+                                        seed=FLAGS.rand_seed),
+                    TRAIN_RECORD, is_training=True)
+            representative = window_dicts(
+                finetune_util.representative_sample(
+                    train_features, FLAGS.representative_examples,
+                    FLAGS.rand_seed))
+        paths = export(bert_config, options, FLAGS.output_dir,
+                       FLAGS.max_seq_length, FLAGS.export_dir, quantizations,
+                       representative_features=representative,
+                       int8_outputs=FLAGS.int8_outputs,
+                       converter_python=FLAGS.int8_converter_python,
+                       quantization_aware=FLAGS.quantization_aware_training)
+        if FLAGS.predict_file:
+            verify_exports(paths, FLAGS.predict_file, examples, features,
+                           FLAGS.n_best_size, FLAGS.max_answer_length,
+                           FLAGS.max_seq_length, FLAGS.export_dir)
+    if FLAGS.lite_model_path:
+        evaluate_lite(FLAGS.lite_model_path, FLAGS.predict_file, examples,
+                      features, FLAGS.n_best_size, FLAGS.max_answer_length,
+                      FLAGS.max_seq_length, FLAGS.output_dir)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,15 @@ import six
 import tensorflow.compat.v1 as tf
 
 from pretrain import file_io
+from pretrain import quantization
 
 _NORMALIZATION_TYPES = ("layer_norm", "no_norm", "manual_layer_norm")
+# Added to the attention scores of masked keys (the published constant).
+MASK_ADDER = -10000.0
+# The same in serving graphs: exp(-100) is as good as zero next to the
+# scores, and the sum of scores and adder keeps a range that an int8 TFLite
+# model can resolve (with -10000 its quantization step swallows the scores).
+SERVING_MASK_ADDER = -100.0
 _POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                     "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "type_vocab_size",
@@ -277,7 +284,8 @@ class BertModel(object):
                  token_type_ids=None,
                  use_one_hot_embeddings=False,
                  scope=None,
-                 use_einsum=True):
+                 use_einsum=True,
+                 mask_adder=MASK_ADDER):
         """Builds the graph.
 
         Args:
@@ -289,6 +297,8 @@ class BertModel(object):
             use_one_hot_embeddings: look words up by one-hot matmul (TPU).
             scope: variable scope, default "bert".
             use_einsum: einsum or reshape+matmul implementation (same numbers).
+            mask_adder: added to the attention scores of padding keys
+                (MASK_ADDER; SERVING_MASK_ADDER in export graphs).
         """
         config = copy.deepcopy(config)
         if not is_training:
@@ -311,7 +321,8 @@ class BertModel(object):
                 attention_mask = attention_mask_from_input_mask(
                     input_ids, input_mask)
                 self.all_encoder_layers, self.all_attention_scores = encoder(
-                    config, self.embedding_output, attention_mask, use_einsum)
+                    config, self.embedding_output, attention_mask, use_einsum,
+                    mask_adder)
             self.sequence_output = self.all_encoder_layers[-1]
             with tf.variable_scope("pooler"):
                 self.pooled_output = pooler(config, self.sequence_output)
@@ -422,7 +433,8 @@ def trigram(word_output):
     return tf.concat([next_tokens, word_output, previous_tokens], axis=2)
 
 
-def encoder(config, embedding_output, attention_mask, use_einsum):
+def encoder(config, embedding_output, attention_mask, use_einsum,
+            mask_adder=MASK_ADDER):
     """Stacks `num_hidden_layers` transformer layers.
 
     The layers work on [B*S, H] matrices: every dense layer is then one
@@ -436,10 +448,10 @@ def encoder(config, embedding_output, attention_mask, use_einsum):
     batch_size, seq_length, hidden_size = get_shape_list(embedding_output,
                                                          expected_rank=3)
     # The additive mask, once for all layers: 0 where attention is allowed,
-    # -10000 elsewhere.  expand_dims rather than mask[:, None]: TFLite
+    # mask_adder elsewhere.  expand_dims rather than mask[:, None]: TFLite
     # converts it.
     adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
-                           tf.float32)) * -10000.0  # [B, 1, S, S]
+                           tf.float32)) * mask_adder  # [B, 1, S, S]
     all_layers = [embedding_output]
     all_scores = []
     prev_output = tf.reshape(embedding_output, [-1, hidden_size])  # [B*S, H]
@@ -522,6 +534,7 @@ def bottleneck(config, prev_output, use_einsum):
                     norm_variables(config.intra_bottleneck_size,
                                    config.normalization_type))
     joined = joint_dense(prev_output, [p[:2] for p in params],
+                         ["bottleneck/%s/dense" % s for s in scopes],
                          use_einsum)  # [B*S, K*I]
     normalized = [
         apply_normalization(x, p[2], p[3], config.normalization_type)
@@ -561,11 +574,14 @@ def attention(config, query_key, value, residual, adder, batch_size,
             for x, name in ((query_key, "query"), (query_key, "key"),
                             (value, "value"))
         ]
+        names = ["query", "key", "value"]
         if value is query_key:
-            groups = [(joint_dense(query_key, params, use_einsum), 3)]
+            groups = [(joint_dense(query_key, params, names, use_einsum), 3)]
         else:
-            groups = [(joint_dense(query_key, params[:2], use_einsum), 2),
-                      (joint_dense(value, params[2:], use_einsum), 1)]
+            groups = [(joint_dense(query_key, params[:2], names[:2],
+                                   use_einsum), 2),
+                      (joint_dense(value, params[2:], names[2:],
+                                   use_einsum), 1)]
         heads = []
         for joined, count in groups:
             heads.extend(split_heads(joined, count, batch_size, seq_length,
@@ -781,7 +797,9 @@ def dense(inputs, units, initializer, name, use_einsum, activation=None):
     """
     kernel, bias = dense_variables(get_shape_list(inputs)[-1], units,
                                    initializer, name)
-    return apply_dense(inputs, kernel, bias, use_einsum, activation)
+    output = apply_dense(inputs, kernel, bias, use_einsum, activation)
+    # Unchanged outside quantization-aware training.
+    return quantization.quantize_activation(output, name)
 
 
 def dense_variables(in_width, units, initializer, name):
@@ -827,20 +845,30 @@ def apply_dense(inputs, kernel, bias, use_einsum, activation=None):
 _MAX_JOINT_KERNEL = 1 << 20
 
 
-def joint_dense(inputs, params, use_einsum):
+def joint_dense(inputs, params, names, use_einsum):
     """Several dense layers of one input, as one MatMul where that pays.
+
+    Under quantization-aware training each layer runs on its own, its
+    output fake-quantized with its own range (as `dense` does).
 
     Args:
         inputs: [..., in].
         params: (kernel [in, u_k], bias [u_k]) pairs.
+        names: the layers' scopes relative to the current one (where their
+            activation ranges go under quantization-aware training).
 
     Returns:
         [..., sum of u_k]: the layers' outputs side by side, in order.
     """
     in_width = get_shape_list(inputs)[-1]
     units = sum(get_shape_list(b)[0] for _, b in params)
-    if len(params) == 1 or in_width * units > _MAX_JOINT_KERNEL:
-        outputs = [apply_dense(inputs, k, b, use_einsum) for k, b in params]
+    if (len(params) == 1 or in_width * units > _MAX_JOINT_KERNEL or
+            quantization.active()):
+        outputs = [
+            quantization.quantize_activation(
+                apply_dense(inputs, k, b, use_einsum), name)
+            for (k, b), name in zip(params, names)
+        ]
         return outputs[0] if len(outputs) == 1 else tf.concat(outputs, -1)
     kernel = tf.concat([k for k, _ in params], axis=1)  # [in, sum u_k]
     bias = tf.concat([b for _, b in params], axis=0)

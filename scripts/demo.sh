@@ -182,9 +182,9 @@ run_stage tflite_export "${OUT}/classifier_student/export" \
   "${PY}" finetune/run_classifier.py "${EXPORT_ARGS[@]}" \
     --export_dir="${OUT}/classifier_student/export" --use_post_quantization
 
-run_stage tflite_eval "${OUT}/classifier_student/export/model.tflite" \
+run_stage tflite_eval "${OUT}/classifier_student/export/model_float.tflite" \
   "${PY}" finetune/run_classifier.py "${EXPORT_ARGS[@]}" \
-    --lite_model_path="${OUT}/classifier_student/export/model.tflite"
+    --lite_model_path="${OUT}/classifier_student/export/model_float.tflite"
 
 TOTAL_END=$(date +%s)
 "${PY}" scripts/demo_summary.py --output_dir "${OUT}" \

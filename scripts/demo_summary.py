@@ -57,7 +57,7 @@ def mrc_metric(output):
 
 def export_metric(output):
     sizes = []
-    for name in ("model.tflite", "model_quant.tflite"):
+    for name in ("model_float.tflite", "model_quant.tflite"):
         path = os.path.join(output, name)
         sizes.append("%s %.2f MB" % (name, os.path.getsize(path) / 1e6))
     return ", ".join(sizes)

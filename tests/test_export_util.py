@@ -23,7 +23,8 @@ def encoder_model_fn(features, labels, mode, params):
     config = modeling.BertConfig.from_dict(TINY)
     model = modeling.BertModel(config, False, features["input_ids"],
                                features["input_mask"],
-                               features["segment_ids"], use_einsum=False)
+                               features["segment_ids"], use_einsum=False,
+                               mask_adder=modeling.SERVING_MASK_ADDER)
     pooled = tf.identity(model.get_pooled_output(), name="pooled")
     first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
     step = tf.train.get_or_create_global_step()
@@ -66,7 +67,9 @@ def exported(tmp_path_factory):
         estimator,
         export_util.serving_input_receiver_fn_builder(SEQ),
         str(base / "export"),
-        use_post_quantization=True)
+        quantizations=export_util.QUANTIZATIONS,
+        representative_features=random_features(32, seed=5),
+        int8_outputs=True)
     return estimator, paths
 
 
@@ -83,9 +86,13 @@ def estimator_predictions(estimator, features):
 def test_export_writes_all_models(exported):
     _, paths = exported
     assert os.path.isfile(os.path.join(paths["saved_model"], "saved_model.pb"))
-    assert paths["tflite"].endswith(export_util.TFLITE_NAME)
-    assert paths["tflite_quant"].endswith(export_util.TFLITE_QUANT_NAME)
-    for key in ("tflite", "tflite_quant"):
+    names = {key: os.path.basename(paths[key])
+             for key in export_util.QUANTIZATIONS}
+    # The published file names.
+    assert names == {"float": "model_float.tflite",
+                     "dynamic": "model_quant.tflite",
+                     "int8": "model_int8.tflite"}
+    for key in export_util.QUANTIZATIONS:
         assert os.path.getsize(paths[key]) > 0
 
 
@@ -106,7 +113,7 @@ def test_float_tflite_matches_estimator(exported):
     estimator, paths = exported
     features = random_features(6, seed=1)
     expected = estimator_predictions(estimator, features)
-    lite = export_util.run_tflite(paths["tflite"], features)
+    lite = export_util.run_tflite(paths["float"], features)
     assert set(lite) == {"pooled", "first"}
     for key in lite:
         assert lite[key].shape == expected[key].shape
@@ -116,7 +123,7 @@ def test_float_tflite_matches_estimator(exported):
 def test_quantized_tflite_runs_and_is_close(exported):
     estimator, paths = exported
     features = random_features(4, seed=2)
-    lite = export_util.run_tflite(paths["tflite_quant"], features)
+    lite = export_util.run_tflite(paths["dynamic"], features)
     expected = estimator_predictions(estimator, features)
     assert lite["pooled"].shape == expected["pooled"].shape
     assert np.all(np.isfinite(lite["pooled"]))
@@ -129,7 +136,7 @@ def test_run_tflite_names_missing_input(exported):
     features = random_features(1)
     del features[0]["segment_ids"]
     with pytest.raises(ValueError, match="segment_ids"):
-        export_util.run_tflite(paths["tflite"], features)
+        export_util.run_tflite(paths["float"], features)
 
 
 def test_export_without_checkpoint_is_an_error(tmp_path):
@@ -163,3 +170,51 @@ def test_guard_keeps_biases_and_guards_per_position_constants():
         with tf.Session(graph=new_graph) as sess:
             actual = sess.run("position:0", {"x:0": value})
     np.testing.assert_array_equal(expected, actual)
+
+
+def test_int8_model_has_int8_tensors_and_outputs(exported):
+    estimator, paths = exported
+    summary = export_util.model_summary(paths["int8"], with_violations=True)
+    kinds = [d["dtype"] for d in summary["tensors"]]
+    # Besides int8 activations and weights: int32 biases, shapes and ids;
+    # float only on the attention mask before it is quantized.
+    assert kinds.count("int8") > 0.6 * len(kinds)
+    assert kinds.count("float32") <= 3
+    assert summary["violations"] == []
+    assert [d["dtype"] for d in summary["outputs"]] == ["int8", "int8"]
+    assert [d["dtype"] for d in summary["inputs"]] == ["int32"] * 3
+    features = random_features(4, seed=2)
+    lite = export_util.run_tflite(paths["int8"], features)  # Dequantized.
+    expected = estimator_predictions(estimator, features)
+    assert lite["pooled"].dtype == np.float32
+    np.testing.assert_allclose(lite["pooled"], expected["pooled"], atol=0.15)
+
+
+def test_float_model_is_not_integer(exported):
+    _, paths = exported
+    assert export_util.model_summary(paths["float"],
+                                      with_violations=True)["violations"]
+
+
+@pytest.mark.parametrize("features, message", [
+    ([], "representative set is empty"),
+    (random_features(2)[:1] + [{"input_ids": [1] * (SEQ - 1),
+                                "input_mask": [1] * (SEQ - 1),
+                                "segment_ids": [0] * (SEQ - 1)}],
+     "example 1 has input_ids of length 15, the model takes 16"),
+])
+def test_bad_representative_set_is_named(exported, tmp_path, features,
+                                         message):
+    _, paths = exported
+    with pytest.raises(ValueError, match=message):
+        export_util.convert_to_tflite(paths["saved_model"],
+                                      str(tmp_path / "m.tflite"), "int8",
+                                      representative_features=features)
+
+
+def test_unknown_quantization_is_named(exported, tmp_path):
+    _, paths = exported
+    with pytest.raises(ValueError, match="quantization must be one of"):
+        export_util.convert_to_tflite(paths["saved_model"],
+                                      str(tmp_path / "m.tflite"), "int4")
+

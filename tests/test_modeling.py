@@ -127,7 +127,8 @@ def test_published_parameter_totals():
     assert totals["roberta_wwm_large_ext"] == 326595208
 
 
-def test_einsum_and_matmul_agree_on_padded_batch():
+def test_einsum_matmul_and_serving_mask_agree_on_padded_batch():
+    """The export graph (matmuls, SERVING_MASK_ADDER) computes the same."""
     config = repo_config("tiny_student_f4")
     rng = np.random.RandomState(0)
     ids = rng.randint(0, config.vocab_size, size=(2, 9)).astype(np.int32)
@@ -135,13 +136,16 @@ def test_einsum_and_matmul_agree_on_padded_batch():
     mask[1, 6:] = 0
     outputs = []
     weights = None
-    for use_einsum in (True, False):
+    for use_einsum, mask_adder in ((True, modeling.MASK_ADDER),
+                                   (False, modeling.MASK_ADDER),
+                                   (False, modeling.SERVING_MASK_ADDER)):
         with tf.Graph().as_default():
             model = modeling.BertModel(config,
                                        False,
                                        tf.constant(ids),
                                        tf.constant(mask),
-                                       use_einsum=use_einsum)
+                                       use_einsum=use_einsum,
+                                       mask_adder=mask_adder)
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
                 if weights is None:
@@ -154,7 +158,8 @@ def test_einsum_and_matmul_agree_on_padded_batch():
                         v.load(weights[v.name], sess)
                 outputs.append(sess.run(model.get_sequence_output()))
     assert np.abs(outputs[0]).max() > 1e-2
-    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+    for output in outputs[1:]:
+        np.testing.assert_allclose(outputs[0], output, atol=1e-5)
 
 
 BASE = {

@@ -7,6 +7,7 @@ with other entry points imported by the test session): once through
 run.chnsenticorp.sh on a subset of the real ChnSentiCorp data with a tiny
 MobileBERT config, once more directly to check that --rand_seed repeats.
 """
+import json
 import os
 import re
 import shutil
@@ -436,7 +437,9 @@ def trained(tmp_path_factory):
     export_dir = base / "export"
     args = common_args(base) + [
         "--export_dir=" + str(export_dir), "--use_post_quantization",
-        "--lite_model_path=" + str(export_dir / export_util.TFLITE_NAME)
+        "--export_quantization=int8", "--representative_examples=64",
+        "--lite_model_path=" + str(export_dir /
+                                   export_util.TFLITE_NAMES["float"])
     ]
     result = run_ok(
         ["bash", os.path.join(FINETUNE, "run.chnsenticorp.sh")] + args,
@@ -513,7 +516,7 @@ def test_float_tflite_matches_estimator(trained):
     assert expected[:, 1].std() > 1e-3
     features = classifier_data.read_features(feature_file(base, "test"), SEQ)
     lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_NAME), features)
+        str(base / "export" / export_util.TFLITE_NAMES["float"]), features)
     np.testing.assert_allclose(lite["probabilities"], expected, atol=1e-4)
 
 
@@ -534,10 +537,52 @@ def test_quantized_tflite_loads_and_runs(trained):
     features = classifier_data.read_features(feature_file(base, "dev"),
                                              SEQ)[:8]
     lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_QUANT_NAME), features)
+        str(base / "export" / export_util.TFLITE_NAMES["dynamic"]), features)
     assert lite["probabilities"].shape == (8, 2)
     np.testing.assert_allclose(lite["probabilities"].sum(axis=1), 1.0,
                                atol=1e-4)
+
+
+def read_verification(export_dir):
+    with open(str(export_dir / export_util.VERIFICATION_FILE)) as f:
+        return json.load(f)
+
+
+def test_int8_model_is_integer_and_agrees_with_float(trained):
+    base, _ = trained
+    path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
+    summary = export_util.model_summary(path, with_violations=True)
+    kinds = {d["name"]: d["dtype"] for d in summary["tensors"]}
+    # TFLite names the encoder's weights after their MatMul; the head's keep
+    # the variable name. Float only at the mask cast and the output.
+    assert kinds["output_weights"] == "int8"
+    assert list(kinds.values()).count("float32") <= 2
+    assert summary["violations"] == []
+    report = read_verification(base / "export")
+    assert set(report) == {"float", "dynamic", "int8"}
+    estimator = read_results(base / "out" / "eval_results.txt")
+    assert report["float"]["eval_accuracy"] == pytest.approx(
+        float(estimator["eval_accuracy"]), abs=1e-6)
+    assert report["int8"]["eval_examples"] == 100
+    assert report["int8"]["label_agreement_with_float"] >= 0.95
+    assert report["int8"]["size_bytes"] < 0.5 * report["float"]["size_bytes"]
+    assert 0 < report["int8"]["max_probability_difference"] < 0.5
+
+
+def test_lite_model_of_another_task_or_length_is_named(trained):
+    from finetune import run_classifier
+    from finetune import run_squad
+    base, _ = trained
+    # The float model: loading it needs no TF 2 subprocess under TF 1.
+    path = str(base / "export" / export_util.TFLITE_NAMES["float"])
+    with pytest.raises(ValueError, match="2 classes, the task has 3"):
+        run_classifier.lite_probabilities(path, [], 3, SEQ)
+    with pytest.raises(ValueError,
+                       match="length %d, --max_seq_length is 128" % SEQ):
+        run_classifier.lite_probabilities(path, [], 2, 128)
+    with pytest.raises(ValueError, match="a model of another task"):
+        export_util.check_lite_model(path, run_squad.LOGIT_NAMES, SEQ,
+                                     "--lite_model_path")
 
 
 def test_rand_seed_repeats_a_cpu_run(trained):

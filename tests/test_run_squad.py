@@ -126,7 +126,8 @@ def trained(files):
         "--vocab_file=" + VOCAB, "--do_train", "--train_file=" +
         files["train"], "--do_predict", "--predict_file=" + files["predict"],
         "--num_train_epochs=%d" % TRAIN_EPOCHS, "--output_dir=" + output_dir,
-        "--export_dir=" + export_dir
+        "--export_dir=" + export_dir, "--export_quantization=int8",
+        "--representative_examples=16"
     ] + SMALL_RUN)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {"proc": proc, "output_dir": output_dir, "export_dir": export_dir}
@@ -211,7 +212,8 @@ def test_export_savedmodel_and_tflite_agree(trained):
     export_root = trained["export_dir"]
     saved = [d for d in os.listdir(export_root) if d.isdigit()]
     assert len(saved) == 1
-    assert os.path.getsize(os.path.join(export_root, "model.tflite")) > 0
+    float_path = os.path.join(export_root, export_util.TFLITE_NAMES["float"])
+    assert os.path.getsize(float_path) > 0
     with tf.Graph().as_default(), tf.Session() as sess:
         meta = tf.saved_model.loader.load(
             sess, [tf.saved_model.tag_constants.SERVING],
@@ -233,10 +235,29 @@ def test_export_savedmodel_and_tflite_agree(trained):
         start, end = sess.run([signature.outputs["start_logits"].name,
                                signature.outputs["end_logits"].name], feed)
     assert start.shape == end.shape == (1, 128)
-    lite = export_util.run_tflite(
-        os.path.join(export_root, "model.tflite"), [example])
+    lite = export_util.run_tflite(float_path, [example])
     assert np.allclose(lite["start_logits"], start, atol=1e-4)
     assert np.allclose(lite["end_logits"], end, atol=1e-4)
+
+
+def test_int8_export_scores_with_the_cmrc_metric(trained):
+    with open(os.path.join(trained["export_dir"],
+                           export_util.VERIFICATION_FILE)) as f:
+        report = json.load(f)
+    assert set(report) == {"float", "int8"}
+    with open(os.path.join(trained["output_dir"], "eval_results.json")) as f:
+        estimator = json.load(f)
+    # The float TFLite model scores as the estimator does.
+    assert "%.3f" % report["float"]["f1"] == estimator["F1"]
+    assert "%.3f" % report["float"]["em"] == estimator["EM"]
+    int8 = report["int8"]
+    assert 0.0 <= int8["em"] <= int8["f1"] <= 100.0
+    assert int8["questions"] == report["float"]["questions"] > 0
+    assert 0.0 <= int8["answer_agreement_with_float"] <= 1.0
+    assert int8["size_bytes"] < report["float"]["size_bytes"]
+    assert export_util.model_summary(
+        os.path.join(trained["export_dir"], export_util.TFLITE_NAMES["int8"]),
+        with_violations=True)["violations"] == []
 
 
 def test_script_predicts_from_index_file_in_any_directory(
