@@ -30,6 +30,7 @@ from __future__ import division
 from __future__ import print_function
 
 import collections
+import contextlib
 import os
 
 import tensorflow.compat.v1 as tf
@@ -409,7 +410,46 @@ def train_stage(stage, build_model_fn, build_input_fn, options):
     estimator = estimator_util.make_estimator(build_model_fn(stage),
                                               stage.model_dir, options,
                                               stage.batch_size)
-    estimator.train(input_fn=input_fn, max_steps=stage.max_steps)
+    with damaged_records_named(stage):
+        estimator.train(input_fn=input_fn, max_steps=stage.max_steps)
+
+
+@contextlib.contextmanager
+def damaged_records_named(stage):
+    """Turns a DataLossError of the input pipeline into a ValueError that
+    names the damaged file, its flag and the last good record.
+
+    Only the first record of each file is checked before training (reading
+    every shard in full up front would take long on a real corpus); a file
+    truncated later fails inside TensorFlow's reader, whose message names
+    no file.  Then the stage's files are scanned to find it.
+    """
+    try:
+        yield
+    except tf.errors.DataLossError as error:
+        flag = "first_input_file" if stage.name == FIRST else "input_file"
+        tf.logging.info("Reading failed (%s); scanning the %d input files "
+                        "for the damaged one.", error.message,
+                        len(stage.input_files))
+        for path in stage.input_files:
+            good = complete_records(path)
+            if good is not None:
+                raise ValueError(
+                    "%s (--%s): truncated or corrupt after its first %d "
+                    "records; rewrite it" % (path, flag, good))
+        raise
+
+
+def complete_records(path):
+    """None when every record of the TFRecord file `path` reads back,
+    else the number of records before the damage."""
+    count = 0
+    try:
+        for _ in tf.io.tf_record_iterator(path):
+            count += 1
+    except tf.errors.DataLossError:
+        return count
+    return None
 
 
 def describe_init(plan):
@@ -460,7 +500,8 @@ def run_eval(recipe, distill, build_model_fn, build_input_fn, options,
                                               options,
                                               stage.batch_size,
                                               eval_batch_size=eval_batch_size)
-    result = estimator.evaluate(input_fn=input_fn, steps=max_eval_steps)
+    with damaged_records_named(stage):
+        result = estimator.evaluate(input_fn=input_fn, steps=max_eval_steps)
     write_eval_results(os.path.join(stage.model_dir, EVAL_RESULTS_FILE),
                        result)
     return result

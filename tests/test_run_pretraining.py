@@ -537,6 +537,26 @@ def test_bad_input_gives_clear_error(work, teacher, case):
     assert not glob.glob(str(out / "warmup" / "*.index"))
 
 
+def test_shard_truncated_after_its_first_record_is_named(work, tmp_path):
+    """Damage past the checked first record fails inside TensorFlow's
+    reader; the error line still names the file and flag."""
+    shard = tmp_path / "truncated.tfrecord"
+    data = (work / "train-0.tfrecord").read_bytes()
+    # Cut inside a record (a cut that leaves only part of the next 12-byte
+    # header reads as a clean end of file on both stacks).
+    shard.write_bytes(data[:len(data) // 2 + 100])
+    code, log = run_pretraining(
+        "--input_file=%s" % shard, "--output_dir=%s" % (tmp_path / "out"),
+        "--bert_config_file=%s" % (work / "teacher.json"),
+        "--max_seq_length=%d" % SEQ, "--max_predictions_per_seq=%d" % PREDS,
+        "--train_batch_size=8", "--do_train", "--num_train_steps=20",
+        "--num_warmup_steps=0", "--iterations_per_loop=20", check=False)
+    assert code == 1
+    assert re.match(r"ERROR: .*truncated\.tfrecord \(--input_file\): "
+                    r"truncated or corrupt after its first \d+ records",
+                    log.strip().splitlines()[-1]), log[-3000:]
+
+
 def test_run_pretrain_sh_flags_exist():
     _, help_text = run_pretraining("--helpfull", check=False)
     defined = set(re.findall(r"^\s+--(?:\[no\])?(\w+)", help_text, re.M))
