@@ -314,7 +314,7 @@ def test_stage3_loss_falls_and_eval_written(work, distilled):
     assert abs(loss - soft) < 0.2 * abs(soft - hard), results
 
 
-def student_outputs_twice(work, with_teacher):
+def student_outputs_twice(work, with_teacher, layer_wise=False):
     """The student's sequence output, evaluated twice on one batch in the
     TRAIN-mode graph of a stage (with the teacher or without)."""
     from pretrain import modeling
@@ -323,7 +323,7 @@ def student_outputs_twice(work, with_teacher):
     batch = fixed_batch(work, size=4)
     stage = pretraining_stages.Stage(
         name="main", model_dir=None, input_files=[], max_seq_length=SEQ,
-        batch_size=4, max_steps=1, schedule_steps=1, layer_wise=False,
+        batch_size=4, max_steps=1, schedule_steps=1, layer_wise=layer_wise,
         with_teacher=with_teacher, init=None)
     configs = [modeling.BertConfig.from_json_file(str(work / name))
                for name in ("student.json", "teacher.json")]
@@ -338,10 +338,14 @@ def student_outputs_twice(work, with_teacher):
             return sess.run(output), sess.run(output)
 
 
-def test_student_is_deterministic_whenever_a_teacher_is_built(work):
+@pytest.mark.parametrize("layer_wise", [True, False],
+                         ids=["stage1", "stage3"])
+def test_student_is_deterministic_whenever_a_teacher_is_built(work,
+                                                              layer_wise):
     """The published recipe builds the student with is_training=False in
     the distillation stages; plain MLM keeps its attention dropout."""
-    first, second = student_outputs_twice(work, with_teacher=True)
+    first, second = student_outputs_twice(work, with_teacher=True,
+                                          layer_wise=layer_wise)
     np.testing.assert_array_equal(first, second)
     first, second = student_outputs_twice(work, with_teacher=False)
     assert np.any(first != second)
