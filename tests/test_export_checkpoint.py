@@ -286,7 +286,8 @@ def test_vocab_that_does_not_fit_the_config_is_rejected(stage3, tmp_path):
 
 
 def test_directory_without_vocab_names_the_flag(stage3):
-    with pytest.raises(ValueError, match="pass --vocab_file"):
+    with pytest.raises(ValueError, match=r"no vocab.txt .*pass the vocabulary "
+                       r"explicitly \(VOCAB= / --vocab_file\)"):
         export_checkpoint.find_release_inputs(stage3[1], STUDENT_CONFIG)
 
 
