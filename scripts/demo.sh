@@ -107,8 +107,8 @@ run_stage teacher_mlm "${OUT}/teacher" \
   "${PY}" pretrain/run_pretraining.py "${PRETRAIN_COMMON[@]}" \
     --bert_config_file="${TEACHER_CONFIG}" \
     --output_dir="${OUT}/teacher" \
-    --learning_rate=2e-3 --num_train_steps=${TEACHER_STEPS} \
-    --num_warmup_steps=100 --distill_ground_truth_ratio=1.0
+    --learning_rate=1e-3 --num_train_steps=${TEACHER_STEPS} \
+    --num_warmup_steps=$((TEACHER_STEPS / 10)) --distill_ground_truth_ratio=1.0
 
 # The published recipe's structure (run.pretrain.sh), scaled down.
 run_stage student_distillation "${OUT}/student" \
