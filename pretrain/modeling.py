@@ -390,8 +390,7 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     token_type_table = tf.get_variable(
         "token_type_embeddings", [config.type_vocab_size, config.hidden_size],
         initializer=initializer)
-    token_types = tf.one_hot(token_type_ids, depth=config.type_vocab_size)
-    output += one_hot_lookup(token_types, token_type_table, use_einsum)
+    output += token_type_lookup(token_type_ids, token_type_table, use_einsum)
 
     position_table = tf.get_variable(
         "position_embeddings",
@@ -402,6 +401,21 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     output = normalize(output, config.normalization_type)
     output = dropout(output, config.hidden_dropout_prob)
     return output, word_output, embedding_table
+
+
+def token_type_lookup(token_type_ids, token_type_table, use_einsum):
+    """Segment embeddings [B, S, H] of token_type_ids [B, S].
+
+    A one-hot matmul, as published (fast on TPU), except in a
+    fake-quantized graph: there it is a gather, the same numbers, because
+    TFLite's int8 converter cannot give the matmul's transposed table one
+    scale ("same scale constraint" on TRANSPOSE).
+    """
+    if quantization.active():
+        return tf.gather(token_type_table, token_type_ids)
+    token_types = tf.one_hot(token_type_ids,
+                             depth=get_shape_list(token_type_table)[0])
+    return one_hot_lookup(token_types, token_type_table, use_einsum)
 
 
 def one_hot_lookup(one_hot, table, use_einsum):
@@ -537,8 +551,11 @@ def bottleneck(config, prev_output, use_einsum):
                          ["bottleneck/%s/dense" % s for s in scopes],
                          use_einsum)  # [B*S, K*I]
     normalized = [
-        apply_normalization(x, p[2], p[3], config.normalization_type)
-        for x, p in zip(tf.split(joined, len(params), axis=-1), params)
+        apply_normalization(x, p[2], p[3], config.normalization_type,
+                            "%s/%s" % (scope,
+                                       norm_scope(config.normalization_type)))
+        for x, p, scope in zip(split_projections(joined, len(params)),
+                               params, scopes)
     ]  # each [B*S, I]
     layer_input = normalized[0]
     if config.use_bottleneck_attention:
@@ -614,6 +631,18 @@ def attention(config, query_key, value, residual, adder, batch_size,
     return output, scores
 
 
+def split_projections(joined, count):
+    """The `count` projections [B*S, I] of joint_dense's output [B*S, count*I].
+
+    Under quantization-aware training a single projection is not split: the
+    int8 converter gives a one-way split's output a range of its own, which
+    its input's learnt one contradicts ("same scale constraint").
+    """
+    if count == 1 and quantization.active():
+        return [joined]
+    return tf.split(joined, count, axis=-1)
+
+
 def split_heads(joined, count, batch_size, seq_length, num_heads, head_size,
                 use_einsum):
     """Per-head views of `count` projections that came out of one MatMul.
@@ -678,7 +707,7 @@ def output_bottleneck(config, inner_output, prev_output, use_einsum):
 
 def pooler(config, sequence_output):
     """First-token pooling: dense + tanh, or the raw vector without it."""
-    first_token = sequence_output[:, 0]  # [B, H]
+    first_token = first_token_of(sequence_output)  # [B, H]
     if not config.classifier_activation:
         return first_token
     return tf.layers.dense(first_token,
@@ -687,6 +716,20 @@ def pooler(config, sequence_output):
                            kernel_initializer=create_initializer(
                                config.initializer_range),
                            name="dense")
+
+
+def first_token_of(sequence_output):
+    """sequence_output[:, 0], [B, H].
+
+    Under quantization-aware training it is a masked sum, the same numbers:
+    the int8 converter gives a slice's output a range of its own, which the
+    learnt range of its input contradicts ("same scale constraint").
+    """
+    if not quantization.active():
+        return sequence_output[:, 0]
+    seq_length = get_shape_list(sequence_output, expected_rank=3)[1]
+    first_position = tf.reshape(tf.one_hot(0, seq_length), [1, -1, 1])
+    return tf.reduce_sum(sequence_output * first_position, axis=1)
 
 
 def masked_lm_logits(config, sequence_output, embedding_table, positions):
@@ -879,18 +922,18 @@ def normalize(inputs, normalization_type):
     """Applies the configured normalization in its checkpoint scope."""
     beta, gamma = norm_variables(get_shape_list(inputs)[-1],
                                  normalization_type)
-    return apply_normalization(inputs, beta, gamma, normalization_type)
+    return apply_normalization(inputs, beta, gamma, normalization_type,
+                               norm_scope(normalization_type))
 
 
 def norm_variables(width, normalization_type):
-    """(beta, gamma) of the configured normalization, in its scope.
+    """(beta, gamma) of the configured normalization, in norm_scope."""
+    return affine_variables(width, norm_scope(normalization_type))
 
-    The scope is MobileBERT's `FakeLayerNorm` for `no_norm`, `LayerNorm`
-    otherwise.
-    """
-    scope = "FakeLayerNorm" if normalization_type == "no_norm" else (
-        "LayerNorm")
-    return affine_variables(width, scope)
+
+def norm_scope(normalization_type):
+    """MobileBERT's `FakeLayerNorm` for `no_norm`, `LayerNorm` otherwise."""
+    return "FakeLayerNorm" if normalization_type == "no_norm" else "LayerNorm"
 
 
 def affine_variables(width, scope):
@@ -903,12 +946,23 @@ def affine_variables(width, scope):
     return beta, gamma
 
 
-def apply_normalization(inputs, beta, gamma, normalization_type):
-    """Layer normalisation, or NoNorm's element-wise `x * gamma + beta`."""
+def apply_normalization(inputs, beta, gamma, normalization_type, name):
+    """Layer normalisation, or NoNorm's element-wise `x * gamma + beta`.
+
+    Under quantization-aware training the output is fake-quantized with its
+    own range under `name` (the normalization's scope, relative to the
+    current one), as a dense layer's is: TFLite runs it as an int8 tensor,
+    and without a range of its own the int8 converter folds a `no_norm`
+    into the next layer's weights and leaves that layer a bias it cannot
+    run.
+    """
     if normalization_type == "no_norm":
-        return inputs * gamma + beta
-    epsilon = 1e-6 if normalization_type == "manual_layer_norm" else 1e-12
-    return standardize(inputs, epsilon) * gamma + beta
+        output = inputs * gamma + beta
+    else:
+        epsilon = 1e-6 if normalization_type == "manual_layer_norm" else 1e-12
+        output = standardize(inputs, epsilon) * gamma + beta
+    # Unchanged outside quantization-aware training.
+    return quantization.quantize_activation(output, name)
 
 
 def layer_norm(inputs, epsilon=1e-12, scope="LayerNorm"):

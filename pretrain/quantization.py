@@ -8,17 +8,23 @@ inside `fake_quantization(is_training)`:
 
   * every float weight matrix read through `tf.get_variable` (dense kernels,
     task heads; not the embedding tables, see UNQUANTIZED_TABLES) is
-    fake-quantized to 8 bits, symmetric,
-    from its own current range: per output channel for dense kernels
-    ([in, out], the layout TFLite quantizes per channel), per tensor for the
-    others;
-  * the output of every `modeling.dense` layer is fake-quantized to 8 bits
-    with a range learnt as a moving average of the batch minimum and
-    maximum (variables `<layer>/activation_quant/{min,max}`, not trainable,
-    kept in the checkpoint and in the exported graph).
+    fake-quantized to 8 bits, symmetric, from its own current range (per
+    tensor, see fake_quantize_weight);
+  * the output of every `modeling.dense` layer and of every normalization
+    is fake-quantized to 8 bits with a range learnt as a moving average of
+    the batch minimum and maximum (variables
+    `<layer>/activation_quant/{min,max}`, not trainable, kept in the
+    checkpoint and in the exported graph).  The int8 conversion keeps these
+    ranges and calibrates the other tensors (attention scores, residual
+    sums) on the representative examples.
+
+`modeling` shapes a few ops differently inside the block, with the same
+numbers, where the int8 converter cannot keep a learnt range through them:
+the segment lookup is a gather, a single bottleneck projection is not
+split, and the first token is taken by a masked sum.
 
 The fake-quantization ops pass gradients straight through inside the range
-(`tf.quantization.fake_quant_with_min_max_vars*`), so training adapts the
+(`tf.quantization.fake_quant_with_min_max_vars`), so training adapts the
 weights to the int8 grid. Outside the context manager nothing changes: the
 graph, the variable names and the numbers are those of the float model.
 A checkpoint without the range variables (a released one) initialises a
@@ -86,27 +92,24 @@ def fake_quantized_getter(getter, *args, **kwargs):
         return variable  # Biases, scalars and the ranges themselves.
     if variable.op.name.endswith(UNQUANTIZED_TABLES):
         return variable
-    return fake_quantize_weight(variable,
-                                per_channel=variable.op.name.endswith(
-                                    "kernel") and variable.shape.ndims == 2)
+    return fake_quantize_weight(variable)
 
 
-def fake_quantize_weight(weight, per_channel):
+def fake_quantize_weight(weight):
     """Symmetric 8-bit fake quantization from the weight's own range.
+
+    One range for the whole tensor.  Per output channel would be finer, but
+    TFLite's int8 converter cannot carry per-channel ranges of an [in, out]
+    kernel through the transpose to its FULLY_CONNECTED [out, in] layout
+    ("same scale constraint" on TRANSPOSE), so a per-channel QAT model does
+    not convert (TF 2.15).
 
     Args:
       weight: float variable (or tensor).
-      per_channel: one range per entry of the last axis (output channel of
-        a [in, out] kernel) instead of one for the whole tensor.
 
     Returns:
       A tensor of the weight's shape on the int8 grid.
     """
-    if per_channel:
-        bound = tf.reduce_max(tf.abs(weight), axis=list(
-            range(weight.shape.ndims - 1)))  # [out]
-        return tf.quantization.fake_quant_with_min_max_vars_per_channel(
-            weight, -bound, bound, num_bits=NUM_BITS, narrow_range=True)
     bound = tf.reduce_max(tf.abs(weight))
     return tf.quantization.fake_quant_with_min_max_vars(
         weight, -bound, bound, num_bits=NUM_BITS, narrow_range=True)

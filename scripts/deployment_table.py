@@ -34,6 +34,12 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Bootstrap: run as a script, the repository root must be on the path for
+# the package import below.
+if not __package__:
+    sys.path.insert(0, REPO)
+
+from finetune import export_util  # pylint: disable=wrong-import-position
 SHARED_DATA = os.path.join(REPO, os.pardir, "shared", "data")
 VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")
 CONFIG = os.path.join(REPO, "config", "tiny_student_f2.json")
@@ -57,6 +63,38 @@ def run(command, log_path):
     print("  done in %.0f s" % (time.time() - start), flush=True)
 
 
+def fine_tuning_commands(python, script, common, work, epochs, qat_epochs,
+                         learning_rates):
+    """(float run, QAT run) command lines of one fine-tuning script.
+
+    The float run trains from random weights, evaluates and exports every
+    post-training variant; the QAT run continues from the float run's
+    checkpoint with fake quantization and exports its int8 model.
+
+    Args:
+      python, script: the interpreter and the entry script.
+      common: the task's flags, shared by both runs.
+      work: the task's work folder (float/ and qat/ go there).
+      epochs, qat_epochs: epochs of each run.
+      learning_rates: (float run, QAT run) learning rates.
+    """
+    float_lr, qat_lr = learning_rates
+    float_run = [python, script] + common + [
+        "--output_dir=" + os.path.join(work, "float"), "--do_train",
+        "--num_train_epochs=%g" % epochs, "--learning_rate=%g" % float_lr,
+        "--export_dir=" + os.path.join(work, "float", "export"),
+        "--use_post_quantization", "--export_quantization=int8",
+    ]
+    qat_run = [python, script] + common + [
+        "--output_dir=" + os.path.join(work, "qat"), "--do_train",
+        "--init_checkpoint=" + os.path.join(work, "float"),
+        "--num_train_epochs=%g" % qat_epochs, "--learning_rate=%g" % qat_lr,
+        "--quantization_aware_training",
+        "--export_dir=" + os.path.join(work, "qat", "export"),
+    ]
+    return float_run, qat_run
+
+
 def classifier_commands(python, work, epochs, qat_epochs, max_seq_length):
     """(float run, QAT run) command lines of run_classifier."""
     common = [
@@ -65,24 +103,11 @@ def classifier_commands(python, work, epochs, qat_epochs, max_seq_length):
         "--vocab_file=" + VOCAB, "--bert_config_file=" + CONFIG,
         "--max_seq_length=%d" % max_seq_length, "--train_batch_size=32",
         "--eval_batch_size=64", "--rand_seed=12345", "--log_every_steps=100",
-        "--tfrecord_dir=" + os.path.join(work, "features"),
+        "--tfrecord_dir=" + os.path.join(work, "features"), "--do_eval",
     ]
-    script = os.path.join(REPO, "finetune", "run_classifier.py")
-    float_run = [python, script] + common + [
-        "--output_dir=" + os.path.join(work, "float"), "--do_train",
-        "--do_eval", "--num_train_epochs=%g" % epochs,
-        "--learning_rate=5e-4",
-        "--export_dir=" + os.path.join(work, "float", "export"),
-        "--use_post_quantization", "--export_quantization=int8",
-    ]
-    qat_run = [python, script] + common + [
-        "--output_dir=" + os.path.join(work, "qat"), "--do_train",
-        "--init_checkpoint=" + os.path.join(work, "float"),
-        "--num_train_epochs=%g" % qat_epochs, "--learning_rate=1e-4",
-        "--quantization_aware_training",
-        "--export_dir=" + os.path.join(work, "qat", "export"),
-    ]
-    return float_run, qat_run
+    return fine_tuning_commands(
+        python, os.path.join(REPO, "finetune", "run_classifier.py"), common,
+        work, epochs, qat_epochs, (5e-4, 1e-4))
 
 
 def squad_commands(python, work, epochs, qat_epochs, max_seq_length,
@@ -97,21 +122,9 @@ def squad_commands(python, work, epochs, qat_epochs, max_seq_length,
         "--max_query_length=32", "--train_batch_size=32",
         "--predict_batch_size=64", "--log_every_steps=100",
     ]
-    script = os.path.join(REPO, "finetune", "run_squad.py")
-    float_run = [python, script] + common + [
-        "--output_dir=" + os.path.join(work, "float"), "--do_train",
-        "--num_train_epochs=%g" % epochs, "--learning_rate=1e-3",
-        "--export_dir=" + os.path.join(work, "float", "export"),
-        "--use_post_quantization", "--export_quantization=int8",
-    ]
-    qat_run = [python, script] + common + [
-        "--output_dir=" + os.path.join(work, "qat"), "--do_train",
-        "--init_checkpoint=" + os.path.join(work, "float"),
-        "--num_train_epochs=%g" % qat_epochs, "--learning_rate=2e-4",
-        "--quantization_aware_training",
-        "--export_dir=" + os.path.join(work, "qat", "export"),
-    ]
-    return float_run, qat_run
+    return fine_tuning_commands(
+        python, os.path.join(REPO, "finetune", "run_squad.py"), common, work,
+        epochs, qat_epochs, (1e-3, 2e-4))
 
 
 def first_dev_questions(path, paragraphs):
@@ -162,11 +175,9 @@ def table_rows(work, metric_names, iterations):
                for label, key in ROWS]
     entries.append(("int8 QAT", qat["int8"],
                     os.path.join(work, "qat", "export"), "int8"))
-    names = {"float": "model_float.tflite", "dynamic": "model_quant.tflite",
-             "int8": "model_int8.tflite"}
     rows = []
     for label, report, directory, key in entries:
-        path = os.path.join(directory, names[key])
+        path = os.path.join(directory, export_util.TFLITE_NAMES[key])
         agreement = [v for k, v in report.items() if k.endswith(
             "agreement_with_float")][0]
         rows.append([label] + [

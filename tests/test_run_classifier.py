@@ -569,6 +569,61 @@ def test_int8_model_is_integer_and_agrees_with_float(trained):
     assert 0 < report["int8"]["max_probability_difference"] < 0.5
 
 
+@pytest.fixture(scope="module")
+def quantization_aware(trained):
+    """Continues the trained classifier with fake quantization, exports."""
+    base, _ = trained
+    export_dir = base / "qat_export"
+    args = [sys.executable, os.path.join(FINETUNE, "run_classifier.py"),
+            "--task_name=chnsenticorp", "--data_dir=" + str(base / "data"),
+            "--vocab_file=" + VOCAB,
+            "--bert_config_file=" + str(base / "tiny.json"),
+            "--init_checkpoint=" + str(base / "out"),
+            "--output_dir=" + str(base / "qat"), "--do_train", "--do_eval",
+            "--quantization_aware_training", "--export_dir=" + str(export_dir),
+            "--representative_examples=64"] + common_args(base)
+    result = run_ok(args, merge_stderr=True, cwd=REPO)
+    return base, export_dir, result.stdout
+
+
+def test_quantization_aware_training_learns_ranges(quantization_aware):
+    import tensorflow.compat.v1 as tf
+    base, _, log = quantization_aware
+    assert "training from random weights" not in log
+    reader = tf.train.load_checkpoint(str(base / "qat"))
+    ranges = {name: reader.get_tensor(name)
+              for name in reader.get_variable_to_shape_map()
+              if "/activation_quant/" in name}
+    # Every dense layer and every normalization has its learnt range.
+    assert ("bert/encoder/layer_1/output/bottleneck/FakeLayerNorm/"
+            "activation_quant/max") in ranges
+    assert ("bert/encoder/layer_0/attention/self/query/activation_quant/min"
+            in ranges)
+    maxima = [v for k, v in ranges.items() if k.endswith("/max")]
+    minima = [v for k, v in ranges.items() if k.endswith("/min")]
+    assert all(v > 0 for v in maxima) and all(v <= 0 for v in minima)
+
+
+def test_quantization_aware_int8_export_is_integer_and_scored(
+        quantization_aware):
+    base, export_dir, _ = quantization_aware
+    path = str(export_dir / export_util.TFLITE_NAMES["int8"])
+    summary = export_util.model_summary(path, with_violations=True)
+    assert summary["violations"] == []
+    kinds = [d["dtype"] for d in summary["tensors"]]
+    assert kinds.count("int8") > 100 and kinds.count("float32") <= 2
+    report = read_verification(export_dir)
+    assert set(report) == {"float", "int8"}
+    assert report["int8"]["eval_examples"] == 100
+    # The int8 model is the fake-quantized graph's: its accuracy is the
+    # QAT estimator's, up to the calibrated tensors' rounding.
+    estimator = read_results(base / "qat" / "eval_results.txt")
+    assert report["int8"]["eval_accuracy"] == pytest.approx(
+        float(estimator["eval_accuracy"]), abs=0.03)
+    assert report["int8"]["label_agreement_with_float"] >= 0.9
+    assert report["int8"]["size_bytes"] < 0.5 * report["float"]["size_bytes"]
+
+
 def test_lite_model_of_another_task_or_length_is_named(trained):
     from finetune import run_classifier
     from finetune import run_squad
