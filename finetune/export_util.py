@@ -260,7 +260,7 @@ def convert_graph(graph_def, input_names, output_names, quantization,
     Raises:
       ValueError: the converter cannot quantize the graph to int8.
     """
-    graph_def = guard_constant_operands(graph_def)
+    graph_def = keep_learnt_ranges(guard_constant_operands(graph_def))
     ensure_converter_on_path()
     with tf.Graph().as_default() as graph:
         tf.import_graph_def(graph_def, name="")
@@ -565,6 +565,82 @@ def guard_constant_operands(graph_def):
             tf.make_tensor_proto(np.finfo(np.float32).min, tf.float32))
         graph_def.node.extend([lowest])
     return graph_def
+
+
+# Ops that only move values: an int8 model gives their output the scale of
+# their input.
+DATA_MOVEMENT_OPS = frozenset([
+    "Reshape", "Transpose", "Split", "SplitV", "StridedSlice", "Slice",
+    "GatherV2", "Squeeze", "ExpandDims", "Unpack", "Identity"
+])
+FAKE_QUANT_OP = "FakeQuantWithMinMaxVars"
+
+
+def keep_learnt_ranges(graph_def):
+    """Carries each learnt activation range through the ops that move data.
+
+    In a quantization-aware graph a `FakeQuantWithMinMaxVars` fixes its
+    tensor's int8 range. TF 2.15's int8 converter also calibrates the
+    output of a reshape, transpose, split or slice that reads that tensor
+    and then finds the two ranges differ, which such an op does not allow
+    ("quantization parameters violate the same scale constraint"). Each
+    output of such an op (and of the ops that move it further) gets a
+    FakeQuant with the source's range: an exact identity on values that are
+    already on that grid, so the graph computes the same numbers.
+
+    Args:
+      graph_def: a frozen GraphDef.
+
+    Returns:
+      A new GraphDef (the same one when it has no FakeQuant).
+    """
+    graph_def = copy.deepcopy(graph_def)
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(graph_def, name="")
+    nodes = {node.name: node for node in graph_def.node}
+    pending = [op for op in graph.get_operations()
+               if op.type == FAKE_QUANT_OP and op.inputs[0].dtype == tf.float32]
+    added = []
+    while pending:
+        source = pending.pop()
+        for consumer in set(op for t in source.outputs for op in t.consumers()):
+            if consumer.type not in DATA_MOVEMENT_OPS:
+                continue
+            for index, output in enumerate(consumer.outputs):
+                if output.dtype != tf.float32:
+                    continue
+                name = "%s/learnt_range_%d" % (consumer.name, index)
+                if name in nodes:
+                    continue
+                reference = consumer.name if index == 0 else "%s:%d" % (
+                    consumer.name, index)
+                for reader in output.consumers():
+                    node = nodes[reader.name]
+                    node.input[:] = [name if i == reference or (
+                        index == 0 and i == consumer.name + ":0") else i
+                                     for i in node.input]
+                copy_node = tf.NodeDef(name=name, op=FAKE_QUANT_OP)
+                copy_node.input.extend(
+                    [reference] + list(nodes[source.name].input[1:3]))
+                for key in ("num_bits", "narrow_range"):
+                    copy_node.attr[key].CopyFrom(nodes[source.name].attr[key])
+                nodes[name] = copy_node
+                added.append(copy_node)
+                pending.append(_FakeQuantView(name, output))
+    graph_def.node.extend(added)
+    return graph_def
+
+
+class _FakeQuantView(object):
+    """The part of a tf.Operation keep_learnt_ranges reads, for a new node.
+
+    Its consumers are those of the tensor it replaces (`output`), the
+    readers rewired to it.
+    """
+
+    def __init__(self, name, output):
+        self.name = name
+        self.outputs = [output]
 
 
 def tensor_name(graph_input):

@@ -390,7 +390,8 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     token_type_table = tf.get_variable(
         "token_type_embeddings", [config.type_vocab_size, config.hidden_size],
         initializer=initializer)
-    output += token_type_lookup(token_type_ids, token_type_table, use_einsum)
+    token_types = tf.one_hot(token_type_ids, depth=config.type_vocab_size)
+    output += one_hot_lookup(token_types, token_type_table, use_einsum)
 
     position_table = tf.get_variable(
         "position_embeddings",
@@ -401,21 +402,6 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     output = normalize(output, config.normalization_type)
     output = dropout(output, config.hidden_dropout_prob)
     return output, word_output, embedding_table
-
-
-def token_type_lookup(token_type_ids, token_type_table, use_einsum):
-    """Segment embeddings [B, S, H] of token_type_ids [B, S].
-
-    A one-hot matmul, as published (fast on TPU), except in a
-    fake-quantized graph: there it is a gather, the same numbers, because
-    TFLite's int8 converter cannot give the matmul's transposed table one
-    scale ("same scale constraint" on TRANSPOSE).
-    """
-    if quantization.active():
-        return tf.gather(token_type_table, token_type_ids)
-    token_types = tf.one_hot(token_type_ids,
-                             depth=get_shape_list(token_type_table)[0])
-    return one_hot_lookup(token_types, token_type_table, use_einsum)
 
 
 def one_hot_lookup(one_hot, table, use_einsum):
@@ -554,7 +540,7 @@ def bottleneck(config, prev_output, use_einsum):
         apply_normalization(x, p[2], p[3], config.normalization_type,
                             "%s/%s" % (scope,
                                        norm_scope(config.normalization_type)))
-        for x, p, scope in zip(split_projections(joined, len(params)),
+        for x, p, scope in zip(tf.split(joined, len(params), axis=-1),
                                params, scopes)
     ]  # each [B*S, I]
     layer_input = normalized[0]
@@ -631,18 +617,6 @@ def attention(config, query_key, value, residual, adder, batch_size,
     return output, scores
 
 
-def split_projections(joined, count):
-    """The `count` projections [B*S, I] of joint_dense's output [B*S, count*I].
-
-    Under quantization-aware training a single projection is not split: the
-    int8 converter gives a one-way split's output a range of its own, which
-    its input's learnt one contradicts ("same scale constraint").
-    """
-    if count == 1 and quantization.active():
-        return [joined]
-    return tf.split(joined, count, axis=-1)
-
-
 def split_heads(joined, count, batch_size, seq_length, num_heads, head_size,
                 use_einsum):
     """Per-head views of `count` projections that came out of one MatMul.
@@ -707,7 +681,7 @@ def output_bottleneck(config, inner_output, prev_output, use_einsum):
 
 def pooler(config, sequence_output):
     """First-token pooling: dense + tanh, or the raw vector without it."""
-    first_token = first_token_of(sequence_output)  # [B, H]
+    first_token = sequence_output[:, 0]  # [B, H]
     if not config.classifier_activation:
         return first_token
     return tf.layers.dense(first_token,
@@ -716,20 +690,6 @@ def pooler(config, sequence_output):
                            kernel_initializer=create_initializer(
                                config.initializer_range),
                            name="dense")
-
-
-def first_token_of(sequence_output):
-    """sequence_output[:, 0], [B, H].
-
-    Under quantization-aware training it is a masked sum, the same numbers:
-    the int8 converter gives a slice's output a range of its own, which the
-    learnt range of its input contradicts ("same scale constraint").
-    """
-    if not quantization.active():
-        return sequence_output[:, 0]
-    seq_length = get_shape_list(sequence_output, expected_rank=3)[1]
-    first_position = tf.reshape(tf.one_hot(0, seq_length), [1, -1, 1])
-    return tf.reduce_sum(sequence_output * first_position, axis=1)
 
 
 def masked_lm_logits(config, sequence_output, embedding_table, positions):

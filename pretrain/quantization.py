@@ -15,13 +15,9 @@ inside `fake_quantization(is_training)`:
     the batch minimum and maximum (variables
     `<layer>/activation_quant/{min,max}`, not trainable, kept in the
     checkpoint and in the exported graph).  The int8 conversion keeps these
-    ranges and calibrates the other tensors (attention scores, residual
-    sums) on the representative examples.
-
-`modeling` shapes a few ops differently inside the block, with the same
-numbers, where the int8 converter cannot keep a learnt range through them:
-the segment lookup is a gather, a single bottleneck projection is not
-split, and the first token is taken by a masked sum.
+    ranges (carried through reshapes and slices by
+    `export_util.keep_learnt_ranges`) and calibrates the other tensors
+    (attention scores, residual sums) on the representative examples.
 
 The fake-quantization ops pass gradients straight through inside the range
 (`tf.quantization.fake_quant_with_min_max_vars`), so training adapts the

@@ -107,28 +107,38 @@ def test_fake_quantization_blocks_do_not_nest():
         assert not quantization.active()
 
 
-@pytest.mark.parametrize("count", [1, 3])
-def test_ops_shaped_for_the_int8_converter_give_the_same_numbers(count):
-    rng = np.random.RandomState(1)
-    table = rng.randn(2, 6).astype(np.float32)
-    segments = np.array([[0, 1, 1, 0]], np.int32)
-    sequence = rng.randn(3, 4, 6).astype(np.float32)
-    joined = rng.randn(5, 4 * count).astype(np.float32)
-
-    def build():
-        return (modeling.token_type_lookup(tf.constant(segments),
-                                           tf.constant(table), True),
-                modeling.first_token_of(tf.constant(sequence)),
-                modeling.split_projections(tf.constant(joined), count))
-
-    with tf.Graph().as_default():
-        plain = run(build())
-        with quantization.fake_quantization(is_training=False):
-            shaped = run(build())
-            ops = {op.type for op in tf.get_default_graph().get_operations()}
-    assert "GatherV2" in ops
-    np.testing.assert_array_equal(plain[0], table[segments])
-    np.testing.assert_array_equal(plain[1], sequence[:, 0])
-    for got, expected in zip(shaped, plain):
-        for a, b in zip(np.atleast_1d(got), np.atleast_1d(expected)):
-            np.testing.assert_array_equal(a, b)
+def test_learnt_ranges_are_carried_through_data_movement():
+    from finetune import export_util
+    values = np.linspace(-2.0, 2.0, 24).astype(np.float32).reshape(4, 6)
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, [4, 6], name="x")
+        quantized = tf.quantization.fake_quant_with_min_max_vars(
+            x, tf.constant(-1.5), tf.constant(1.0))
+        first, second = tf.split(tf.reshape(quantized, [2, 12]), 2, axis=1)
+        outputs = [tf.identity(first[:, 1:] * 2.0, name="a"),
+                   tf.identity(second + 1.0, name="b")]
+        graph_def = graph.as_graph_def()
+        with tf.Session() as sess:
+            expected = sess.run(outputs, {x: values})
+    rewritten = export_util.keep_learnt_ranges(graph_def)
+    with tf.Graph().as_default() as graph:
+        tf.import_graph_def(rewritten, name="")
+        copies = [op for op in graph.get_operations()
+                  if op.name.endswith(tuple("learnt_range_%d" % i
+                                            for i in range(2)))]
+        with tf.Session() as sess:
+            got = sess.run(["a:0", "b:0"], {"x:0": values})
+            ranges = {op.inputs[0].op.type: sess.run(op.inputs[1:])
+                      for op in copies}
+    # The reshape, both outputs of the split and the slice of the first.
+    assert sorted(op.inputs[0].op.type for op in copies) == [
+        "Reshape", "Split", "Split", "StridedSlice"]
+    assert all(np.allclose(r, [-1.5, 1.0]) for r in ranges.values())
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    # Applied again it adds nothing; a float graph is left as it is.
+    assert export_util.keep_learnt_ranges(rewritten) == rewritten
+    with tf.Graph().as_default() as graph:
+        tf.reshape(tf.placeholder(tf.float32, [4, 6]), [24])
+        plain = graph.as_graph_def()
+    assert export_util.keep_learnt_ranges(plain) == plain
