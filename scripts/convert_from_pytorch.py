@@ -345,15 +345,9 @@ def plan_variables(bert_config, kind, tensors, names):
         else:
             dropped[group].append(name)
     if missing or unexpected:
-        lines = ["the weights do not hold the model its config.json "
-                 "describes."]
-        if missing:
-            lines.append("Missing (%d):" % len(missing))
-            lines.extend("  " + m for m in missing)
-        if unexpected:
-            lines.append("Not part of the model (%d):" % len(unexpected))
-            lines.extend("  " + u for u in unexpected)
-        raise ValueError("\n".join(lines))
+        raise ValueError(export_checkpoint.listed_problems(
+            "the weights do not hold the model its config.json describes.",
+            [("Missing", missing), ("Not part of the model", unexpected)]))
     return Plan(sources, fresh, heads, dropped)
 
 

@@ -147,6 +147,22 @@ def drop_group(name):
     return DROP_OTHER
 
 
+def listed_problems(headline, sections):
+    """An error message: `headline`, then each non-empty section's items.
+
+    Args:
+      headline: the first line.
+      sections: (title, items) pairs; a section reads "Title (N):" and
+        one indented line per item.
+    """
+    lines = [headline]
+    for title, items in sections:
+        if items:
+            lines.append("%s (%d):" % (title, len(items)))
+            lines.extend("  " + item for item in items)
+    return "\n".join(lines)
+
+
 def select_model_variables(ckpt_shapes, bert_config, checkpoint=""):
     """Splits checkpoint variables into the model's and the rest.
 
@@ -182,14 +198,9 @@ def select_model_variables(ckpt_shapes, bert_config, checkpoint=""):
         else:
             kept[name] = shape
     if missing or mismatched:
-        lines = ["%s does not hold the model of this config." % checkpoint]
-        if missing:
-            lines.append("Missing (%d):" % len(missing))
-            lines.extend("  " + n for n in missing)
-        if mismatched:
-            lines.append("Shape mismatches (%d):" % len(mismatched))
-            lines.extend("  " + m for m in mismatched)
-        raise ValueError("\n".join(lines))
+        raise ValueError(listed_problems(
+            "%s does not hold the model of this config." % checkpoint,
+            [("Missing", missing), ("Shape mismatches", mismatched)]))
 
     heads = ["mlm"] if has_mlm else []
     for head, shapes in task_head_shapes(ckpt_shapes,
