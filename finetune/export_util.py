@@ -603,7 +603,9 @@ def keep_learnt_ranges(graph_def):
     added = []
     while pending:
         source = pending.pop()
-        for consumer in set(op for t in source.outputs for op in t.consumers()):
+        consumers = {op.name: op for t in source.outputs
+                     for op in t.consumers()}
+        for _, consumer in sorted(consumers.items()):
             if consumer.type not in DATA_MOVEMENT_OPS:
                 continue
             for index, output in enumerate(consumer.outputs):
