@@ -619,20 +619,28 @@ def plot_curves(curves, layer_wise_steps, path):
 
 
 def plot_scores(models, path):
-    """Fine-tuning scores, mean with sample-std error bars and each run."""
+    """Fine-tuning scores, mean with sample-std error bars and each run.
+
+    Points rather than bars, so that the axis spans the scores, not 0 to
+    the highest one (the differences are a point or two).
+    """
     plt = import_pyplot()
     names = list(models)
     figure, axes = plt.subplots(1, len(SCORES), figsize=(11, 3.6))
     for axis, score in zip(axes, SCORES):
         values = [models[n][score] for n in names]
-        axis.bar(range(len(names)), [v["mean"] for v in values],
-                 yerr=[v["std"] for v in values], capsize=4, color="#9ecae1")
+        axis.errorbar(range(len(names)), [v["mean"] for v in values],
+                      yerr=[v["std"] for v in values], fmt="o", capsize=4,
+                      color="#3182bd", label="mean ± std")
         for i, value in enumerate(values):
-            axis.plot([i] * len(value["runs"]), value["runs"], "k.")
+            axis.plot([i] * len(value["runs"]), value["runs"], "k.",
+                      label="runs" if i == 0 else None)
         axis.set_xticks(range(len(names)))
         axis.set_xticklabels(names, rotation=20, fontsize=8)
         axis.set_title(score, fontsize=9)
+        axis.set_xlim(-0.5, len(names) - 0.5)
         axis.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
