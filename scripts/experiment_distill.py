@@ -12,7 +12,8 @@ own entry scripts:
      fine-tuning sets; a vocabulary restricted to the WordPiece tokens this
      text produces (the full 21,128-entry vocabulary with --full_vocab);
      whole-word-masked records (create_pretraining_data.py);
-  2. teacher: BERT (config/tiny_teacher.json) pretrained with plain MLM;
+  2. teacher: BERT (config/tiny_teacher.json, its feed-forward width set
+     to teacher_intermediate_size) pretrained with plain MLM;
   3. distilled: MobileBERT (config/tiny_student_f2.json) with the published
      recipe's structure: layer-wise knowledge transfer, then soft-target
      distillation at ground-truth ratio 0.5 (run_pretraining.py);
@@ -20,7 +21,8 @@ own entry scripts:
      steps as the distilled student trained in both stages;
   5. masked-LM accuracy of each on the held-out records;
   6. fine-tuning of each on ChnSentiCorp (run_classifier.py) and CMRC 2018
-     (run_squad.py, trial set -> the first --mrc_dev_paragraphs dev
+     (run_squad.py: trained on the trial set and the dev paragraphs that
+     are not evaluated, evaluated on the first mrc_dev_paragraphs dev
      paragraphs), once per seed.
 
 Writes into --output_dir (default $EXPERIMENT_OUT or experiment_output/):
@@ -67,22 +69,23 @@ SCORES = ("chnsenticorp_dev_accuracy", "cmrc2018_dev_f1", "cmrc2018_dev_em")
 # QUICK only exercises every stage (seconds per stage, meaningless scores).
 Settings = collections.namedtuple("Settings", [
     "max_documents", "heldout_every", "seq_length", "max_predictions",
-    "dupe_factor", "batch_size", "teacher_steps", "teacher_lr",
-    "teacher_warmup", "layer_wise_steps", "distill_steps", "student_lr",
+    "dupe_factor", "batch_size", "teacher_intermediate_size",
+    "teacher_steps", "teacher_lr", "teacher_warmup", "layer_wise_steps", "distill_steps", "student_lr",
     "student_warmup", "sentiment_train_rows", "sentiment_dev_rows",
     "cls_seq_length", "cls_epochs", "cls_lr", "mrc_train_paragraphs",
-    "mrc_dev_paragraphs", "mrc_seq_length", "mrc_epochs", "mrc_lr",
+    "mrc_train_dev_paragraphs", "mrc_dev_paragraphs", "mrc_seq_length", "mrc_epochs", "mrc_lr",
     "heldout_eval_batches", "seeds"
 ])
 
 FULL = Settings(max_documents=None, heldout_every=20, seq_length=128,
                 max_predictions=20, dupe_factor=2, batch_size=32,
-                teacher_steps=4000, teacher_lr=1e-3, teacher_warmup=400,
+                teacher_intermediate_size=256, teacher_steps=6000,
+                teacher_lr=1e-3, teacher_warmup=600,
                 layer_wise_steps=600, distill_steps=1400, student_lr=1e-3,
                 student_warmup=100, sentiment_train_rows=None,
                 sentiment_dev_rows=None, cls_seq_length=128, cls_epochs=1.0,
                 cls_lr=5e-4, mrc_train_paragraphs=None,
-                mrc_dev_paragraphs=100, mrc_seq_length=128, mrc_epochs=4.0,
+                mrc_train_dev_paragraphs=None, mrc_dev_paragraphs=100, mrc_seq_length=128, mrc_epochs=4.0,
                 mrc_lr=5e-4, heldout_eval_batches=1000, seeds=(1, 2, 3))
 
 QUICK = FULL._replace(max_documents=200, heldout_every=10, seq_length=64,
@@ -91,7 +94,7 @@ QUICK = FULL._replace(max_documents=200, heldout_every=10, seq_length=64,
                       distill_steps=10, student_warmup=2,
                       sentiment_train_rows=64, sentiment_dev_rows=32,
                       cls_seq_length=64, mrc_train_paragraphs=4,
-                      mrc_dev_paragraphs=2, mrc_seq_length=64,
+                      mrc_train_dev_paragraphs=2, mrc_dev_paragraphs=2, mrc_seq_length=64,
                       heldout_eval_batches=5, seeds=(1,))
 
 # The published recipe's distillation weights (run.pretrain.sh).
@@ -182,6 +185,50 @@ def restricted_vocabulary(full_vocab_file, texts):
     return [t for t in tokenizer.vocab if t in used]
 
 
+def split_paragraphs(dataset, count):
+    """(first `count` paragraphs, the others) of a squad-style dataset.
+
+    Both keep the article structure; `count` None keeps every paragraph in
+    the first part.
+    """
+    first, rest = [], []
+    left = float("inf") if count is None else count
+    for article in dataset["data"]:
+        paragraphs = article["paragraphs"]
+        taken = int(min(left, len(paragraphs)))
+        left -= taken
+        if taken:
+            first.append(dict(article, paragraphs=paragraphs[:taken]))
+        if taken < len(paragraphs):
+            rest.append(dict(article, paragraphs=paragraphs[taken:]))
+    return dict(dataset, data=first), dict(dataset, data=rest)
+
+
+def question_count(dataset):
+    return sum(len(p["qas"]) for p in paragraphs_of(dataset))
+
+
+def write_mrc_sets(cmrc_dir, settings, train_path, dev_path):
+    """CMRC 2018 fine-tuning sets; returns their question counts.
+
+    dev: the first --mrc_dev_paragraphs paragraphs of the dev set.  train:
+    the trial set and the dev paragraphs that are not evaluated (each
+    limited by its Settings field).
+    """
+    trial = load_json(os.path.join(cmrc_dir, "cmrc2018_trial.json"))
+    dev, unevaluated = split_paragraphs(
+        load_json(os.path.join(cmrc_dir, "cmrc2018_dev.json")),
+        settings.mrc_dev_paragraphs)
+    train = dict(trial, data=(
+        split_paragraphs(trial, settings.mrc_train_paragraphs)[0]["data"] +
+        split_paragraphs(unevaluated,
+                         settings.mrc_train_dev_paragraphs)[0]["data"]))
+    for dataset, path in ((train, train_path), (dev, dev_path)):
+        with io.open(path, "w", encoding="utf-8") as f:
+            json.dump(dataset, f, ensure_ascii=False)
+    return question_count(train), question_count(dev)
+
+
 def prepare_data(data_dir, out, settings, full_vocab):
     """Writes corpus, held-out corpus, fine-tuning sets and vocabulary.
 
@@ -218,14 +265,9 @@ def prepare_data(data_dir, out, settings, full_vocab):
                     [header] + rows)
         texts += [r.split("\t", 1)[-1] for r in rows]
         counts["sentiment_" + name.split(".")[0]] = len(rows)
-    cmrc = os.path.join(data_dir, "cmrc2018")
-    trial = os.path.join(cmrc, "cmrc2018_trial.json")
-    counts["mrc_train_questions"] = demo_prepare_real.slice_dataset(
-        trial, settings.mrc_train_paragraphs or len(
-            paragraphs_of(load_json(trial))), paths["mrc_train"])
-    counts["mrc_dev_questions"] = demo_prepare_real.slice_dataset(
-        os.path.join(cmrc, "cmrc2018_dev.json"), settings.mrc_dev_paragraphs,
-        paths["mrc_dev"])
+    counts["mrc_train_questions"], counts["mrc_dev_questions"] = (
+        write_mrc_sets(os.path.join(data_dir, "cmrc2018"), settings,
+                       paths["mrc_train"], paths["mrc_dev"]))
     for name in ("mrc_train", "mrc_dev"):
         texts += list(mrc_texts(load_json(paths[name])))
 
@@ -240,14 +282,21 @@ def prepare_data(data_dir, out, settings, full_vocab):
     return paths, counts
 
 
-def write_configs(out, vocab_size):
-    """tiny_teacher / tiny_student_f2 with the experiment's vocabulary size."""
+def write_configs(out, vocab_size, settings):
+    """tiny_teacher / tiny_student_f2 with the experiment's vocabulary size.
+
+    The teacher's feed-forward width is the experiment's
+    (teacher_intermediate_size): with tiny_teacher's 128 the teacher has
+    about the student's capacity.
+    """
     configs = {}
     os.makedirs(os.path.join(out, "configs"), exist_ok=True)
     for role, name in (("teacher", "tiny_teacher.json"),
                        ("student", "tiny_student_f2.json")):
         config = load_json(os.path.join(REPO, "config", name))
         config["vocab_size"] = vocab_size
+        if role == "teacher":
+            config["intermediate_size"] = settings.teacher_intermediate_size
         configs[role] = os.path.join(out, "configs", name)
         with io.open(configs[role], "w", encoding="utf-8") as f:
             json.dump(config, f, indent=2, sort_keys=True)
@@ -570,20 +619,28 @@ def plot_curves(curves, layer_wise_steps, path):
 
 
 def plot_scores(models, path):
-    """Fine-tuning scores, mean with sample-std error bars and each run."""
+    """Fine-tuning scores, mean with sample-std error bars and each run.
+
+    Points rather than bars, so that the axis spans the scores, not 0 to
+    the highest one (the differences are a point or two).
+    """
     plt = import_pyplot()
     names = list(models)
     figure, axes = plt.subplots(1, len(SCORES), figsize=(11, 3.6))
     for axis, score in zip(axes, SCORES):
         values = [models[n][score] for n in names]
-        axis.bar(range(len(names)), [v["mean"] for v in values],
-                 yerr=[v["std"] for v in values], capsize=4, color="#9ecae1")
+        axis.errorbar(range(len(names)), [v["mean"] for v in values],
+                      yerr=[v["std"] for v in values], fmt="o", capsize=4,
+                      color="#3182bd", label="mean ± std")
         for i, value in enumerate(values):
-            axis.plot([i] * len(value["runs"]), value["runs"], "k.")
+            axis.plot([i] * len(value["runs"]), value["runs"], "k.",
+                      label="runs" if i == 0 else None)
         axis.set_xticks(range(len(names)))
         axis.set_xticklabels(names, rotation=20, fontsize=8)
         axis.set_title(score, fontsize=9)
+        axis.set_xlim(-0.5, len(names) - 0.5)
         axis.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
@@ -676,7 +733,7 @@ def main(argv=None):
         return paths, counts, records
 
     paths, counts, records = timed(seconds, "data", data_phase)
-    configs = write_configs(out, counts["vocab_size"])
+    configs = write_configs(out, counts["vocab_size"], settings)
     jobs = pretraining_jobs(records["train"], configs, out, settings,
                             args.ablations)
     config_of = {m: configs["teacher" if m == "teacher" else "student"]

@@ -115,6 +115,31 @@ def test_restricted_vocabulary_tokenizes_like_the_full_one(tmp_path):
         assert small.tokenize(text) == large.tokenize(text)
 
 
+def test_mrc_sets_keep_the_evaluated_paragraphs_out_of_training(tmp_path):
+    settings = experiment_distill.FULL._replace(mrc_dev_paragraphs=30)
+    train, dev = str(tmp_path / "train.json"), str(tmp_path / "dev.json")
+    counts = experiment_distill.write_mrc_sets(
+        os.path.join(DATA, "cmrc2018"), settings, train, dev)
+
+    def question_ids(path):
+        with io.open(path, encoding="utf-8") as f:
+            dataset = json.load(f)
+        return [qa["id"] for p in experiment_distill.paragraphs_of(dataset)
+                for qa in p["qas"]]
+
+    def all_ids(name):
+        return question_ids(os.path.join(DATA, "cmrc2018", name))
+
+    train_ids, dev_ids = question_ids(train), question_ids(dev)
+    assert counts == (len(train_ids), len(dev_ids))
+    assert not set(train_ids) & set(dev_ids)
+    # dev: the first 30 dev paragraphs; train: the trial set, then the rest.
+    every_dev = all_ids("cmrc2018_dev.json")
+    assert dev_ids == every_dev[:len(dev_ids)]
+    assert sorted(train_ids) == sorted(all_ids("cmrc2018_trial.json") +
+                                       every_dev[len(dev_ids):])
+
+
 def test_mean_std_and_goal_check():
     assert experiment_distill.mean_std([1.0, 2.0, 3.0]) == {
         "mean": 2.0, "std": 1.0, "runs": [1.0, 2.0, 3.0]}
