@@ -598,51 +598,35 @@ def keep_learnt_ranges(graph_def):
     with tf.Graph().as_default() as graph:
         tf.import_graph_def(graph_def, name="")
     nodes = {node.name: node for node in graph_def.node}
-    pending = [op for op in graph.get_operations()
-               if op.type == FAKE_QUANT_OP and op.inputs[0].dtype == tf.float32]
+    # (FakeQuant node whose range to copy, tensor it fixes): its readers
+    # are visited.
+    pending = [(nodes[op.name], op.outputs[0])
+               for op in graph.get_operations()
+               if op.type == FAKE_QUANT_OP and
+               op.inputs[0].dtype == tf.float32]
     added = []
     while pending:
-        source = pending.pop()
-        consumers = {op.name: op for t in source.outputs
-                     for op in t.consumers()}
-        for _, consumer in sorted(consumers.items()):
-            if consumer.type not in DATA_MOVEMENT_OPS:
-                continue
-            for index, output in enumerate(consumer.outputs):
-                if output.dtype != tf.float32:
+        source, tensor = pending.pop()
+        movers = {op.name: op for op in tensor.consumers()
+                  if op.type in DATA_MOVEMENT_OPS}
+        for _, mover in sorted(movers.items()):
+            for index, output in enumerate(mover.outputs):
+                name = "%s/learnt_range_%d" % (mover.name, index)
+                if output.dtype != tf.float32 or name in nodes:
                     continue
-                name = "%s/learnt_range_%d" % (consumer.name, index)
-                if name in nodes:
-                    continue
-                reference = consumer.name if index == 0 else "%s:%d" % (
-                    consumer.name, index)
                 for reader in output.consumers():
                     node = nodes[reader.name]
-                    node.input[:] = [name if i == reference or (
-                        index == 0 and i == consumer.name + ":0") else i
-                                     for i in node.input]
+                    node.input[:] = [name if tensor_name(i) == output.name
+                                     else i for i in node.input]
                 copy_node = tf.NodeDef(name=name, op=FAKE_QUANT_OP)
-                copy_node.input.extend(
-                    [reference] + list(nodes[source.name].input[1:3]))
+                copy_node.input.extend([output.name] + list(source.input[1:3]))
                 for key in ("num_bits", "narrow_range"):
-                    copy_node.attr[key].CopyFrom(nodes[source.name].attr[key])
+                    copy_node.attr[key].CopyFrom(source.attr[key])
                 nodes[name] = copy_node
                 added.append(copy_node)
-                pending.append(_FakeQuantView(name, output))
+                pending.append((copy_node, output))
     graph_def.node.extend(added)
     return graph_def
-
-
-class _FakeQuantView(object):
-    """The part of a tf.Operation keep_learnt_ranges reads, for a new node.
-
-    Its consumers are those of the tensor it replaces (`output`), the
-    readers rewired to it.
-    """
-
-    def __init__(self, name, output):
-        self.name = name
-        self.outputs = [output]
 
 
 def tensor_name(graph_input):

@@ -70,20 +70,41 @@ def write_corpus(documents, path):
     return count, lines
 
 
+def split_paragraphs(dataset, count):
+    """(first `count` paragraphs, the others) of a squad-style dataset.
+
+    Both keep the article structure; `count` None keeps every paragraph in
+    the first part.
+    """
+    first, rest = [], []
+    left = float("inf") if count is None else count
+    for article in dataset["data"]:
+        paragraphs = article["paragraphs"]
+        taken = int(min(left, len(paragraphs)))
+        left -= taken
+        if taken:
+            first.append(dict(article, paragraphs=paragraphs[:taken]))
+        if taken < len(paragraphs):
+            rest.append(dict(article, paragraphs=paragraphs[taken:]))
+    return dict(dataset, data=first), dict(dataset, data=rest)
+
+
+def question_count(dataset):
+    """Questions of a squad-style dataset."""
+    return sum(len(p["qas"]) for a in dataset["data"] for p in a["paragraphs"])
+
+
 def slice_dataset(path, paragraphs, out_path):
-    """Writes the first `paragraphs` paragraphs of a squad-style file."""
+    """Writes the first `paragraphs` paragraphs of a squad-style file.
+
+    Returns:
+      Their number of questions.
+    """
     with io.open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    kept, remaining = [], paragraphs
-    for article in data["data"]:
-        if remaining <= 0:
-            break
-        part = dict(article, paragraphs=article["paragraphs"][:remaining])
-        remaining -= len(part["paragraphs"])
-        kept.append(part)
+        first, _ = split_paragraphs(json.load(f), paragraphs)
     with io.open(out_path, "w", encoding="utf-8") as f:
-        json.dump(dict(data, data=kept), f, ensure_ascii=False)
-    return sum(len(p["qas"]) for a in kept for p in a["paragraphs"])
+        json.dump(first, f, ensure_ascii=False)
+    return question_count(first)
 
 
 def main(argv=None):

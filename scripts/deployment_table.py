@@ -40,6 +40,7 @@ if not __package__:
     sys.path.insert(0, REPO)
 
 from finetune import export_util  # pylint: disable=wrong-import-position
+from scripts import demo_prepare_real  # pylint: disable=wrong-import-position
 SHARED_DATA = os.path.join(REPO, os.pardir, "shared", "data")
 VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")
 CONFIG = os.path.join(REPO, "config", "tiny_student_f2.json")
@@ -125,22 +126,6 @@ def squad_commands(python, work, epochs, qat_epochs, max_seq_length,
     return fine_tuning_commands(
         python, os.path.join(REPO, "finetune", "run_squad.py"), common, work,
         epochs, qat_epochs, (1e-3, 2e-4))
-
-
-def first_dev_questions(path, paragraphs):
-    """Writes the first `paragraphs` CMRC 2018 dev paragraphs to `path`."""
-    with open(os.path.join(SHARED_DATA, "cmrc2018", "cmrc2018_dev.json"),
-              encoding="utf-8") as f:
-        data = json.load(f)["data"]
-    kept, left = [], paragraphs
-    for article in data:
-        if left <= 0:
-            break
-        article = dict(article, paragraphs=article["paragraphs"][:left])
-        left -= len(article["paragraphs"])
-        kept.append(article)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"data": kept}, f, ensure_ascii=False)
 
 
 def latency_ms(model_path, iterations):
@@ -232,7 +217,9 @@ def main():
         work = os.path.join(args.work_dir, "cmrc2018")
         os.makedirs(work, exist_ok=True)
         predict_file = os.path.join(work, "dev_first.json")
-        first_dev_questions(predict_file, args.squad_dev_paragraphs)
+        demo_prepare_real.slice_dataset(
+            os.path.join(SHARED_DATA, "cmrc2018", "cmrc2018_dev.json"),
+            args.squad_dev_paragraphs, predict_file)
         for name, command in zip(("float", "qat"), squad_commands(
                 python, work, args.squad_epochs, args.qat_epochs, 128,
                 predict_file)):

@@ -70,11 +70,11 @@ SCORES = ("chnsenticorp_dev_accuracy", "cmrc2018_dev_f1", "cmrc2018_dev_em")
 Settings = collections.namedtuple("Settings", [
     "max_documents", "heldout_every", "seq_length", "max_predictions",
     "dupe_factor", "batch_size", "teacher_intermediate_size",
-    "teacher_steps", "teacher_lr", "teacher_warmup", "layer_wise_steps", "distill_steps", "student_lr",
-    "student_warmup", "sentiment_train_rows", "sentiment_dev_rows",
-    "cls_seq_length", "cls_epochs", "cls_lr", "mrc_train_paragraphs",
-    "mrc_train_dev_paragraphs", "mrc_dev_paragraphs", "mrc_seq_length", "mrc_epochs", "mrc_lr",
-    "heldout_eval_batches", "seeds"
+    "teacher_steps", "teacher_lr", "teacher_warmup", "layer_wise_steps",
+    "distill_steps", "student_lr", "student_warmup", "sentiment_train_rows",
+    "sentiment_dev_rows", "cls_seq_length", "cls_epochs", "cls_lr",
+    "mrc_train_paragraphs", "mrc_train_dev_paragraphs", "mrc_dev_paragraphs",
+    "mrc_seq_length", "mrc_epochs", "mrc_lr", "heldout_eval_batches", "seeds"
 ])
 
 FULL = Settings(max_documents=None, heldout_every=20, seq_length=128,
@@ -85,8 +85,9 @@ FULL = Settings(max_documents=None, heldout_every=20, seq_length=128,
                 student_warmup=100, sentiment_train_rows=None,
                 sentiment_dev_rows=None, cls_seq_length=128, cls_epochs=1.0,
                 cls_lr=5e-4, mrc_train_paragraphs=None,
-                mrc_train_dev_paragraphs=None, mrc_dev_paragraphs=100, mrc_seq_length=128, mrc_epochs=4.0,
-                mrc_lr=5e-4, heldout_eval_batches=1000, seeds=(1, 2, 3))
+                mrc_train_dev_paragraphs=None, mrc_dev_paragraphs=100,
+                mrc_seq_length=128, mrc_epochs=4.0, mrc_lr=5e-4,
+                heldout_eval_batches=1000, seeds=(1, 2, 3))
 
 QUICK = FULL._replace(max_documents=200, heldout_every=10, seq_length=64,
                       max_predictions=10, dupe_factor=1, batch_size=8,
@@ -94,7 +95,8 @@ QUICK = FULL._replace(max_documents=200, heldout_every=10, seq_length=64,
                       distill_steps=10, student_warmup=2,
                       sentiment_train_rows=64, sentiment_dev_rows=32,
                       cls_seq_length=64, mrc_train_paragraphs=4,
-                      mrc_train_dev_paragraphs=2, mrc_dev_paragraphs=2, mrc_seq_length=64,
+                      mrc_train_dev_paragraphs=2, mrc_dev_paragraphs=2,
+                      mrc_seq_length=64,
                       heldout_eval_batches=5, seeds=(1,))
 
 # The published recipe's distillation weights (run.pretrain.sh).
@@ -185,29 +187,6 @@ def restricted_vocabulary(full_vocab_file, texts):
     return [t for t in tokenizer.vocab if t in used]
 
 
-def split_paragraphs(dataset, count):
-    """(first `count` paragraphs, the others) of a squad-style dataset.
-
-    Both keep the article structure; `count` None keeps every paragraph in
-    the first part.
-    """
-    first, rest = [], []
-    left = float("inf") if count is None else count
-    for article in dataset["data"]:
-        paragraphs = article["paragraphs"]
-        taken = int(min(left, len(paragraphs)))
-        left -= taken
-        if taken:
-            first.append(dict(article, paragraphs=paragraphs[:taken]))
-        if taken < len(paragraphs):
-            rest.append(dict(article, paragraphs=paragraphs[taken:]))
-    return dict(dataset, data=first), dict(dataset, data=rest)
-
-
-def question_count(dataset):
-    return sum(len(p["qas"]) for p in paragraphs_of(dataset))
-
-
 def write_mrc_sets(cmrc_dir, settings, train_path, dev_path):
     """CMRC 2018 fine-tuning sets; returns their question counts.
 
@@ -216,17 +195,19 @@ def write_mrc_sets(cmrc_dir, settings, train_path, dev_path):
     limited by its Settings field).
     """
     trial = load_json(os.path.join(cmrc_dir, "cmrc2018_trial.json"))
-    dev, unevaluated = split_paragraphs(
+    dev, unevaluated = demo_prepare_real.split_paragraphs(
         load_json(os.path.join(cmrc_dir, "cmrc2018_dev.json")),
         settings.mrc_dev_paragraphs)
     train = dict(trial, data=(
-        split_paragraphs(trial, settings.mrc_train_paragraphs)[0]["data"] +
-        split_paragraphs(unevaluated,
-                         settings.mrc_train_dev_paragraphs)[0]["data"]))
+        demo_prepare_real.split_paragraphs(
+            trial, settings.mrc_train_paragraphs)[0]["data"] +
+        demo_prepare_real.split_paragraphs(
+            unevaluated, settings.mrc_train_dev_paragraphs)[0]["data"]))
     for dataset, path in ((train, train_path), (dev, dev_path)):
         with io.open(path, "w", encoding="utf-8") as f:
             json.dump(dataset, f, ensure_ascii=False)
-    return question_count(train), question_count(dev)
+    return (demo_prepare_real.question_count(train),
+            demo_prepare_real.question_count(dev))
 
 
 def prepare_data(data_dir, out, settings, full_vocab):
