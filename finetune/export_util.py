@@ -14,6 +14,10 @@ Shared by `run_classifier.py` and `run_squad.py`. Public API:
       Writes a SavedModel under `export_dir/<timestamp>/` from the
       estimator's newest checkpoint (or `checkpoint_path`) and returns that
       directory.
+  write_frozen_saved_model(saved_model_dir, output_dir) -> str
+      Writes the serving signature of a SavedModel again with its
+      variables folded into constants: the faster graph to serve (the
+      runtime folds what depends on weights only, once, at load time).
   convert_to_tflite(saved_model_dir, output_path, quantization="float",
                     representative_features=None, int8_outputs=False,
                     converter_python=None) -> str
@@ -28,8 +32,9 @@ Shared by `run_classifier.py` and `run_squad.py`. Public API:
       output_path.
   export_models(estimator, serving_input_receiver_fn, export_dir,
                 quantizations=("float",), ...) -> dict
-      SavedModel plus one TFLite model per quantization:
-      {"saved_model": dir, "float": export_dir/model_float.tflite,
+      SavedModel, its frozen copy and one TFLite model per quantization:
+      {"saved_model": dir, "saved_model_frozen": export_dir/frozen/<same
+       timestamp>, "float": export_dir/model_float.tflite,
        "dynamic": export_dir/model_quant.tflite,
        "int8": export_dir/model_int8.tflite} (the requested ones).
   export_run_options(options) -> estimator_util.RunOptions
@@ -476,12 +481,12 @@ def integer_only_violations(interpreter):
     return violations
 
 
-def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
+def frozen_signature(saved_model_dir, signature_key=SIGNATURE_KEY):
     """Loads a SavedModel and folds its variables into constants.
 
     Returns:
-      (GraphDef, input tensor names, output tensor names), the names in the
-      signature's key order.
+      (GraphDef of what the signature's outputs need, the SignatureDef);
+      the signature's tensor names are valid in the GraphDef.
 
     Raises:
       ValueError: the SavedModel has no such signature.
@@ -495,16 +500,56 @@ def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
                 (saved_model_dir, signature_key,
                  ", ".join(sorted(meta_graph.signature_def))))
         signature = meta_graph.signature_def[signature_key]
-        input_names = [
-            signature.inputs[k].name for k in sorted(signature.inputs)
-        ]
-        output_names = [
-            signature.outputs[k].name for k in sorted(signature.outputs)
-        ]
         graph_def = tf.graph_util.convert_variables_to_constants(
             sess, graph.as_graph_def(),
-            [name.split(":")[0] for name in output_names])
-    return graph_def, input_names, output_names
+            [info.name.split(":")[0]
+             for _, info in sorted(signature.outputs.items())])
+    return graph_def, signature
+
+
+def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
+    """frozen_signature with the signature as tensor names.
+
+    Returns:
+      (GraphDef, input tensor names, output tensor names), the names in the
+      signature's key order.
+    """
+    graph_def, signature = frozen_signature(saved_model_dir, signature_key)
+    return (graph_def,
+            [info.name for _, info in sorted(signature.inputs.items())],
+            [info.name for _, info in sorted(signature.outputs.items())])
+
+
+def write_frozen_saved_model(saved_model_dir, output_dir,
+                             signature_key=SIGNATURE_KEY):
+    """Writes a SavedModel's signature again, variables folded into constants.
+
+    The same inputs, outputs and numbers as `saved_model_dir`, in a graph
+    without variables: a session reads no variable at each call, and the
+    graph optimizer folds everything that depends on weights alone (the
+    concatenated kernels of joint projections, the no_norm scale next to a
+    MatMul) once when the model loads.  It is the faster graph to serve
+    (README, Benchmark); `saved_model_dir` stays the one to convert and to
+    inspect by variable name.
+
+    Args:
+      saved_model_dir: a SavedModel (from export_saved_model).
+      output_dir: where to write the frozen SavedModel; must not exist.
+
+    Returns:
+      output_dir.
+    """
+    graph_def, signature = frozen_signature(saved_model_dir, signature_key)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tf.import_graph_def(graph_def, name="")
+        builder = tf.saved_model.builder.SavedModelBuilder(output_dir)
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map={signature_key: signature})
+        builder.save()
+    tf.logging.info("Frozen SavedModel of %s written to %s", saved_model_dir,
+                    output_dir)
+    return output_dir
 
 
 def guard_constant_operands(graph_def):
@@ -658,7 +703,7 @@ def export_models(estimator,
                   int8_outputs=False,
                   converter_python=None,
                   int8_estimator=None):
-    """SavedModel and one TFLite model per requested quantization.
+    """SavedModel, its frozen copy and one TFLite model per quantization.
 
     Args:
       estimator, serving_input_receiver_fn, export_dir, checkpoint_path: see
@@ -671,11 +716,18 @@ def export_models(estimator,
         in export_dir/qat, is the source of the int8 model.
 
     Returns:
-      {"saved_model": dir[, "saved_model_qat": dir], quantization: path}.
+      {"saved_model": dir, "saved_model_frozen": dir[, "saved_model_qat":
+      dir], quantization: path}.
     """
     saved_model_dir = export_saved_model(estimator, serving_input_receiver_fn,
                                          export_dir, checkpoint_path)
-    paths = {"saved_model": saved_model_dir}
+    paths = {
+        "saved_model": saved_model_dir,
+        "saved_model_frozen": write_frozen_saved_model(
+            saved_model_dir,
+            os.path.join(export_dir, "frozen",
+                         os.path.basename(saved_model_dir)))
+    }
     for quantization in quantizations:
         source = saved_model_dir
         if quantization == "int8" and int8_estimator is not None:

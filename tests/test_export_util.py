@@ -109,6 +109,30 @@ def test_saved_model_signature(exported):
     assert set(signature.outputs) == {"pooled", "first"}
 
 
+def test_frozen_saved_model_has_no_variables_and_same_outputs(exported):
+    estimator, paths = exported
+    frozen = paths["saved_model_frozen"]
+    # export_dir/frozen/<the SavedModel's timestamp>: servable by version.
+    assert os.path.basename(frozen) == os.path.basename(paths["saved_model"])
+    assert os.path.basename(os.path.dirname(frozen)) == "frozen"
+    features = random_features(5, seed=4)
+    expected = estimator_predictions(estimator, features)
+    with tf.Graph().as_default() as graph, tf.Session() as sess:
+        meta = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING], frozen)
+        ops = {op.type for op in graph.get_operations()}
+        assert not ops & {"VariableV2", "VarHandleOp", "ReadVariableOp"}
+        signature = meta.signature_def[export_util.SIGNATURE_KEY]
+        assert set(signature.inputs) == set(export_util.DEFAULT_FEATURE_NAMES)
+        assert set(signature.outputs) == {"pooled", "first"}
+        outputs = sess.run(
+            {k: v.name for k, v in signature.outputs.items()},
+            {signature.inputs[k].name: np.stack([f[k] for f in features])
+             for k in signature.inputs})
+    for key, value in expected.items():
+        np.testing.assert_allclose(outputs[key], value, atol=1e-6)
+
+
 def test_float_tflite_matches_estimator(exported):
     estimator, paths = exported
     features = random_features(6, seed=1)
