@@ -5,14 +5,18 @@
 
 Sections (--sections, comma list):
   inference    each config (--configs; the teacher and base students by
-               default) exported as a SavedModel and loaded into a session,
-               XLA JIT off and on: latency at batch 1 x 128 and throughput at
-               batch 32 x 128, on every stack whose environment exists
-               (.venv: TF 1.15, .venv-tf2: TF 2.15; each in its own process);
+               default) exported as a SavedModel and as its frozen copy
+               (export_util.write_frozen_saved_model), each loaded into a
+               session with XLA JIT off and on: latency at batch 1 x 128
+               with one thread and with every core, throughput at batch
+               32 x 128 with every core, on every stack whose environment
+               exists (.venv: TF 1.15, .venv-tf2: TF 2.15; each stack and
+               thread count in its own process);
   tflite       the same encoders as float TFLite, batch 1, one thread, on
                every stack;
-  pytorch      student_base_f2 as our SavedModel against Hugging Face's
-               MobileBertModel on the same converted weights, in .venv-tf2;
+  pytorch      student_base_f2 as our SavedModels against Hugging Face's
+               MobileBertModel on the same converted weights, in .venv-tf2,
+               with the same number of threads (one, and every core);
   distill      one full-size distillation training step (seconds, memory);
   preprocess   preprocessing throughput for CMRC 2018 dev, ChnSentiCorp,
                and pretraining-data creation (whole-word masking) in
@@ -20,8 +24,9 @@ Sections (--sections, comma list):
   train_speed  training steps/sec of tiny configs on each stack;
   gpu          full-size training per precision (scripts/gpu_check.sh).
 Then every speed ratio of the inference targets side by side with its
-target.  Timings of one section are taken round-robin over its configs, and
-ratios use the minimum of the runs: on a shared machine the least disturbed.
+target, at each thread count and with each model at its fastest setting.
+Timings of one process are taken round-robin over its sessions, and ratios
+use the minimum of the runs: on a shared machine the least disturbed.
 --json writes all results, --plot a PNG of batch-1 latency per config and
 runtime (matplotlib; --plot_from redraws it from a --json file).
 
@@ -87,12 +92,18 @@ def time_runs(sess, fetch, feed, iterations):
 # The serving benchmark: what a user runs.  Each config is exported as the
 # SavedModel a fine-tuned model is served from (random weights, the
 # einsum-free export graph, int32 [None, 128] inputs input_ids, input_mask,
-# segment_ids) and loaded into a session, once with and once without XLA
-# JIT.  All sessions of one stack are timed round-robin, so that load from
-# other processes on a shared machine falls on every config alike.
+# segment_ids) and as its frozen copy, and each is loaded into a session
+# with and without XLA JIT.  The thread count is the process's (see
+# pin_thread_pools): each runs in its own worker.  All sessions of one
+# worker are timed round-robin, so that load from other processes on a
+# shared machine falls on every config alike.
 RATIO_CONFIGS = ("roberta_wwm_ext", "student_base_f2", "student_base_f4")
 TEACHER = "roberta_wwm_ext"
 FEATURES = ("input_ids", "input_mask", "segment_ids")
+GRAPHS = ("saved_model", "frozen")
+# XLA auto-clustering on CPU needs this flag besides the session's JIT
+# level; without it a JIT session runs the plain graph.
+XLA_CPU_FLAG = "--tf_xla_cpu_global_jit"
 
 
 def serving_inputs(batch_size, vocab_size, seed=0):
@@ -131,13 +142,43 @@ def export_encoder(config, export_dir, checkpoint=None):
     return params
 
 
+def export_serving_graphs(config, directory, checkpoint=None):
+    """The SavedModel and its frozen copy under `directory`.
+
+    Returns:
+      ({graph name: SavedModel directory}, number of encoder parameters).
+    """
+    from finetune import export_util
+    saved = os.path.join(directory, "saved_model")
+    params = export_encoder(config, saved, checkpoint)
+    frozen = export_util.write_frozen_saved_model(
+        saved, os.path.join(directory, "frozen"))
+    return {"saved_model": saved, "frozen": frozen}, params
+
+
+def thread_config(threads):
+    """ConfigProto whose intra- and inter-op pools have `threads` threads."""
+    return tf.ConfigProto(intra_op_parallelism_threads=threads,
+                          inter_op_parallelism_threads=threads)
+
+
+def pin_thread_pools(threads):
+    """Sizes this process's thread pools: call before any other session.
+
+    TensorFlow creates its global pools (and the CPU device's) with the
+    first session's options and keeps them for the process.
+    """
+    tf.Session(config=thread_config(threads)).close()
+
+
 class ServingSession(object):
     """A SavedModel loaded into its own session, ready to be timed."""
 
-    def __init__(self, export_dir, use_xla):
+    def __init__(self, export_dir, use_xla, threads):
         self.graph = tf.Graph()
         config = estimator_util.session_config(
             estimator_util.single_device_options(use_xla=use_xla))
+        config.MergeFrom(thread_config(threads))
         self.session = tf.Session(graph=self.graph, config=config)
         meta = tf.saved_model.loader.load(
             self.session, [tf.saved_model.tag_constants.SERVING], export_dir)
@@ -176,28 +217,37 @@ def time_round_robin(runners, iterations):
             for key, t in times.items()}
 
 
-def serving_rows(names, iterations, throughput_batch):
-    """Latency (batch 1) and throughput of each config, XLA off and on."""
+def serving_rows(names, iterations, throughput_batch, threads):
+    """Latency (batch 1) and throughput of each config, graph and XLA setting.
+
+    Args:
+      threads: this process's thread count (see pin_thread_pools).
+      throughput_batch: the batch of the throughput rows; None for none.
+    """
     work = tempfile.mkdtemp(prefix="benchmark_serving_")
     try:
         sessions, params, vocab = {}, {}, {}
         for name in names:
             config = load_config(name)
-            export_dir = os.path.join(work, name)
-            params[name] = export_encoder(config, export_dir)
+            graphs, params[name] = export_serving_graphs(
+                config, os.path.join(work, name))
             vocab[name] = config.vocab_size
-            for use_xla in (False, True):
-                sessions[(name, use_xla)] = ServingSession(export_dir,
-                                                           use_xla)
+            for graph in GRAPHS:
+                for use_xla in (False, True):
+                    sessions[(name, graph, use_xla)] = ServingSession(
+                        graphs[graph], use_xla, threads)
         rows = []
-        for batch, runs in ((1, iterations),
-                            (throughput_batch, max(2, iterations // 4))):
+        batches = [(1, iterations)]
+        if throughput_batch:
+            batches.append((throughput_batch, max(2, iterations // 4)))
+        for batch, runs in batches:
             timed = time_round_robin(
                 {key: functools.partial(
                     session.run, serving_inputs(batch, vocab[key[0]]))
                  for key, session in sessions.items()}, runs)
-            for (name, use_xla), stats in sorted(timed.items()):
-                row = {"config": name, "use_xla": use_xla, "batch": batch,
+            for (name, graph, use_xla), stats in sorted(timed.items()):
+                row = {"config": name, "graph": graph, "use_xla": use_xla,
+                       "threads": threads, "batch": batch,
                        "params": params[name], "iterations": runs}
                 row.update(stats)
                 row["examples_per_sec"] = 1000.0 * batch / stats["median_ms"]
@@ -252,16 +302,19 @@ def tflite_runner(path, inputs):
     return interpreter.invoke
 
 
-def pytorch_rows(name, iterations, throughput_batch, shared_data):
-    """Our SavedModel against Hugging Face's model on the same weights.
+def pytorch_rows(name, iterations, throughput_batch, shared_data, threads):
+    """Our SavedModels against Hugging Face's model on the same weights.
 
-    One random checkpoint of `name` is exported as our SavedModel and
-    converted by scripts/convert_to_pytorch.py.  Our session runs in this
-    process, PyTorch in `verify_pytorch.py time` (a process without
-    TensorFlow, whose thread pools would compete with PyTorch's), with as
-    many threads as TensorFlow's pool (the machine's cores) and the same
-    inputs; the two alternate twice and each keeps its best run.  The
-    outputs are compared too.
+    One random checkpoint of `name` is exported as our SavedModel and its
+    frozen copy, and converted by scripts/convert_to_pytorch.py.  Our
+    sessions run in this process, PyTorch in `verify_pytorch.py time` (a
+    process without TensorFlow, whose thread pools would compete with
+    PyTorch's), both with `threads` threads and on the same inputs; the two
+    alternate twice and each keeps its best run.  The outputs are compared
+    too.
+
+    Args:
+      throughput_batch: the batch of the throughput rows; None for none.
     """
     from scripts import convert_to_pytorch
     config = load_config(name)
@@ -275,26 +328,29 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data):
                     os.path.join(release, "vocab.txt"))
         converted = os.path.join(work, "pytorch")
         convert_to_pytorch.convert_release(release, converted)
-        export_encoder(config, os.path.join(work, "saved"), checkpoint)
-        ours = {use_xla: ServingSession(os.path.join(work, "saved"), use_xla)
-                for use_xla in (False, True)}
+        graphs, _ = export_serving_graphs(config, os.path.join(work, "tf"),
+                                          checkpoint)
+        ours = {"tf_" + graph: ServingSession(graphs[graph], False, threads)
+                for graph in GRAPHS}
         rows = []
-        for batch, runs in ((1, iterations),
-                            (throughput_batch, max(2, iterations // 4))):
+        batches = [(1, iterations)]
+        if throughput_batch:
+            batches.append((throughput_batch, max(2, iterations // 4)))
+        for batch, runs in batches:
             inputs = serving_inputs(batch, config.vocab_size)
-            times = {"pytorch": [], "tf": [], "tf_xla": []}
+            times = {runtime: [] for runtime in ["pytorch"] + sorted(ours)}
             for _ in range(2):
-                for use_xla, session in ours.items():
+                for runtime, session in sorted(ours.items()):
                     stats = time_round_robin(
                         {0: functools.partial(session.run, inputs)}, runs)
-                    times["tf_xla" if use_xla else "tf"].append(stats[0])
+                    times[runtime].append(stats[0])
                 report, torch_output = time_pytorch(converted, inputs, runs,
-                                                    work)
+                                                    work, threads)
                 times["pytorch"].append({
                     "median_ms": float(np.median(report["times_ms"])),
                     "min_ms": float(np.min(report["times_ms"]))})
             difference = float(np.max(np.abs(
-                torch_output - ours[False].run(inputs))))
+                torch_output - ours["tf_saved_model"].run(inputs))))
             for runtime, stats in sorted(times.items()):
                 row = {"config": name, "runtime": runtime, "batch": batch,
                        "threads": report["threads"],
@@ -310,7 +366,7 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data):
     return rows
 
 
-def time_pytorch(model_dir, inputs, iterations, work):
+def time_pytorch(model_dir, inputs, iterations, work, threads):
     """`verify_pytorch.py time` on `inputs`: (its report, its output)."""
     inputs_path = os.path.join(work, "inputs.npz")
     np.savez(inputs_path, **{
@@ -322,7 +378,7 @@ def time_pytorch(model_dir, inputs, iterations, work):
     subprocess.check_call([
         sys.executable, os.path.join(REPO, "scripts", "verify_pytorch.py"),
         "time", "--model_dir", model_dir, "--inputs", inputs_path,
-        "--iterations", str(iterations), "--threads", str(os.cpu_count()),
+        "--iterations", str(iterations), "--threads", str(threads),
         "--output", output_path, "--report_json", report_path])
     with open(report_path) as f:
         return json.load(f), np.load(output_path)
@@ -340,49 +396,73 @@ def random_checkpoint(config, directory):
                 sess, os.path.join(directory, "model.ckpt"))
 
 
-def best_latency(rows, stack, name, batch=1):
-    """(min ms, use_xla) of `name`'s faster setting on `stack`."""
-    candidates = [(r["min_ms"], r["use_xla"]) for r in rows.get(stack, [])
-                  if r["config"] == name and r["batch"] == batch]
-    return min(candidates) if candidates else None
+def fastest(rows, name, batch=1, threads=None):
+    """The fastest row of `name` at `batch` (and `threads` if given)."""
+    candidates = [r for r in rows
+                  if r["config"] == name and r["batch"] == batch and
+                  threads in (None, r["threads"])]
+    return min(candidates, key=lambda r: r["min_ms"]) if candidates else None
+
+
+def setting(row):
+    """'frozen + XLA, 1 thread': how a serving row was run."""
+    return "%s%s, %s" % (row["graph"], " + XLA" if row["use_xla"] else "",
+                         threads_label(row["threads"]))
+
+
+def threads_label(threads):
+    """'1 thread' or '2 threads'."""
+    return "%d thread%s" % (threads, "" if threads == 1 else "s")
 
 
 def ratio_rows(results):
     """Every ratio the speed targets name, with its target.
 
     Latencies are the minimum of the round-robin runs (on a shared machine
-    the least disturbed); each config takes its faster XLA setting.
+    the least disturbed).  The batch-1 ratios come at each thread count
+    (both models with that many threads, each at its faster graph and XLA
+    setting) and with each model at its fastest setting of all.
     """
     rows = []
     serving = results.get("serving", {})
     for stack in sorted(serving):
-        teacher = best_latency(serving, stack, TEACHER)
-        for name, target in (("student_base_f2", 7.0),
-                             ("student_base_f4", 5.0)):
-            student = best_latency(serving, stack, name)
-            if teacher and student:
-                rows.append(ratio_row(
-                    "%s: latency b=1, teacher / %s" % (stack, name),
-                    teacher[0] / student[0], target,
-                    "XLA teacher %s, student %s" % (teacher[1], student[1])))
+        counts = sorted({r["threads"] for r in serving[stack]})
+        for threads in counts + [None]:
+            label = ("%s each" % threads_label(threads) if threads else
+                     "each at its fastest")
+            teacher = fastest(serving[stack], TEACHER, 1, threads)
+            for name, target in (("student_base_f2", 7.0),
+                                 ("student_base_f4", 5.0)):
+                student = fastest(serving[stack], name, 1, threads)
+                if teacher and student:
+                    rows.append(ratio_row(
+                        "%s: latency b=1, teacher / %s, %s" %
+                        (stack, name, label),
+                        teacher["min_ms"] / student["min_ms"], target,
+                        "teacher %s; student %s" % (setting(teacher),
+                                                    setting(student))))
         batch = results.get("throughput_batch", 32)
-        teacher = best_latency(serving, stack, TEACHER, batch)
-        student = best_latency(serving, stack, "student_base_f2", batch)
+        teacher = fastest(serving[stack], TEACHER, batch)
+        student = fastest(serving[stack], "student_base_f2", batch)
         if teacher and student:
             rows.append(ratio_row(
                 "%s: throughput b=%d, student_base_f2 / teacher" %
-                (stack, batch), teacher[0] / student[0], 5.0, ""))
-    by_runtime = {}
-    for r in results.get("pytorch", []):
-        by_runtime[(r["batch"], r["runtime"])] = r
-    for batch in sorted({b for b, _ in by_runtime}):
-        torch_ms = by_runtime[(batch, "pytorch")]["min_ms"]
-        ours = min(by_runtime[(batch, runtime)]["min_ms"]
-                   for runtime in ("tf", "tf_xla"))
+                (stack, batch), teacher["min_ms"] / student["min_ms"], 5.0,
+                "teacher %s; student %s" % (setting(teacher),
+                                            setting(student))))
+    pytorch = results.get("pytorch", [])
+    for batch, threads in sorted({(r["batch"], r["threads"])
+                                  for r in pytorch}):
+        same = [r for r in pytorch
+                if r["batch"] == batch and r["threads"] == threads]
+        torch_ms = [r["min_ms"] for r in same if r["runtime"] == "pytorch"]
+        ours = min((r for r in same if r["runtime"] != "pytorch"),
+                   key=lambda r: r["min_ms"])
         rows.append(ratio_row(
-            "tf2: b=%d, Hugging Face MobileBertModel (PyTorch) time / ours"
-            % batch, torch_ms / ours, 1.0,
-            "%d threads" % by_runtime[(batch, "pytorch")]["threads"]))
+            "tf2: b=%d, Hugging Face MobileBertModel (PyTorch) time / ours, "
+            "%s each" % (batch, threads_label(threads)),
+            torch_ms[0] / ours["min_ms"], 1.0,
+            "ours: %s" % ours["runtime"][len("tf_"):]))
     for stack in sorted(results.get("tflite", {})):
         latency = {r["config"]: r["min_ms"]
                    for r in results["tflite"][stack]}
@@ -415,23 +495,26 @@ def print_serving_table(serving, throughput_batch):
     """Prints each stack's SavedModel latencies and throughputs."""
     print("\n## Serving: SavedModel in a session (sequence length %d)\n" %
           SEQ_LENGTH)
-    print("| stack | config | params (encoder) | XLA | latency b=1 min / "
-          "median (ms) | b=%d min / median (ms) | b=%d examples/sec |" %
-          (throughput_batch, throughput_batch))
-    print("|---|---|---:|---|---:|---:|---:|")
+    print("| stack | threads | config | params (encoder) | graph | XLA | "
+          "latency b=1 min / median (ms) | b=%d min / median (ms) | "
+          "b=%d examples/sec |" % (throughput_batch, throughput_batch))
+    print("|---|---:|---|---:|---|---|---:|---:|---:|")
     for stack in sorted(serving):
         rows = serving[stack]
         for r in rows:
             if r["batch"] != 1:
                 continue
             big = [b for b in rows if b["batch"] == throughput_batch and
-                   b["config"] == r["config"] and
-                   b["use_xla"] == r["use_xla"]][0]
-            print("| %s | %s | %s | %s | %.1f / %.1f | %.0f / %.0f | "
-                  "%.1f |" % (stack, r["config"], "{:,}".format(r["params"]),
-                              r["use_xla"], r["min_ms"], r["median_ms"],
-                              big["min_ms"], big["median_ms"],
-                              1000.0 * throughput_batch / big["min_ms"]))
+                   all(b[k] == r[k] for k in ("config", "graph", "use_xla",
+                                              "threads"))]
+            throughput = ("%.0f / %.0f | %.1f" % (
+                big[0]["min_ms"], big[0]["median_ms"],
+                1000.0 * throughput_batch / big[0]["min_ms"])
+                if big else "- | -")
+            print("| %s | %d | %s | %s | %s | %s | %.1f / %.1f | %s |" %
+                  (stack, r["threads"], r["config"],
+                   "{:,}".format(r["params"]), r["graph"], r["use_xla"],
+                   r["min_ms"], r["median_ms"], throughput))
 
 
 def print_tflite_table(tflite):
@@ -452,18 +535,19 @@ def print_pytorch_table(rows):
     if not rows:
         return
     print("\n## Against Hugging Face MobileBertModel (PyTorch %s, "
-          "transformers %s, %d threads; same converted weights and inputs; "
+          "transformers %s; same converted weights, inputs and threads; "
           "outputs differ by at most %.1e)\n" %
-          (rows[0]["torch"], rows[0]["transformers"], rows[0]["threads"],
+          (rows[0]["torch"], rows[0]["transformers"],
            max(r["max_abs_difference"] for r in rows)))
-    print("| config | runtime | batch | min / median (ms) |")
-    print("|---|---|---:|---:|")
+    print("| config | runtime | threads | batch | min / median (ms) |")
+    print("|---|---|---:|---:|---:|")
     names = {"pytorch": "PyTorch MobileBertModel",
-             "tf": "ours, TF 2 SavedModel", "tf_xla": "ours, TF 2 + XLA"}
+             "tf_saved_model": "ours, TF 2 SavedModel",
+             "tf_frozen": "ours, TF 2 frozen SavedModel"}
     for r in rows:
-        print("| %s | %s | %d | %.1f / %.1f |" %
-              (r["config"], names[r["runtime"]], r["batch"], r["min_ms"],
-               r["median_ms"]))
+        print("| %s | %s | %d | %d | %.1f / %.1f |" %
+              (r["config"], names[r["runtime"]], r["threads"], r["batch"],
+               r["min_ms"], r["median_ms"]))
 
 
 def plot_latency(results, path):
@@ -480,9 +564,9 @@ def plot_latency(results, path):
     series = {}
     for stack, rows in sorted(results.get("serving", {}).items()):
         for r in rows:
-            if r["batch"] == 1:
-                label = "%s SavedModel%s" % (stack,
-                                             " + XLA" if r["use_xla"] else "")
+            if r["batch"] == 1 and not r["use_xla"]:
+                label = "%s %s, %s" % (stack, r["graph"],
+                                       threads_label(r["threads"]))
                 series.setdefault(label, {})[r["config"]] = r["min_ms"]
     for stack, rows in sorted(results.get("tflite", {}).items()):
         for r in rows:
@@ -490,22 +574,23 @@ def plot_latency(results, path):
                               {})[r["config"]] = r["min_ms"]
     for r in results.get("pytorch", []):
         if r["batch"] == 1 and r["runtime"] == "pytorch":
-            series.setdefault("PyTorch MobileBertModel",
+            series.setdefault("PyTorch MobileBertModel, %s" %
+                              threads_label(r["threads"]),
                               {})[r["config"]] = r["min_ms"]
     configs = [c for c in RATIO_CONFIGS
                if any(c in s for s in series.values())]
-    figure, axes = pyplot.subplots(figsize=(8, 4.5), dpi=80)
+    figure, axes = pyplot.subplots(figsize=(10, 5), dpi=80)
     width = 0.8 / max(1, len(series))
     for i, (label, values) in enumerate(sorted(series.items())):
         xs = [j + i * width for j, c in enumerate(configs) if c in values]
         axes.bar(xs, [values[c] for c in configs if c in values], width,
-                 label=label)
+                 label=label, color=pyplot.cm.tab20(i % 20))
     axes.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
     axes.set_xticklabels(configs)
     axes.set_yscale("log")
     axes.set_ylabel("latency, batch 1 x %d (ms, log scale)" % SEQ_LENGTH)
     axes.set_title(results.get("machine", ""), fontsize=7)
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=6, ncol=2)
     figure.tight_layout()
     figure.savefig(path)
     print("\nPlot written to %s" % path)
@@ -925,7 +1010,12 @@ def parse_args(argv):
     parser.add_argument("--iterations", type=int, default=20,
                         help="timed batch-1 runs per measurement (a quarter "
                         "of them at the throughput batch)")
-    parser.add_argument("--throughput_batch", type=int, default=32)
+    parser.add_argument("--throughput_batch", type=int, default=32,
+                        help="batch of the throughput rows (timed with "
+                        "every core)")
+    parser.add_argument("--threads", default="1,%d" % os.cpu_count(),
+                        help="comma list of thread counts for the "
+                        "inference and pytorch sections (a worker's: one)")
     parser.add_argument("--configs", default=",".join(RATIO_CONFIGS),
                         help="comma list of configs for inference and "
                         "tflite (published: %s)" % ",".join(PUBLISHED))
@@ -951,40 +1041,72 @@ def parse_args(argv):
 # Sections that run in each stack's own interpreter; --worker NAME prints
 # the section's results as one JSON line.
 WORKERS = ("inference", "tflite", "pytorch", "distill", "train_speed")
+# Workers that run once per thread count (--threads).
+THREADED_WORKERS = ("inference", "pytorch")
 
 
 def worker_results(args):
     """Results of the section `args.worker` in this process."""
     names = args.configs.split(",")
+    threads = int(args.threads)
+    if args.worker in THREADED_WORKERS:
+        pin_thread_pools(threads)
     if args.worker == "inference":
-        return serving_rows(names, args.iterations, args.throughput_batch)
+        return serving_rows(names, args.iterations,
+                            args.throughput_batch or None, threads)
     if args.worker == "tflite":
         return tflite_rows(names, args.iterations)
     if args.worker == "pytorch":
         return pytorch_rows("student_base_f2", args.iterations,
-                            args.throughput_batch, args.shared_data)
+                            args.throughput_batch or None, args.shared_data,
+                            threads)
     if args.worker == "distill":
         return distill_step_stats(args.iterations)
     return train_speed_stats(args.iterations)
 
 
-def json_from_subprocess(python, args, worker, iterations):
-    """Runs section `worker` in `python`; the JSON line it prints last."""
+def json_from_subprocess(python, args, worker, iterations, threads=None):
+    """Runs section `worker` in `python`; the JSON line it prints last.
+
+    With `threads` the worker's pools have that many threads, and it times
+    the throughput batch only when that is every core.
+    """
+    threads = threads or os.cpu_count()
+    env = dict(os.environ)
+    if worker == "inference":
+        env["TF_XLA_FLAGS"] = " ".join(
+            filter(None, [env.get("TF_XLA_FLAGS"), XLA_CPU_FLAG]))
+    throughput = args.throughput_batch if threads == os.cpu_count() else 0
     out = subprocess.check_output([
         python,
         os.path.abspath(__file__), "--worker", worker, "--iterations",
         str(iterations), "--configs", args.configs, "--throughput_batch",
-        str(args.throughput_batch), "--shared_data", args.shared_data
-    ])
+        str(throughput), "--threads", str(threads), "--shared_data",
+        args.shared_data
+    ], env=env)
     return json.loads(out.decode("utf-8").strip().splitlines()[-1])
 
 
+def thread_counts(args):
+    """The distinct thread counts of --threads, in order."""
+    return sorted({int(t) for t in args.threads.split(",")})
+
+
 def per_stack(args, worker, iterations):
-    """{stack: results of `worker`} for each installed stack."""
+    """{stack: results of `worker`} for each installed stack.
+
+    A threaded worker runs once per thread count; its rows are joined.
+    """
     results = {}
     for stack, python in sorted(stack_pythons().items()):
-        results[stack] = json_from_subprocess(python, args, worker,
-                                              iterations)
+        if worker in THREADED_WORKERS:
+            results[stack] = []
+            for threads in thread_counts(args):
+                results[stack].extend(json_from_subprocess(
+                    python, args, worker, iterations, threads))
+        else:
+            results[stack] = json_from_subprocess(python, args, worker,
+                                                  iterations)
         sys.stderr.write("done %s on %s\n" % (worker, stack))
     return results
 
@@ -1012,8 +1134,11 @@ def main(argv=None):
         results["tflite"] = per_stack(args, "tflite", args.iterations)
         print_tflite_table(results["tflite"])
     if "pytorch" in sections and "tf2" in stack_pythons():
-        results["pytorch"] = json_from_subprocess(
-            stack_pythons()["tf2"], args, "pytorch", args.iterations)
+        results["pytorch"] = []
+        for threads in thread_counts(args):
+            results["pytorch"].extend(json_from_subprocess(
+                stack_pythons()["tf2"], args, "pytorch", args.iterations,
+                threads))
         print_pytorch_table(results["pytorch"])
     results["ratios"] = ratio_rows(results)
     if results["ratios"]:
