@@ -217,6 +217,17 @@ def time_round_robin(runners, iterations):
             for key, t in times.items()}
 
 
+def timed_batches(iterations, throughput_batch):
+    """(batch, runs) pairs: batch 1, then the throughput batch if any.
+
+    The throughput batch gets a quarter of the runs (at least 2).
+    """
+    batches = [(1, iterations)]
+    if throughput_batch:
+        batches.append((throughput_batch, max(2, iterations // 4)))
+    return batches
+
+
 def serving_rows(names, iterations, throughput_batch, threads):
     """Latency (batch 1) and throughput of each config, graph and XLA setting.
 
@@ -237,10 +248,7 @@ def serving_rows(names, iterations, throughput_batch, threads):
                     sessions[(name, graph, use_xla)] = ServingSession(
                         graphs[graph], use_xla, threads)
         rows = []
-        batches = [(1, iterations)]
-        if throughput_batch:
-            batches.append((throughput_batch, max(2, iterations // 4)))
-        for batch, runs in batches:
+        for batch, runs in timed_batches(iterations, throughput_batch):
             timed = time_round_robin(
                 {key: functools.partial(
                     session.run, serving_inputs(batch, vocab[key[0]]))
@@ -333,10 +341,7 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data, threads):
         ours = {"tf_" + graph: ServingSession(graphs[graph], False, threads)
                 for graph in GRAPHS}
         rows = []
-        batches = [(1, iterations)]
-        if throughput_batch:
-            batches.append((throughput_batch, max(2, iterations // 4)))
-        for batch, runs in batches:
+        for batch, runs in timed_batches(iterations, throughput_batch):
             inputs = serving_inputs(batch, config.vocab_size)
             times = {runtime: [] for runtime in ["pytorch"] + sorted(ours)}
             for _ in range(2):
