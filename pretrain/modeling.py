@@ -27,6 +27,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import contextlib
 import copy
 import difflib
 import json
@@ -285,7 +286,8 @@ class BertModel(object):
                  use_one_hot_embeddings=False,
                  scope=None,
                  use_einsum=True,
-                 mask_adder=MASK_ADDER):
+                 mask_adder=MASK_ADDER,
+                 row_groups=1):
         """Builds the graph.
 
         Args:
@@ -299,12 +301,22 @@ class BertModel(object):
             use_einsum: einsum or reshape+matmul implementation (same numbers).
             mask_adder: added to the attention scores of padding keys
                 (MASK_ADDER; SERVING_MASK_ADDER in export graphs).
+            row_groups: inference only: every layer works on this many
+                groups of sequence positions, each its own chain of ops on
+                the same variables (see encoder); same numbers.  1 builds
+                the plain graph.
+
+        Raises:
+            ValueError: row_groups is not between 1 and the (static)
+                sequence length, or is above 1 in a training or
+                fake-quantized graph.
         """
         config = copy.deepcopy(config)
         if not is_training:
             config.hidden_dropout_prob = 0.0
             config.attention_probs_dropout_prob = 0.0
         batch_size, seq_length = get_shape_list(input_ids, expected_rank=2)
+        check_row_groups(row_groups, seq_length, is_training)
         if input_mask is None:
             input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
         if token_type_ids is None:
@@ -322,7 +334,7 @@ class BertModel(object):
                     input_ids, input_mask)
                 self.all_encoder_layers, self.all_attention_scores = encoder(
                     config, self.embedding_output, attention_mask, use_einsum,
-                    mask_adder)
+                    mask_adder, row_groups)
             self.sequence_output = self.all_encoder_layers[-1]
             with tf.variable_scope("pooler"):
                 self.pooled_output = pooler(config, self.sequence_output)
@@ -434,12 +446,21 @@ def trigram(word_output):
 
 
 def encoder(config, embedding_output, attention_mask, use_einsum,
-            mask_adder=MASK_ADDER):
+            mask_adder=MASK_ADDER, row_groups=1):
     """Stacks `num_hidden_layers` transformer layers.
 
     The layers work on [B*S, H] matrices: every dense layer is then one
     MatMul whose BiasAdd (and activation, residual Add) the runtime can fuse
     into it, with no reshape in between.
+
+    With `row_groups` G > 1 the sequence positions are cut into G
+    consecutive groups before the first layer and joined after each: every
+    block runs once per group on the group's [B*S_g, H] rows, with the same
+    variables, and attention takes its queries from the group and its keys
+    and values from all of them.  The G chains of ops only meet at the
+    keys and values, so a session with G inter-op threads runs them side by
+    side: at batch 1 the narrow student layers are too small for one op to
+    use several cores, two chains are not.
 
     Returns:
         (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
@@ -447,62 +468,78 @@ def encoder(config, embedding_output, attention_mask, use_einsum,
     """
     batch_size, seq_length, hidden_size = get_shape_list(embedding_output,
                                                          expected_rank=3)
+    lengths = group_lengths(seq_length, row_groups)  # G lengths S_g
     # The additive mask, once for all layers: 0 where attention is allowed,
     # mask_adder elsewhere.  expand_dims rather than mask[:, None]: TFLite
     # converts it.
     adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
                            tf.float32)) * mask_adder  # [B, 1, S, S]
+    adders = split_groups(adder, lengths, axis=2)  # G x [B, 1, S_g, S]
     all_layers = [embedding_output]
     all_scores = []
-    prev_output = tf.reshape(embedding_output, [-1, hidden_size])  # [B*S, H]
+    prev_outputs = [
+        tf.reshape(rows, [-1, hidden_size])
+        for rows in split_groups(embedding_output, lengths, axis=1)
+    ]  # G x [B*S_g, H]
     for layer_idx in range(config.num_hidden_layers):
         with tf.variable_scope("layer_%d" % layer_idx):
-            prev_output, scores = transformer_layer(config, prev_output,
-                                                    adder, batch_size,
-                                                    seq_length, use_einsum)
-        all_layers.append(
-            tf.reshape(prev_output, [batch_size, seq_length, hidden_size]))
+            prev_outputs, scores = transformer_layer(config, prev_outputs,
+                                                     adders, batch_size,
+                                                     lengths, use_einsum)
+        all_layers.append(join_groups([
+            tf.reshape(rows, [batch_size, length, hidden_size])
+            for rows, length in zip(prev_outputs, lengths)
+        ], axis=1))  # [B, S, H]
         all_scores.append(scores)
     return all_layers, all_scores
 
 
-def transformer_layer(config, layer_input, adder, batch_size, seq_length,
+def transformer_layer(config, layer_inputs, adders, batch_size, lengths,
                       use_einsum):
     """One MobileBERT (or BERT) layer, as in the paper's figure.
 
     Args:
-        layer_input: [B*S, H] output of the previous layer.
-        adder: [B, 1, S, S] additive attention mask.
+        layer_inputs: the previous layer's output in row groups: G tensors
+            [B*S_g, H] (one group: [B*S, H]).
+        adders: G additive attention masks [B, 1, S_g, S].
+        lengths: the G group lengths S_g.
 
     Returns:
-        (layer output [B*S, H], attention scores [B, N, S, S]).
+        (layer output: G tensors [B*S_g, H], attention scores
+          [B, N, S, S]).
     """
-    prev_output = layer_input
+    prev_outputs = layer_inputs
     if config.use_bottleneck:
-        inner_input, query_key, value = bottleneck(config, prev_output,
-                                                   use_einsum)  # [B*S, I]
+        inner_inputs, query_keys, values = zip(*per_group(
+            lambda rows: bottleneck(config, rows, use_einsum),
+            prev_outputs))  # each G x [B*S_g, I or H]
     else:
-        inner_input = query_key = value = prev_output
+        inner_inputs = query_keys = values = prev_outputs
 
     with tf.variable_scope("attention"):
-        attention_output, scores = attention(config, query_key, value,
-                                             inner_input, adder, batch_size,
-                                             seq_length,
-                                             use_einsum)  # [B*S, I]
+        attention_outputs, scores = attention(config, query_keys, values,
+                                              inner_inputs, adders,
+                                              batch_size, lengths,
+                                              use_einsum)  # G x [B*S_g, I]
 
-    inner_output = attention_output
+    inner_outputs = attention_outputs
     for ffn_idx in range(config.num_feedforward_networks - 1):
         with tf.variable_scope("ffn_layer_%d" % ffn_idx):
-            inner_output = feed_forward(config, inner_output, use_einsum)
+            inner_outputs = per_group(
+                lambda rows: feed_forward(config, rows, use_einsum),
+                inner_outputs)
 
-    inner_output = feed_forward(config, inner_output, use_einsum,
-                                is_last=True)  # [B*S, I]
+    inner_outputs = per_group(
+        lambda rows: feed_forward(config, rows, use_einsum, is_last=True),
+        inner_outputs)  # G x [B*S_g, I]
     if not config.use_bottleneck:
-        return inner_output, scores
+        return inner_outputs, scores
     with tf.variable_scope("output/bottleneck"):
-        layer_output = output_bottleneck(config, inner_output, prev_output,
-                                         use_einsum)  # [B*S, H]
-    return layer_output, scores
+        layer_outputs = per_group(
+            lambda inner, prev: output_bottleneck(config, inner, prev,
+                                                  use_einsum),
+            inner_outputs, prev_outputs)  # G x [B*S_g, H]
+    return layer_outputs, scores
 
 
 def bottleneck(config, prev_output, use_einsum):
@@ -551,70 +588,130 @@ def bottleneck(config, prev_output, use_einsum):
     return layer_input, prev_output, prev_output
 
 
-def attention(config, query_key, value, residual, adder, batch_size,
-              seq_length, use_einsum):
+def attention(config, query_keys, values, residuals, adders, batch_size,
+              lengths, use_einsum):
     """Multi-head self-attention (`self`) and its output projection (`output`).
 
     Projections that read the same tensor run as one MatMul: query, key and
-    value when they share their input, otherwise query and key.
+    value when they share their input, otherwise query and key.  Every row
+    group projects its own rows; the keys and values of all groups are
+    joined, and each group's queries attend over them.
+
+    Args:
+        query_keys: G tensors [B*S_g, W], input of the query and key
+            projections.
+        values: G tensors [B*S_g, W'], input of the value projection.
+        residuals: G tensors [B*S_g, I] added back after the output
+            projection.
+        adders: G additive attention masks [B, 1, S_g, S].
+        lengths: the G group lengths S_g.
+
+    Returns:
+        (attention output: G tensors [B*S_g, I], pre-softmax scores
+          [B, N, S, S]).
+    """
+    # Per-head layout: [B, S, N, D] with use_einsum, else [B, N, S, D].
+    sequence_axis = 1 if use_einsum else 2
+    with tf.variable_scope("self"):
+        queries, keys, head_values = zip(*per_group(
+            lambda query_key, value, length: project_heads(
+                config, query_key, value, batch_size, length, use_einsum),
+            query_keys, values, lengths))
+        key = join_groups(keys, sequence_axis)  # [B, S, N, D] or [B, N, S, D]
+        value = join_groups(head_values, sequence_axis)
+        contexts, scores = zip(*[
+            attend(config, query, key, value, adder, use_einsum)
+            for query, adder in zip(queries, adders)
+        ])  # G x [B*S_g, N*D], G x [B, N, S_g, S]
+
+    with tf.variable_scope("output"):
+        outputs = per_group(
+            lambda context, residual: attention_output(config, context,
+                                                       residual, use_einsum),
+            contexts, residuals)  # G x [B*S_g, I]
+    return outputs, join_groups(scores, axis=2)
+
+
+def project_heads(config, query_key, value, batch_size, seq_length,
+                  use_einsum):
+    """The query, key and value projections of some rows, split into heads.
 
     Args:
         query_key: [B*S, W] input of the query and key projections.
         value: [B*S, W'] input of the value projection.
-        residual: [B*S, I] tensor added back after the output projection.
-        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
-        (attention output [B*S, I], pre-softmax scores [B, N, S, S]).
+        (query, key, value), each [B, S, N, D] with `use_einsum`, otherwise
+        [B, N, S, D].
     """
     initializer = create_initializer(config.initializer_range)
     num_heads = config.num_attention_heads
     head_size = config.attention_width // num_heads
     width = num_heads * head_size
-    with tf.variable_scope("self"):
-        params = [
-            dense_variables(get_shape_list(x)[-1], width, initializer, name)
-            for x, name in ((query_key, "query"), (query_key, "key"),
-                            (value, "value"))
-        ]
-        names = ["query", "key", "value"]
-        if value is query_key:
-            groups = [(joint_dense(query_key, params, names, use_einsum), 3)]
-        else:
-            groups = [(joint_dense(query_key, params[:2], names[:2],
-                                   use_einsum), 2),
-                      (joint_dense(value, params[2:], names[2:],
-                                   use_einsum), 1)]
-        heads = []
-        for joined, count in groups:
-            heads.extend(split_heads(joined, count, batch_size, seq_length,
-                                     num_heads, head_size, use_einsum))
-        query, key, value = heads
-        if use_einsum:
-            # query, key, value: [B, S, N, D].
-            scores = tf.einsum("bfnd,btnd->bnft", query, key)  # [B, N, S, S]
-        else:
-            # query, key, value: [B, N, S, D].
-            scores = tf.matmul(query, key, transpose_b=True)
-        scores *= 1.0 / math.sqrt(float(head_size))
-        scores += adder
-        probs = dropout(tf.nn.softmax(scores),
-                        config.attention_probs_dropout_prob)
-        if use_einsum:
-            context = tf.einsum("bnft,btnd->bfnd", probs,
-                                value)  # [B, S, N, D]
-        else:
-            context = tf.transpose(tf.matmul(probs, value),
-                                   [0, 2, 1, 3])  # [B, S, N, D]
-        context = tf.reshape(context, [-1, width])  # [B*S, N*D]
+    params = [
+        dense_variables(get_shape_list(x)[-1], width, initializer, name)
+        for x, name in ((query_key, "query"), (query_key, "key"),
+                        (value, "value"))
+    ]
+    names = ["query", "key", "value"]
+    if value is query_key:
+        groups = [(joint_dense(query_key, params, names, use_einsum), 3)]
+    else:
+        groups = [(joint_dense(query_key, params[:2], names[:2],
+                               use_einsum), 2),
+                  (joint_dense(value, params[2:], names[2:], use_einsum), 1)]
+    heads = []
+    for joined, count in groups:
+        heads.extend(split_heads(joined, count, batch_size, seq_length,
+                                 num_heads, head_size, use_einsum))
+    return tuple(heads)
 
-    with tf.variable_scope("output"):
-        output = dense(context, config.intra_bottleneck_size, initializer,
-                       "dense", use_einsum)  # [B*S, I]
-        if not config.use_bottleneck:
-            output = dropout(output, config.hidden_dropout_prob)
-        output = normalize(output + residual, config.normalization_type)
-    return output, scores
+
+def attend(config, query, key, value, adder, use_einsum):
+    """Scaled dot-product attention of some queries over all positions.
+
+    Args:
+        query: [B, F, N, D] with `use_einsum`, otherwise [B, N, F, D].
+        key, value: [B, T, N, D] with `use_einsum`, otherwise [B, N, T, D].
+        adder: [B, 1, F, T] additive attention mask.
+
+    Returns:
+        (context [B*F, N*D], pre-softmax scores [B, N, F, T]).
+    """
+    head_size = config.attention_width // config.num_attention_heads
+    if use_einsum:
+        scores = tf.einsum("bfnd,btnd->bnft", query, key)  # [B, N, F, T]
+    else:
+        scores = tf.matmul(query, key, transpose_b=True)
+    scores *= 1.0 / math.sqrt(float(head_size))
+    scores += adder
+    probs = dropout(tf.nn.softmax(scores),
+                    config.attention_probs_dropout_prob)
+    if use_einsum:
+        context = tf.einsum("bnft,btnd->bfnd", probs, value)  # [B, F, N, D]
+    else:
+        context = tf.transpose(tf.matmul(probs, value),
+                               [0, 2, 1, 3])  # [B, F, N, D]
+    width = config.num_attention_heads * head_size
+    return tf.reshape(context, [-1, width]), scores  # [B*F, N*D]
+
+
+def attention_output(config, context, residual, use_einsum):
+    """The attention's output projection, residual and norm.
+
+    Args:
+        context: [B*S, N*D].
+        residual: [B*S, I].
+
+    Returns:
+        [B*S, I].
+    """
+    initializer = create_initializer(config.initializer_range)
+    output = dense(context, config.intra_bottleneck_size, initializer,
+                   "dense", use_einsum)  # [B*S, I]
+    if not config.use_bottleneck:
+        output = dropout(output, config.hidden_dropout_prob)
+    return normalize(output + residual, config.normalization_type)
 
 
 def split_heads(joined, count, batch_size, seq_length, num_heads, head_size,
@@ -782,6 +879,84 @@ def squad_logits(config, sequence_output):
     logits = tf.transpose(logits, [2, 0, 1])  # [2, B, S]
     start_logits, end_logits = tf.unstack(logits, axis=0)
     return start_logits, end_logits
+
+
+# ---------------------------------------------------------------------------
+# Row groups (see encoder).
+# ---------------------------------------------------------------------------
+
+
+def check_row_groups(row_groups, seq_length, is_training):
+    """Raises ValueError unless `row_groups` can cut this graph's sequence."""
+    if not isinstance(row_groups, int) or row_groups < 1:
+        raise ValueError("row_groups must be a positive integer, got %r" %
+                         (row_groups,))
+    if row_groups == 1:
+        return
+    if is_training or quantization.active():
+        raise ValueError(
+            "row_groups=%d is for inference graphs; training and "
+            "fake-quantized graphs need row_groups=1" % row_groups)
+    if not isinstance(seq_length, int) or row_groups > seq_length:
+        raise ValueError(
+            "row_groups=%d needs a static sequence length of at least %d, "
+            "got %s" % (row_groups, row_groups, seq_length))
+
+
+def group_lengths(seq_length, row_groups):
+    """Lengths of `row_groups` consecutive position groups, as even as can be.
+
+    Example: group_lengths(128, 3) == [43, 43, 42].
+    """
+    if row_groups == 1:
+        return [seq_length]
+    base, extra = divmod(seq_length, row_groups)
+    return [base + (1 if i < extra else 0) for i in range(row_groups)]
+
+
+def split_groups(tensor, lengths, axis):
+    """`tensor` cut along `axis` into pieces of `lengths` (itself for one)."""
+    if len(lengths) == 1:
+        return [tensor]
+    return tf.split(tensor, lengths, axis=axis)
+
+
+def join_groups(tensors, axis):
+    """The pieces of split_groups joined again along `axis`."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return tf.concat(list(tensors), axis=axis)
+
+
+def per_group(block, *groups):
+    """`block` applied to each row group's arguments.
+
+    The first group creates the block's variables; the others reuse them.
+
+    Args:
+        block: function of one tensor per argument list.
+        *groups: argument lists, one entry per group.
+
+    Returns:
+        The list of `block`'s results, one per group.
+    """
+    results = []
+    for index, arguments in enumerate(zip(*groups)):
+        with shared_variables(index > 0):
+            results.append(block(*arguments))
+    return results
+
+
+def shared_variables(reuse):
+    """A context in which tf.get_variable returns the existing variables.
+
+    Op names are left alone (the ops of the second group are `dense_1`,
+    ...).  Without `reuse` it changes nothing.
+    """
+    if not reuse:
+        return contextlib.suppress()
+    return tf.variable_scope(tf.get_variable_scope(), reuse=True,
+                             auxiliary_name_scope=False)
 
 
 # ---------------------------------------------------------------------------
