@@ -34,7 +34,9 @@ Shared by `run_classifier.py` and `run_squad.py`. Public API:
                 quantizations=("float",), ...) -> dict
       SavedModel, its frozen copy and one TFLite model per quantization:
       {"saved_model": dir, "saved_model_frozen": export_dir/frozen/<same
-       timestamp>, "float": export_dir/model_float.tflite,
+       timestamp>, "saved_model_lite": export_dir/lite/<timestamp> (only
+       with a separate TFLite source graph, e.g. a SavedModel with row
+       groups), "float": export_dir/model_float.tflite,
        "dynamic": export_dir/model_quant.tflite,
        "int8": export_dir/model_int8.tflite} (the requested ones).
   export_run_options(options) -> estimator_util.RunOptions
@@ -702,7 +704,8 @@ def export_models(estimator,
                   representative_features=None,
                   int8_outputs=False,
                   converter_python=None,
-                  int8_estimator=None):
+                  int8_estimator=None,
+                  lite_estimator=None):
     """SavedModel, its frozen copy and one TFLite model per quantization.
 
     Args:
@@ -714,10 +717,14 @@ def export_models(estimator,
       int8_estimator: an estimator of the same checkpoints whose graph is
         fake-quantized (quantization-aware training); its own SavedModel,
         in export_dir/qat, is the source of the int8 model.
+      lite_estimator: an estimator of the same checkpoints whose graph is
+        the one to convert to TFLite (one row group, where `estimator`'s
+        has several); its own SavedModel, in export_dir/lite, is the source
+        of the TFLite models.  None: the SavedModel is.
 
     Returns:
-      {"saved_model": dir, "saved_model_frozen": dir[, "saved_model_qat":
-      dir], quantization: path}.
+      {"saved_model": dir, "saved_model_frozen": dir[, "saved_model_lite":
+      dir][, "saved_model_qat": dir], quantization: path}.
     """
     saved_model_dir = export_saved_model(estimator, serving_input_receiver_fn,
                                          export_dir, checkpoint_path)
@@ -728,8 +735,13 @@ def export_models(estimator,
             os.path.join(export_dir, "frozen",
                          os.path.basename(saved_model_dir)))
     }
+    lite_source = saved_model_dir
+    if lite_estimator is not None and quantizations:
+        lite_source = paths["saved_model_lite"] = export_saved_model(
+            lite_estimator, serving_input_receiver_fn,
+            os.path.join(export_dir, "lite"), checkpoint_path)
     for quantization in quantizations:
-        source = saved_model_dir
+        source = lite_source
         if quantization == "int8" and int8_estimator is not None:
             source = paths["saved_model_qat"] = export_saved_model(
                 int8_estimator, serving_input_receiver_fn,
@@ -770,7 +782,8 @@ def export_newest_checkpoint(model_fn,
                              representative_features=None,
                              int8_outputs=False,
                              converter_python=None,
-                             int8_model_fn=None):
+                             int8_model_fn=None,
+                             lite_model_fn=None):
     """SavedModel and TFLite model(s) of the newest checkpoint in model_dir.
 
     Args:
@@ -783,6 +796,8 @@ def export_newest_checkpoint(model_fn,
         converter_python: see export_models.
       int8_model_fn: the fake-quantized PREDICT model_fn of a
         quantization-aware run (source of the int8 model), or None.
+      lite_model_fn: the PREDICT model_fn of the TFLite models' source
+        when it is not `model_fn` (see export_models), or None.
 
     Returns:
       The paths of export_models.
@@ -800,7 +815,8 @@ def export_newest_checkpoint(model_fn,
         representative_features=representative_features,
         int8_outputs=int8_outputs,
         converter_python=converter_python,
-        int8_estimator=make(int8_model_fn) if int8_model_fn else None)
+        int8_estimator=make(int8_model_fn) if int8_model_fn else None,
+        lite_estimator=make(lite_model_fn) if lite_model_fn else None)
     for kind, path in sorted(paths.items()):
         tf.logging.info("Exported %s: %s", kind, path)
     return paths

@@ -82,6 +82,14 @@ def define_export_flags(export_dir_help):
         "Fine-tune with fake-quantized weights and activations; with "
         "--export_dir the int8 model (model_int8.tflite) is converted from "
         "the fake-quantized graph with its learnt ranges.")
+    flags.DEFINE_integer(
+        "serving_row_groups", 1,
+        "With --export_dir, build the SavedModel and its frozen copy with "
+        "this many row groups (modeling.BertModel): served with one "
+        "intra-op and this many inter-op threads, the groups run side by "
+        "side, the fastest batch-1 setting on a multi-core CPU (use the "
+        "number of cores a request gets). The TFLite models still come "
+        "from a one-group graph (export_dir/lite).")
 
 
 def export_quantizations(flag_values):
@@ -100,9 +108,46 @@ def validate_export_flags(flag_values):
     for name in ("use_post_quantization", "export_quantization"):
         if flag_values[name].value and not flag_values.export_dir:
             raise ValueError("--%s needs --export_dir" % name)
+    if flag_values.serving_row_groups != 1 and not flag_values.export_dir:
+        raise ValueError("--serving_row_groups needs --export_dir")
+    if not 1 <= flag_values.serving_row_groups <= (
+            flag_values.max_seq_length):
+        raise ValueError("--serving_row_groups must be between 1 and "
+                         "--max_seq_length (%d), got %d" %
+                         (flag_values.max_seq_length,
+                          flag_values.serving_row_groups))
     if flag_values.representative_examples < 1:
         raise ValueError("--representative_examples must be positive, got "
                          "%d" % flag_values.representative_examples)
+
+
+def export_model_fns(build, row_groups=1, quantization_aware=False):
+    """The PREDICT model_fns of an export, as export_newest_checkpoint takes.
+
+    Every one is built for serving: matmul layers (TFLite has no Einsum
+    kernel) and the mask adder that int8 quantizes.
+
+    Args:
+      build: the script's model_fn_builder with the model's arguments
+        bound; called with use_einsum, mask_adder and row_groups or
+        fake_quantize.
+      row_groups: --serving_row_groups of the SavedModel; above 1 the TFLite
+        models get a one-group model_fn of their own.
+      quantization_aware: the int8 model comes from a fake-quantized graph.
+
+    Returns:
+      {"model_fn", "lite_model_fn", "int8_model_fn"}: the SavedModel's, the
+      TFLite source's and the int8 source's model_fn (None: the
+      SavedModel's).
+    """
+    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
+    model_fns = {"model_fn": build(row_groups=row_groups, **serving),
+                 "lite_model_fn": None, "int8_model_fn": None}
+    if row_groups > 1:
+        model_fns["lite_model_fn"] = build(**serving)
+    if quantization_aware:
+        model_fns["int8_model_fn"] = build(fake_quantize=True, **serving)
+    return model_fns
 
 
 def representative_sample(features, count, seed):

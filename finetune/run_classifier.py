@@ -26,6 +26,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import functools
 import os
 import sys
 
@@ -113,13 +114,14 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  labels, num_labels, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER,
+                 row_groups=1):
     """Pooled output → dropout → linear layer → softmax cross entropy.
 
     Args:
       fake_quantize: build encoder and head with fake-quantized weights and
         activations (quantization-aware training).
-      mask_adder: see modeling.BertModel.
+      mask_adder, row_groups: see modeling.BertModel.
 
     Returns:
       (mean loss, per-example loss [B], logits [B, C], probabilities [B, C]).
@@ -133,7 +135,8 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
             token_type_ids=segment_ids,
             use_one_hot_embeddings=use_one_hot_embeddings,
             use_einsum=use_einsum,
-            mask_adder=mask_adder)
+            mask_adder=mask_adder,
+            row_groups=row_groups)
         logits = modeling.classifier_logits(
             model.get_pooled_output(), num_labels,
             dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
@@ -158,7 +161,8 @@ def metric_fn(per_example_loss, label_ids, logits, is_real_example):
 def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
                      fake_quantize=False,
-                     mask_adder=modeling.MASK_ADDER):
+                     mask_adder=modeling.MASK_ADDER,
+                     row_groups=1):
     """Returns the TPUEstimator model_fn of the classifier.
 
     Args:
@@ -174,6 +178,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
       fake_quantize: quantization-aware graph (see create_model).
       mask_adder: see modeling.BertModel; exports use
         modeling.SERVING_MASK_ADDER.
+      row_groups: see modeling.BertModel (--serving_row_groups of an
+        export).
     """
 
     def model_fn(features, labels, mode, params):
@@ -200,7 +206,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
             fake_quantize=fake_quantize,
-            mask_adder=mask_adder)
+            mask_adder=mask_adder,
+            row_groups=row_groups)
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                   options.use_tpu,
                                                   tf.trainable_variables())
@@ -288,7 +295,7 @@ def predict(estimator, record_file, num_examples, max_seq_length,
 def export(bert_config, num_labels, options, model_dir, max_seq_length,
            export_dir, quantizations, representative_features=None,
            int8_outputs=False, converter_python=None,
-           quantization_aware=False):
+           quantization_aware=False, serving_row_groups=1):
     """SavedModel and TFLite model(s) of the newest checkpoint.
 
     Args:
@@ -297,25 +304,22 @@ def export(bert_config, num_labels, options, model_dir, max_seq_length,
       int8_outputs, converter_python: see export_util.convert_to_tflite.
       quantization_aware: the checkpoint comes from quantization-aware
         training: the int8 model is converted from the fake-quantized graph.
+      serving_row_groups: row groups of the SavedModel (see
+        finetune_util.export_model_fns).
     """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
-    # mask adder is one that int8 quantizes.
-    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
-    model_fn = model_fn_builder(bert_config, num_labels, export_options,
-                                **serving)
-    int8_model_fn = None
-    if quantization_aware:
-        int8_model_fn = model_fn_builder(bert_config, num_labels,
-                                         export_options, fake_quantize=True,
-                                         **serving)
+    model_fns = finetune_util.export_model_fns(
+        functools.partial(model_fn_builder, bert_config, num_labels,
+                          export_options),
+        serving_row_groups, quantization_aware)
     return export_util.export_newest_checkpoint(
-        model_fn, model_dir, export_options, max_seq_length, export_dir,
+        model_dir=model_dir, options=export_options,
+        max_seq_length=max_seq_length, export_dir=export_dir,
         quantizations=quantizations,
         representative_features=representative_features,
         int8_outputs=int8_outputs,
         converter_python=converter_python,
-        int8_model_fn=int8_model_fn)
+        **model_fns)
 
 
 def lite_probabilities(lite_model_path, examples, num_labels,
@@ -544,7 +548,8 @@ def main(_):
                        representative_features=representative,
                        int8_outputs=FLAGS.int8_outputs,
                        converter_python=FLAGS.int8_converter_python,
-                       quantization_aware=FLAGS.quantization_aware_training)
+                       quantization_aware=FLAGS.quantization_aware_training,
+                       serving_row_groups=FLAGS.serving_row_groups)
         if FLAGS.data_dir:
             verify_exports(paths, split_features("dev")[0], num_labels,
                            FLAGS.max_seq_length, FLAGS.export_dir)

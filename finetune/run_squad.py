@@ -30,6 +30,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import functools
 import json
 import os
 import random
@@ -123,13 +124,14 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask,
                  segment_ids, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False, mask_adder=modeling.MASK_ADDER):
+                 fake_quantize=False, mask_adder=modeling.MASK_ADDER,
+                 row_groups=1):
     """Encoder plus the span head `cls/squad`.
 
     Args:
       fake_quantize: build it with fake-quantized weights and activations
         (quantization-aware training).
-      mask_adder: see modeling.BertModel.
+      mask_adder, row_groups: see modeling.BertModel.
 
     Returns:
       (start_logits, end_logits), each float32 [B, S].
@@ -143,7 +145,8 @@ def create_model(bert_config, is_training, input_ids, input_mask,
             token_type_ids=segment_ids,
             use_one_hot_embeddings=use_one_hot_embeddings,
             use_einsum=use_einsum,
-            mask_adder=mask_adder)
+            mask_adder=mask_adder,
+            row_groups=row_groups)
         return modeling.squad_logits(bert_config,
                                      model.get_sequence_output())
 
@@ -164,7 +167,8 @@ def span_loss(start_logits, end_logits, start_positions, end_positions):
 def model_fn_builder(bert_config, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
                      fake_quantize=False,
-                     mask_adder=modeling.MASK_ADDER):
+                     mask_adder=modeling.MASK_ADDER,
+                     row_groups=1):
     """Returns the TPUEstimator model_fn of the span extractor.
 
     Args:
@@ -178,6 +182,8 @@ def model_fn_builder(bert_config, options, use_einsum=True,
       fake_quantize: quantization-aware graph (see create_model).
       mask_adder: see modeling.BertModel; exports use
         modeling.SERVING_MASK_ADDER.
+      row_groups: see modeling.BertModel (--serving_row_groups of an
+        export).
     """
 
     def model_fn(features, labels, mode, params):
@@ -193,7 +199,8 @@ def model_fn_builder(bert_config, options, use_einsum=True,
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
             fake_quantize=fake_quantize,
-            mask_adder=mask_adder)
+            mask_adder=mask_adder,
+            row_groups=row_groups)
         # Trainable variables only: the ranges of quantization-aware
         # training are not in a released checkpoint.
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
@@ -317,7 +324,8 @@ def score_predictions(predict_file, predictions, output_dir,
 
 def export(bert_config, options, model_dir, max_seq_length, export_dir,
            quantizations, representative_features=None, int8_outputs=False,
-           converter_python=None, quantization_aware=False):
+           converter_python=None, quantization_aware=False,
+           serving_row_groups=1):
     """SavedModel and TFLite model(s) of the newest checkpoint.
 
     Args:
@@ -326,23 +334,21 @@ def export(bert_config, options, model_dir, max_seq_length, export_dir,
       int8_outputs, converter_python: see export_util.convert_to_tflite.
       quantization_aware: the int8 model comes from the fake-quantized
         graph (the checkpoint of quantization-aware training).
+      serving_row_groups: row groups of the SavedModel (see
+        finetune_util.export_model_fns).
     """
     export_options = export_util.export_run_options(options)
-    # TFLite has no Einsum kernel: the serving graph uses matmuls, and its
-    # mask adder is one that int8 quantizes.
-    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
-    model_fn = model_fn_builder(bert_config, export_options, **serving)
-    int8_model_fn = None
-    if quantization_aware:
-        int8_model_fn = model_fn_builder(bert_config, export_options,
-                                         fake_quantize=True, **serving)
+    model_fns = finetune_util.export_model_fns(
+        functools.partial(model_fn_builder, bert_config, export_options),
+        serving_row_groups, quantization_aware)
     return export_util.export_newest_checkpoint(
-        model_fn, model_dir, export_options, max_seq_length, export_dir,
+        model_dir=model_dir, options=export_options,
+        max_seq_length=max_seq_length, export_dir=export_dir,
         quantizations=quantizations,
         representative_features=representative_features,
         int8_outputs=int8_outputs,
         converter_python=converter_python,
-        int8_model_fn=int8_model_fn)
+        **model_fns)
 
 
 def window_dicts(features):
@@ -575,7 +581,8 @@ def main(_):
                        representative_features=representative,
                        int8_outputs=FLAGS.int8_outputs,
                        converter_python=FLAGS.int8_converter_python,
-                       quantization_aware=FLAGS.quantization_aware_training)
+                       quantization_aware=FLAGS.quantization_aware_training,
+                       serving_row_groups=FLAGS.serving_row_groups)
         if FLAGS.predict_file:
             verify_exports(paths, FLAGS.predict_file, examples, features,
                            FLAGS.n_best_size, FLAGS.max_answer_length,

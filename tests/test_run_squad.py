@@ -127,7 +127,7 @@ def trained(files):
         files["train"], "--do_predict", "--predict_file=" + files["predict"],
         "--num_train_epochs=%d" % TRAIN_EPOCHS, "--output_dir=" + output_dir,
         "--export_dir=" + export_dir, "--export_quantization=int8",
-        "--representative_examples=16"
+        "--representative_examples=16", "--serving_row_groups=2"
     ] + SMALL_RUN)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {"proc": proc, "output_dir": output_dir, "export_dir": export_dir}
@@ -208,10 +208,26 @@ def test_checkpoint_holds_the_span_head(trained):
     assert "bert/embeddings/word_embeddings" in variables
 
 
+def saved_model_matmuls(directory):
+    """The number of MatMul ops in a SavedModel's graph."""
+    with tf.Graph().as_default() as graph, tf.Session() as sess:
+        tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING], directory)
+        return sum(op.type == "MatMul" for op in graph.get_operations())
+
+
 def test_export_savedmodel_and_tflite_agree(trained):
+    """The SavedModel has two row groups, the TFLite model one: same logits."""
     export_root = trained["export_dir"]
     saved = [d for d in os.listdir(export_root) if d.isdigit()]
     assert len(saved) == 1
+    lite_source = os.listdir(os.path.join(export_root, "lite"))
+    assert len(lite_source) == 1
+    # Each group runs every encoder MatMul; embeddings and head run once.
+    served = saved_model_matmuls(os.path.join(export_root, saved[0]))
+    single = saved_model_matmuls(
+        os.path.join(export_root, "lite", lite_source[0]))
+    assert served > 1.5 * single
     float_path = os.path.join(export_root, export_util.TFLITE_NAMES["float"])
     assert os.path.getsize(float_path) > 0
     with tf.Graph().as_default(), tf.Session() as sess:
@@ -356,6 +372,25 @@ def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
     assert error.startswith("ERROR: " + bad)
     assert message in error
     assert not os.path.exists(str(tmp_path / "out" / "train.tf_record"))
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--serving_row_groups=2"], "--serving_row_groups needs --export_dir"),
+    (["--serving_row_groups=0", "--export_dir=x", "--max_seq_length=128"],
+     "--serving_row_groups must be between 1 and --max_seq_length (128), "
+     "got 0"),
+    (["--serving_row_groups=129", "--export_dir=x", "--max_seq_length=128"],
+     "got 129"),
+])
+def test_bad_serving_row_groups_rejected(files, tmp_path, extra, message):
+    proc = run([
+        sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
+        "--vocab_file=" + VOCAB, "--do_predict",
+        "--predict_file=" + files["predict"],
+        "--output_dir=" + str(tmp_path / "out")
+    ] + extra)
+    assert proc.returncode != 0
+    assert message in last_error_line(proc)
 
 
 def test_sequence_longer_than_positions_is_rejected(files, tmp_path):
