@@ -11,7 +11,9 @@ Sections (--sections, comma list):
                with one thread and with every core, throughput at batch
                32 x 128 with every core, on every stack whose environment
                exists (.venv: TF 1.15, .venv-tf2: TF 2.15; each stack and
-               thread count in its own process);
+               thread count in its own process); then the frozen graphs
+               with as many row groups as cores (--row_groups), one
+               intra-op thread per op and one inter-op thread per group;
   tflite       the same encoders as float TFLite, batch 1, one thread, on
                every stack;
   pytorch      student_base_f2 as our SavedModels against Hugging Face's
@@ -114,10 +116,11 @@ def serving_inputs(batch_size, vocab_size, seed=0):
             "segment_ids": np.zeros_like(ids)}
 
 
-def export_encoder(config, export_dir, checkpoint=None):
+def export_encoder(config, export_dir, checkpoint=None, row_groups=1):
     """Writes the encoder's SavedModel (output `sequence_output`).
 
-    Weights come from `checkpoint` when given, random otherwise.
+    Weights come from `checkpoint` when given, random otherwise; the graph
+    has `row_groups` row groups (modeling.BertModel).
 
     Returns:
       The number of encoder parameters.
@@ -129,7 +132,8 @@ def export_encoder(config, export_dir, checkpoint=None):
         }
         model = modeling.BertModel(config, False, features["input_ids"],
                                    features["input_mask"],
-                                   features["segment_ids"], use_einsum=False)
+                                   features["segment_ids"], use_einsum=False,
+                                   row_groups=row_groups)
         output = tf.identity(model.get_sequence_output(),
                              name="sequence_output")
         params = modeling.count_parameters(tf.trainable_variables())
@@ -142,7 +146,7 @@ def export_encoder(config, export_dir, checkpoint=None):
     return params
 
 
-def export_serving_graphs(config, directory, checkpoint=None):
+def export_serving_graphs(config, directory, checkpoint=None, row_groups=1):
     """The SavedModel and its frozen copy under `directory`.
 
     Returns:
@@ -150,35 +154,40 @@ def export_serving_graphs(config, directory, checkpoint=None):
     """
     from finetune import export_util
     saved = os.path.join(directory, "saved_model")
-    params = export_encoder(config, saved, checkpoint)
+    params = export_encoder(config, saved, checkpoint, row_groups)
     frozen = export_util.write_frozen_saved_model(
         saved, os.path.join(directory, "frozen"))
     return {"saved_model": saved, "frozen": frozen}, params
 
 
-def thread_config(threads):
-    """ConfigProto whose intra- and inter-op pools have `threads` threads."""
-    return tf.ConfigProto(intra_op_parallelism_threads=threads,
-                          inter_op_parallelism_threads=threads)
+def thread_config(threads, row_groups=1):
+    """ConfigProto of `threads` inter-op threads.
+
+    Each op gets as many intra-op threads, or one when the graph has row
+    groups: its groups then run side by side, one op per thread.
+    """
+    return tf.ConfigProto(
+        intra_op_parallelism_threads=1 if row_groups > 1 else threads,
+        inter_op_parallelism_threads=threads)
 
 
-def pin_thread_pools(threads):
+def pin_thread_pools(threads, row_groups=1):
     """Sizes this process's thread pools: call before any other session.
 
     TensorFlow creates its global pools (and the CPU device's) with the
     first session's options and keeps them for the process.
     """
-    tf.Session(config=thread_config(threads)).close()
+    tf.Session(config=thread_config(threads, row_groups)).close()
 
 
 class ServingSession(object):
     """A SavedModel loaded into its own session, ready to be timed."""
 
-    def __init__(self, export_dir, use_xla, threads):
+    def __init__(self, export_dir, use_xla, threads, row_groups=1):
         self.graph = tf.Graph()
         config = estimator_util.session_config(
             estimator_util.single_device_options(use_xla=use_xla))
-        config.MergeFrom(thread_config(threads))
+        config.MergeFrom(thread_config(threads, row_groups))
         self.session = tf.Session(graph=self.graph, config=config)
         meta = tf.saved_model.loader.load(
             self.session, [tf.saved_model.tag_constants.SERVING], export_dir)
@@ -228,12 +237,14 @@ def timed_batches(iterations, throughput_batch):
     return batches
 
 
-def serving_rows(names, iterations, throughput_batch, threads):
+def serving_rows(names, iterations, throughput_batch, threads, row_groups=1):
     """Latency (batch 1) and throughput of each config, graph and XLA setting.
 
     Args:
       threads: this process's thread count (see pin_thread_pools).
       throughput_batch: the batch of the throughput rows; None for none.
+      row_groups: the graphs' row groups; with several only the frozen
+        graph is timed (the faster one to serve).
     """
     work = tempfile.mkdtemp(prefix="benchmark_serving_")
     try:
@@ -241,12 +252,12 @@ def serving_rows(names, iterations, throughput_batch, threads):
         for name in names:
             config = load_config(name)
             graphs, params[name] = export_serving_graphs(
-                config, os.path.join(work, name))
+                config, os.path.join(work, name), row_groups=row_groups)
             vocab[name] = config.vocab_size
-            for graph in GRAPHS:
+            for graph in GRAPHS if row_groups == 1 else ("frozen",):
                 for use_xla in (False, True):
                     sessions[(name, graph, use_xla)] = ServingSession(
-                        graphs[graph], use_xla, threads)
+                        graphs[graph], use_xla, threads, row_groups)
         rows = []
         for batch, runs in timed_batches(iterations, throughput_batch):
             timed = time_round_robin(
@@ -255,7 +266,8 @@ def serving_rows(names, iterations, throughput_batch, threads):
                  for key, session in sessions.items()}, runs)
             for (name, graph, use_xla), stats in sorted(timed.items()):
                 row = {"config": name, "graph": graph, "use_xla": use_xla,
-                       "threads": threads, "batch": batch,
+                       "threads": threads, "row_groups": row_groups,
+                       "batch": batch,
                        "params": params[name], "iterations": runs}
                 row.update(stats)
                 row["examples_per_sec"] = 1000.0 * batch / stats["median_ms"]
@@ -412,12 +424,16 @@ def fastest(rows, name, batch=1, threads=None):
 def setting(row):
     """'frozen + XLA, 1 thread': how a serving row was run."""
     return "%s%s, %s" % (row["graph"], " + XLA" if row["use_xla"] else "",
-                         threads_label(row["threads"]))
+                         threads_label(row["threads"],
+                                       row.get("row_groups", 1)))
 
 
-def threads_label(threads):
-    """'1 thread' or '2 threads'."""
-    return "%d thread%s" % (threads, "" if threads == 1 else "s")
+def threads_label(threads, row_groups=1):
+    """'1 thread', '2 threads' or '2 row groups on 2 threads'."""
+    label = "%d thread%s" % (threads, "" if threads == 1 else "s")
+    if row_groups > 1:
+        return "%d row groups on %s" % (row_groups, label)
+    return label
 
 
 def ratio_rows(results):
@@ -500,24 +516,25 @@ def print_serving_table(serving, throughput_batch):
     """Prints each stack's SavedModel latencies and throughputs."""
     print("\n## Serving: SavedModel in a session (sequence length %d)\n" %
           SEQ_LENGTH)
-    print("| stack | threads | config | params (encoder) | graph | XLA | "
-          "latency b=1 min / median (ms) | b=%d min / median (ms) | "
-          "b=%d examples/sec |" % (throughput_batch, throughput_batch))
-    print("|---|---:|---|---:|---|---|---:|---:|---:|")
+    print("| stack | threads | row groups | config | params (encoder) | "
+          "graph | XLA | latency b=1 min / median (ms) | b=%d min / median "
+          "(ms) | b=%d examples/sec |" % (throughput_batch, throughput_batch))
+    print("|---|---:|---:|---|---:|---|---|---:|---:|---:|")
     for stack in sorted(serving):
         rows = serving[stack]
         for r in rows:
             if r["batch"] != 1:
                 continue
             big = [b for b in rows if b["batch"] == throughput_batch and
-                   all(b[k] == r[k] for k in ("config", "graph", "use_xla",
-                                              "threads"))]
+                   all(b.get(k, 1) == r.get(k, 1)
+                       for k in ("config", "graph", "use_xla", "threads",
+                                 "row_groups"))]
             throughput = ("%.0f / %.0f | %.1f" % (
                 big[0]["min_ms"], big[0]["median_ms"],
                 1000.0 * throughput_batch / big[0]["min_ms"])
                 if big else "- | -")
-            print("| %s | %d | %s | %s | %s | %s | %.1f / %.1f | %s |" %
-                  (stack, r["threads"], r["config"],
+            print("| %s | %d | %d | %s | %s | %s | %s | %.1f / %.1f | %s |" %
+                  (stack, r["threads"], r.get("row_groups", 1), r["config"],
                    "{:,}".format(r["params"]), r["graph"], r["use_xla"],
                    r["min_ms"], r["median_ms"], throughput))
 
@@ -570,8 +587,8 @@ def plot_latency(results, path):
     for stack, rows in sorted(results.get("serving", {}).items()):
         for r in rows:
             if r["batch"] == 1 and not r["use_xla"]:
-                label = "%s %s, %s" % (stack, r["graph"],
-                                       threads_label(r["threads"]))
+                label = "%s %s, %s" % (stack, r["graph"], threads_label(
+                    r["threads"], r.get("row_groups", 1)))
                 series.setdefault(label, {})[r["config"]] = r["min_ms"]
     for stack, rows in sorted(results.get("tflite", {}).items()):
         for r in rows:
@@ -1021,6 +1038,13 @@ def parse_args(argv):
     parser.add_argument("--threads", default="1,%d" % os.cpu_count(),
                         help="comma list of thread counts for the "
                         "inference and pytorch sections (a worker's: one)")
+    parser.add_argument("--row_groups",
+                        default=str(os.cpu_count()) if os.cpu_count() > 1
+                        else "",
+                        help="comma list of row-group counts G for the "
+                        "inference section: each a worker serving frozen "
+                        "graphs with G row groups on one intra-op and G "
+                        "inter-op threads ('' for none; a worker's: one)")
     parser.add_argument("--configs", default=",".join(RATIO_CONFIGS),
                         help="comma list of configs for inference and "
                         "tflite (published: %s)" % ",".join(PUBLISHED))
@@ -1054,11 +1078,13 @@ def worker_results(args):
     """Results of the section `args.worker` in this process."""
     names = args.configs.split(",")
     threads = int(args.threads)
+    row_groups = int(args.row_groups or 1)
     if args.worker in THREADED_WORKERS:
-        pin_thread_pools(threads)
+        pin_thread_pools(threads, row_groups)
     if args.worker == "inference":
         return serving_rows(names, args.iterations,
-                            args.throughput_batch or None, threads)
+                            args.throughput_batch or None, threads,
+                            row_groups)
     if args.worker == "tflite":
         return tflite_rows(names, args.iterations)
     if args.worker == "pytorch":
@@ -1070,11 +1096,13 @@ def worker_results(args):
     return train_speed_stats(args.iterations)
 
 
-def json_from_subprocess(python, args, worker, iterations, threads=None):
+def json_from_subprocess(python, args, worker, iterations, threads=None,
+                         row_groups=1):
     """Runs section `worker` in `python`; the JSON line it prints last.
 
     With `threads` the worker's pools have that many threads, and it times
-    the throughput batch only when that is every core.
+    the throughput batch only when that is every core.  An inference worker
+    with `row_groups` above 1 serves graphs with that many row groups.
     """
     threads = threads or os.cpu_count()
     env = dict(os.environ)
@@ -1086,8 +1114,8 @@ def json_from_subprocess(python, args, worker, iterations, threads=None):
         python,
         os.path.abspath(__file__), "--worker", worker, "--iterations",
         str(iterations), "--configs", args.configs, "--throughput_batch",
-        str(throughput), "--threads", str(threads), "--shared_data",
-        args.shared_data
+        str(throughput), "--threads", str(threads), "--row_groups",
+        str(row_groups), "--shared_data", args.shared_data
     ], env=env)
     return json.loads(out.decode("utf-8").strip().splitlines()[-1])
 
@@ -1097,10 +1125,17 @@ def thread_counts(args):
     return sorted({int(t) for t in args.threads.split(",")})
 
 
+def row_group_counts(args):
+    """The distinct row-group counts above 1 of --row_groups, in order."""
+    return sorted({int(g) for g in args.row_groups.split(",") if g} - {1})
+
+
 def per_stack(args, worker, iterations):
     """{stack: results of `worker`} for each installed stack.
 
-    A threaded worker runs once per thread count; its rows are joined.
+    A threaded worker runs once per thread count, and the inference worker
+    once more per row-group count (on as many threads); the rows are
+    joined.
     """
     results = {}
     for stack, python in sorted(stack_pythons().items()):
@@ -1109,6 +1144,10 @@ def per_stack(args, worker, iterations):
             for threads in thread_counts(args):
                 results[stack].extend(json_from_subprocess(
                     python, args, worker, iterations, threads))
+            for groups in row_group_counts(args) if (
+                    worker == "inference") else []:
+                results[stack].extend(json_from_subprocess(
+                    python, args, worker, iterations, groups, groups))
         else:
             results[stack] = json_from_subprocess(python, args, worker,
                                                   iterations)
