@@ -20,7 +20,8 @@ scope is the name that appears in released TF1 checkpoints:
         cls/squad                            squad_logits()
 
 Shape letters in comments: B batch, S sequence, H hidden_size, E
-embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary.
+embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary;
+G row groups, S_g the length of group g (see encoder).
 """
 
 from __future__ import absolute_import
@@ -454,10 +455,11 @@ def encoder(config, embedding_output, attention_mask, use_einsum,
     into it, with no reshape in between.
 
     With `row_groups` G > 1 the sequence positions are cut into G
-    consecutive groups before the first layer and joined after each: every
-    block runs once per group on the group's [B*S_g, H] rows, with the same
-    variables, and attention takes its queries from the group and its keys
-    and values from all of them.  The G chains of ops only meet at the
+    consecutive groups before the first layer, and the groups stay apart
+    from layer to layer (each layer's output is joined only for
+    all_encoder_layers): every block runs once per group on the group's
+    [B*S_g, H] rows, with the same variables, and attention takes its
+    queries from the group and its keys and values from all of them.  The G chains of ops only meet at the
     keys and values, so a session with G inter-op threads runs them side by
     side: at batch 1 the narrow student layers are too small for one op to
     use several cores, two chains are not.
