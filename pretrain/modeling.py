@@ -459,10 +459,11 @@ def encoder(config, embedding_output, attention_mask, use_einsum,
     from layer to layer (each layer's output is joined only for
     all_encoder_layers): every block runs once per group on the group's
     [B*S_g, H] rows, with the same variables, and attention takes its
-    queries from the group and its keys and values from all of them.  The G chains of ops only meet at the
-    keys and values, so a session with G inter-op threads runs them side by
-    side: at batch 1 the narrow student layers are too small for one op to
-    use several cores, two chains are not.
+    queries from the group and its keys and values from all of them.  The G
+    chains of ops only meet at the keys and values, so a session with G
+    inter-op threads runs them side by side: at batch 1 the narrow student
+    layers are too small for one op to use several cores, two chains are
+    not.
 
     Returns:
         (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
