@@ -421,11 +421,21 @@ def fastest(rows, name, batch=1, threads=None):
     return min(candidates, key=lambda r: r["min_ms"]) if candidates else None
 
 
+def row_groups_of(row):
+    """The row groups of a serving row (1 in --json files from before)."""
+    return row.get("row_groups", 1)
+
+
+def serving_setting(row):
+    """(config, graph, XLA, threads, row groups) of a serving row."""
+    return (row["config"], row["graph"], row["use_xla"], row["threads"],
+            row_groups_of(row))
+
+
 def setting(row):
     """'frozen + XLA, 1 thread': how a serving row was run."""
     return "%s%s, %s" % (row["graph"], " + XLA" if row["use_xla"] else "",
-                         threads_label(row["threads"],
-                                       row.get("row_groups", 1)))
+                         threads_label(row["threads"], row_groups_of(row)))
 
 
 def threads_label(threads, row_groups=1):
@@ -526,15 +536,13 @@ def print_serving_table(serving, throughput_batch):
             if r["batch"] != 1:
                 continue
             big = [b for b in rows if b["batch"] == throughput_batch and
-                   all(b.get(k, 1) == r.get(k, 1)
-                       for k in ("config", "graph", "use_xla", "threads",
-                                 "row_groups"))]
+                   serving_setting(b) == serving_setting(r)]
             throughput = ("%.0f / %.0f | %.1f" % (
                 big[0]["min_ms"], big[0]["median_ms"],
                 1000.0 * throughput_batch / big[0]["min_ms"])
                 if big else "- | -")
             print("| %s | %d | %d | %s | %s | %s | %s | %.1f / %.1f | %s |" %
-                  (stack, r["threads"], r.get("row_groups", 1), r["config"],
+                  (stack, r["threads"], row_groups_of(r), r["config"],
                    "{:,}".format(r["params"]), r["graph"], r["use_xla"],
                    r["min_ms"], r["median_ms"], throughput))
 
@@ -588,7 +596,7 @@ def plot_latency(results, path):
         for r in rows:
             if r["batch"] == 1 and not r["use_xla"]:
                 label = "%s %s, %s" % (stack, r["graph"], threads_label(
-                    r["threads"], r.get("row_groups", 1)))
+                    r["threads"], row_groups_of(r)))
                 series.setdefault(label, {})[r["config"]] = r["min_ms"]
     for stack, rows in sorted(results.get("tflite", {}).items()):
         for r in rows:
@@ -1130,24 +1138,31 @@ def row_group_counts(args):
     return sorted({int(g) for g in args.row_groups.split(",") if g} - {1})
 
 
+def worker_settings(args, worker):
+    """(threads, row groups) of each run of a threaded worker.
+
+    One run per thread count of --threads, and for the inference worker
+    one more per row-group count of --row_groups, on as many threads.
+    """
+    settings = [(threads, 1) for threads in thread_counts(args)]
+    if worker == "inference":
+        settings += [(groups, groups) for groups in row_group_counts(args)]
+    return settings
+
+
 def per_stack(args, worker, iterations):
     """{stack: results of `worker`} for each installed stack.
 
-    A threaded worker runs once per thread count, and the inference worker
-    once more per row-group count (on as many threads); the rows are
+    A threaded worker runs once per worker_settings entry; the rows are
     joined.
     """
     results = {}
     for stack, python in sorted(stack_pythons().items()):
         if worker in THREADED_WORKERS:
             results[stack] = []
-            for threads in thread_counts(args):
+            for threads, groups in worker_settings(args, worker):
                 results[stack].extend(json_from_subprocess(
-                    python, args, worker, iterations, threads))
-            for groups in row_group_counts(args) if (
-                    worker == "inference") else []:
-                results[stack].extend(json_from_subprocess(
-                    python, args, worker, iterations, groups, groups))
+                    python, args, worker, iterations, threads, groups))
         else:
             results[stack] = json_from_subprocess(python, args, worker,
                                                   iterations)
@@ -1179,10 +1194,10 @@ def main(argv=None):
         print_tflite_table(results["tflite"])
     if "pytorch" in sections and "tf2" in stack_pythons():
         results["pytorch"] = []
-        for threads in thread_counts(args):
+        for threads, groups in worker_settings(args, "pytorch"):
             results["pytorch"].extend(json_from_subprocess(
                 stack_pythons()["tf2"], args, "pytorch", args.iterations,
-                threads))
+                threads, groups))
         print_pytorch_table(results["pytorch"])
     results["ratios"] = ratio_rows(results)
     if results["ratios"]:
