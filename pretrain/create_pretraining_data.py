@@ -111,8 +111,15 @@ COPY_BUFFER_BYTES = 2**22
 FLAGS = flags.FLAGS
 
 # One input line: its token ids and, per token, whether the token continues
-# the word started by the token before it (whole-word masking units).
+# the word started by the token before it (whole-word masking units), as
+# bytes: 1 where it does, 0 where it starts a word. Flags are bytes all the
+# way to the masking, where bytes.translate turns them into word starts in
+# one C call (this runs for every instance).
 Sentence = collections.namedtuple("Sentence", ["token_ids", "continues_word"])
+CONTINUES = b"\x01"
+STARTS = b"\x00"
+# Maps continues_word flags to word-start flags.
+_WORD_STARTS = bytes.maketrans(STARTS + CONTINUES, CONTINUES + STARTS)
 
 # What packing needs besides the documents and the random generator.
 PackingOptions = collections.namedtuple("PackingOptions", [
@@ -139,9 +146,9 @@ class TrainingInstance(object):
         is_random_next: Whether B was taken from another document.
         masked_lm_positions: Sorted indexes of the positions to predict.
         masked_lm_ids: The original ids at those positions.
-        continues_word: Per token, True if it belongs to the same word as the
-          token before it (never True for `[CLS]`, `[SEP]` or the first token
-          of a segment). All False without whole-word masking.
+        continues_word: Bytes, per token 1 if it belongs to the same word as
+          the token before it (never for `[CLS]`, `[SEP]` or the first token
+          of a segment), else 0. All 0 without whole-word masking.
     """
 
     def __init__(self, input_ids, segment_ids, is_random_next,
@@ -316,17 +323,17 @@ class SentenceEncoder(object):
         if self._tokenizer.sp_model:
             token_ids = tuple(self._tokenizer.convert_tokens_to_ids(
                 self._tokenizer.tokenize(text)))
-            return Sentence(token_ids, (False,) * len(token_ids))
+            return Sentence(token_ids, STARTS * len(token_ids))
         token_ids = []
-        continues_word = []
+        continues_word = bytearray()
         for run, is_cjk in _text_runs(text):
             if is_cjk:
                 run_ids, run_continues = self._encode_cjk_run(run)
             else:
                 run_ids, run_continues = self._run_encoding(run)
             token_ids.extend(run_ids)
-            continues_word.extend(run_continues)
-        return Sentence(tuple(token_ids), tuple(continues_word))
+            continues_word += run_continues
+        return Sentence(tuple(token_ids), bytes(continues_word))
 
     def _encode_cjk_run(self, run):
         """Ids (one per character) and word flags of a CJK run."""
@@ -337,21 +344,18 @@ class SentenceEncoder(object):
                     self._tokenizer.tokenize(char))
         run_ids = [cjk_ids[char] for char in run]
         if not self._do_whole_word_mask:
-            return run_ids, (False,) * len(run)
-        continues_word = [True] * len(run)
-        start = 0
-        for word in _word_segmenter().cut(run):
-            continues_word[start] = False
-            start += len(word)
-        return run_ids, continues_word
+            return run_ids, STARTS * len(run)
+        return run_ids, b"".join(STARTS + CONTINUES * (len(word) - 1)
+                                 for word in _word_segmenter().cut(run))
 
     def _encode_other_run(self, run):
         """Ids and word flags of a run without CJK characters."""
         tokens = self._tokenizer.tokenize(run)
         run_ids = tuple(self._tokenizer.convert_tokens_to_ids(tokens))
         if not self._do_whole_word_mask:
-            return run_ids, (False,) * len(tokens)
-        return run_ids, tuple(token.startswith("##") for token in tokens)
+            return run_ids, STARTS * len(tokens)
+        return run_ids, b"".join(CONTINUES if token.startswith("##") else STARTS
+                                 for token in tokens)
 
 
 def _decode_line(raw_line, path, line_number):
@@ -442,12 +446,13 @@ def read_documents(input_files, tokenizer, do_whole_word_mask):
 
 
 def _concat_sentences(sentences):
-    """Returns the token ids and continues_word flags of `sentences`."""
+    """Returns the token ids (a list) and continues_word flags (bytes) of
+    `sentences`."""
     token_ids = []
-    continues_word = []
+    continues_word = bytearray()
     for sentence in sentences:
         token_ids.extend(sentence.token_ids)
-        continues_word.extend(sentence.continues_word)
+        continues_word += sentence.continues_word
     return token_ids, continues_word
 
 
@@ -457,7 +462,7 @@ def _random_segment(documents, document_index, target_length, rng):
     At least one sentence is taken, then more until `target_length` tokens.
 
     Returns:
-        (token_ids, continues_word) lists.
+        (token_ids, continues_word): a list and bytes.
     """
     other_index = rng.randint(0, len(documents) - 2)
     if other_index >= document_index:
@@ -465,10 +470,10 @@ def _random_segment(documents, document_index, target_length, rng):
     other_document = documents[other_index]
     start = rng.randint(0, len(other_document) - 1)
     token_ids = []
-    continues_word = []
+    continues_word = bytearray()
     for sentence in other_document[start:]:
         token_ids.extend(sentence.token_ids)
-        continues_word.extend(sentence.continues_word)
+        continues_word += sentence.continues_word
         if len(token_ids) >= target_length:
             break
     return token_ids, continues_word
@@ -480,6 +485,12 @@ def truncate_seq_pair(first_length, second_length, max_num_tokens, rng):
     Each removed item comes from the front or the back at random, so the
     model does not learn that sequences always end at a sentence boundary.
 
+    Which sequence loses each item depends only on the lengths (the longer
+    one; the second when they are equal), so the items each loses are
+    counted first; how many of them come off its front is then one
+    Binomial(count, 1/2) draw: the set bits of `count` random bits, the
+    same distribution as a coin flip per item.
+
     Args:
         first_length: Length of the first sequence.
         second_length: Length of the second sequence.
@@ -490,16 +501,32 @@ def truncate_seq_pair(first_length, second_length, max_num_tokens, rng):
         ((first_start, first_end), (second_start, second_end)): the kept
         slice of each sequence.
     """
-    first = [0, first_length]
-    second = [0, second_length]
-    while (first[1] - first[0]) + (second[1] - second[0]) > max_num_tokens:
-        longer = (first if first[1] - first[0] > second[1] - second[0]
-                  else second)
-        if rng.random() < 0.5:
-            longer[0] += 1
-        else:
-            longer[1] -= 1
-    return tuple(first), tuple(second)
+    first_cut, second_cut = _trimmed_counts(first_length, second_length,
+                                            max_num_tokens)
+    first_front = _coin_heads(first_cut, rng)
+    second_front = _coin_heads(second_cut, rng)
+    return ((first_front, first_length - first_cut + first_front),
+            (second_front, second_length - second_cut + second_front))
+
+
+def _trimmed_counts(first_length, second_length, max_num_tokens):
+    """How many items truncate_seq_pair removes from each sequence.
+
+    The longer sequence loses items until both are equally long (or the
+    pair fits); from then on they lose one each in turn, the second first.
+    """
+    excess = max(0, first_length + second_length - max_num_tokens)
+    first_cut = min(excess, max(0, first_length - second_length))
+    second_cut = min(excess, max(0, second_length - first_length))
+    alternating = excess - first_cut - second_cut
+    return first_cut + alternating // 2, second_cut + (alternating + 1) // 2
+
+
+def _coin_heads(num_flips, rng):
+    """The number of heads in `num_flips` fair coin flips."""
+    if num_flips == 0:
+        return 0
+    return bin(rng.getrandbits(num_flips)).count("1")
 
 
 def _masking_units(continues_word, separator_position):
@@ -512,37 +539,41 @@ def _masking_units(continues_word, separator_position):
     starts none.
 
     Returns:
-        (starts, units): the positions whose flag is False, in order, and
-        the numbers k of the units, unit k spanning
-        `starts[k]:starts[k + 1]`.
+        A list of (start, end) spans, one per unit, in order.
     """
-    # compress and range run in C: this is done for every instance.
+    # translate, compress, zip and the slices run in C: this is done for
+    # every instance.
     starts = list(itertools.compress(itertools.count(),
-                                     map(operator.not_, continues_word)))
-    separator_unit = starts.index(separator_position)
-    units = (list(range(1, separator_unit)) +
-             list(range(separator_unit + 1, len(starts) - 1)))
-    return starts, units
+                                     continues_word.translate(_WORD_STARTS)))
+    spans = list(zip(starts, starts[1:]))
+    del spans[starts.index(separator_position)]
+    del spans[0]
+    return spans
 
 
-def shuffle(items, rng):
-    """Shuffles `items` in place exactly as `rng.shuffle(items)` does.
+def in_random_order(items, rng):
+    """Yields the items of the list `items` in a uniformly random order.
 
-    The same Fisher-Yates pass as CPython's `random.Random.shuffle` (each
-    swap index drawn by rejection from `rng.getrandbits`, as its
-    `_randbelow` does), with the per-draw method calls inlined: this runs
-    once per instance over every masking unit, and the inlined loop takes
-    half the time. The draws, and so the result and the generator's state
-    afterwards, are the same (tested against `random.Random.shuffle`).
+    A Fisher-Yates shuffle run front to back and lazily: each step draws
+    the next item from those not yet yielded (swapping it to the front of
+    the rest, so `items` is permuted in place), and no draw is made for
+    items that are never asked for. Masking visits only the first units of
+    the order, usually a fraction of them, so this costs a fraction of a
+    full shuffle. Each draw is a rejection sample from `rng.getrandbits`
+    (as `random.Random` itself draws a bounded integer), inlined because
+    this runs for every instance.
     """
     getrandbits = rng.getrandbits
-    for index in range(len(items) - 1, 0, -1):
-        bound = index + 1
+    num_items = len(items)
+    for index in range(num_items):
+        bound = num_items - index
         num_bits = bound.bit_length()
-        other = getrandbits(num_bits)
-        while other >= bound:
-            other = getrandbits(num_bits)
-        items[index], items[other] = items[other], items[index]
+        pick = getrandbits(num_bits)
+        while pick >= bound:
+            pick = getrandbits(num_bits)
+        pick += index
+        items[index], items[pick] = items[pick], items[index]
+        yield items[index]
 
 
 def create_masked_lm_predictions(input_ids, continues_word, separator_position,
@@ -559,8 +590,8 @@ def create_masked_lm_predictions(input_ids, continues_word, separator_position,
 
     Args:
         input_ids: `[CLS] A [SEP] B [SEP]` token ids.
-        continues_word: Per token, whether it continues the previous word
-          (False for the special tokens).
+        continues_word: Bytes, per token 1 if it continues the previous word
+          (never for the special tokens), else 0.
         separator_position: Position of the `[SEP]` after A.
         masked_lm_prob: Fraction of tokens to predict.
         max_predictions_per_seq: Cap on the number of predictions.
@@ -570,26 +601,28 @@ def create_masked_lm_predictions(input_ids, continues_word, separator_position,
     Returns:
         (output_ids, masked_lm_positions, masked_lm_ids), positions sorted.
     """
-    starts, units = _masking_units(continues_word, separator_position)
-    shuffle(units, rng)
-    num_to_predict = min(max_predictions_per_seq,
-                         max(1, int(round(len(input_ids) * masked_lm_prob))))
+    spans = _masking_units(continues_word, separator_position)
+    num_free = min(max_predictions_per_seq,
+                   max(1, int(round(len(input_ids) * masked_lm_prob))))
     output_ids = list(input_ids)
     positions = []
     draw = rng.random
-    for unit in units:
-        start, end = starts[unit], starts[unit + 1]
-        if len(positions) >= num_to_predict:
-            break
-        if len(positions) + end - start > num_to_predict:
+    mask_id = ids.mask
+    for start, end in in_random_order(spans, rng):
+        if end - start > num_free:
             continue
+        num_free -= end - start
         for index in range(start, end):
-            if draw() < 0.8:
-                output_ids[index] = ids.mask
-            elif draw() >= 0.5:
-                output_ids[index] = ids.vocab_ids[
-                    rng.randint(0, len(ids.vocab_ids) - 1)]
+            # One draw picks the replacement: [MASK] below 0.8, the token
+            # itself from 0.8 to 0.9, a random token from 0.9.
+            replacement = draw()
+            if replacement < 0.8:
+                output_ids[index] = mask_id
+            elif replacement >= 0.9:
+                output_ids[index] = rng.choice(ids.vocab_ids)
             positions.append(index)
+        if not num_free:
+            break
     positions.sort()
     return output_ids, positions, [input_ids[index] for index in positions]
 
@@ -612,8 +645,8 @@ def _make_instance(first, second, is_random_next, masked_lm_prob,
     input_ids = [ids.cls] + first_ids + [ids.sep] + second_ids + [ids.sep]
     segment_ids = [0] * (len(first_ids) + 2) + [1] * (len(second_ids) + 1)
     # The first token of a segment starts a word, whatever it was before.
-    continues_word = ([False, False] + first_continues[1:] + [False, False] +
-                      second_continues[1:] + [False])
+    continues_word = (STARTS * 2 + first_continues[1:] + STARTS * 2 +
+                      second_continues[1:] + STARTS)
     output_ids, positions, labels = create_masked_lm_predictions(
         input_ids, continues_word, len(first_ids) + 1, masked_lm_prob,
         max_predictions_per_seq, ids, rng)

@@ -341,6 +341,47 @@ def test_truncation_trims_the_longer_segment_from_either_end():
     assert cpd.truncate_seq_pair(4, 4, 7, rng)[0] == (0, 4)
 
 
+def one_at_a_time_trimmed_counts(first_length, second_length,
+                                 max_num_tokens):
+    """Items BERT's loop removes from each sequence: always the longer one,
+    the second when they are equally long."""
+    lengths = [first_length, second_length]
+    removed = [0, 0]
+    while sum(lengths) > max_num_tokens:
+        longer = 0 if lengths[0] > lengths[1] else 1
+        lengths[longer] -= 1
+        removed[longer] += 1
+    return tuple(removed)
+
+
+def test_truncation_removes_what_the_one_at_a_time_loop_removes():
+    rng = random.Random(4)
+    for first_length in range(25):
+        for second_length in range(25):
+            for max_num_tokens in range(0, 52, 3):
+                first, second = cpd.truncate_seq_pair(
+                    first_length, second_length, max_num_tokens, rng)
+                removed = (first_length - (first[1] - first[0]),
+                           second_length - (second[1] - second[0]))
+                assert removed == one_at_a_time_trimmed_counts(
+                    first_length, second_length, max_num_tokens)
+                assert 0 <= first[0] <= first[1] <= first_length
+                assert 0 <= second[0] <= second[1] <= second_length
+
+
+def test_truncation_takes_each_item_from_either_end_with_even_odds():
+    rng = random.Random(8)
+    # 40 items come off the first sequence each time.
+    fronts = [cpd.truncate_seq_pair(50, 5, 15, rng)[0][0]
+              for _ in range(2000)]
+    assert set(fronts) <= set(range(41))
+    mean = sum(fronts) / len(fronts)
+    variance = sum((front - mean) ** 2 for front in fronts) / len(fronts)
+    # Binomial(40, 1/2): mean 20, variance 10.
+    assert abs(mean - 20) < 0.3
+    assert 8.5 < variance < 11.5
+
+
 # --------------------------------------------------------------------------
 # Whole-word masking.
 
@@ -495,15 +536,43 @@ def test_example_bytes_are_protobufs_deterministic_serialization(
     assert len(lengths) > 3  # Different numbers of predictions were seen.
 
 
-def test_shuffle_makes_the_draws_of_random_shuffle():
-    mine, reference = random.Random(11), random.Random(11)
-    for length in list(range(40)) + [127, 128, 129, 300, 1000]:
+class CountingRandom(random.Random):
+    """A random.Random that counts its getrandbits calls."""
+
+    draws = 0
+
+    def getrandbits(self, num_bits):
+        self.draws += 1
+        return super().getrandbits(num_bits)
+
+
+def test_random_order_yields_a_permutation_and_permutes_in_place():
+    rng = random.Random(11)
+    for length in list(range(20)) + [127, 128, 300]:
         items = list(range(length))
-        expected = list(items)
-        cpd.shuffle(items, mine)
-        reference.shuffle(expected)
-        assert items == expected
-    assert mine.getstate() == reference.getstate()
+        order = list(cpd.in_random_order(items, rng))
+        assert sorted(order) == list(range(length))
+        assert items == order
+
+
+def test_random_order_is_uniform():
+    rng = random.Random(5)
+    counts = {}
+    for _ in range(6000):
+        order = tuple(cpd.in_random_order(["a", "b", "c"], rng))
+        counts[order] = counts.get(order, 0) + 1
+    assert len(counts) == 6
+    # Each of the 6 orders: expected 1000, standard deviation about 29.
+    assert all(880 < count < 1120 for count in counts.values()), counts
+
+
+def test_random_order_draws_only_for_the_items_taken():
+    rng = CountingRandom(3)
+    order = cpd.in_random_order(list(range(1000)), rng)
+    first = [next(order) for _ in range(5)]
+    assert len(set(first)) == 5
+    # One draw per item, plus rejected draws (each fewer than 1 in 2).
+    assert 5 <= rng.draws <= 15
 
 
 # --------------------------------------------------------------------------
