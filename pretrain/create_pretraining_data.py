@@ -354,8 +354,9 @@ class SentenceEncoder(object):
         run_ids = tuple(self._tokenizer.convert_tokens_to_ids(tokens))
         if not self._do_whole_word_mask:
             return run_ids, STARTS * len(tokens)
-        return run_ids, b"".join(CONTINUES if token.startswith("##") else STARTS
-                                 for token in tokens)
+        return run_ids, b"".join(
+            CONTINUES if token.startswith("##") else STARTS
+            for token in tokens)
 
 
 def _decode_line(raw_line, path, line_number):
