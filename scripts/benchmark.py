@@ -501,7 +501,7 @@ def ratio_rows(results):
             "tf2: b=%d, Hugging Face MobileBertModel (PyTorch) time / ours, "
             "%s each" % (batch, threads_label(threads)),
             torch_ms / ours["min_ms"], 1.0,
-            "ours: %s" % pytorch_runtime_label(ours)))
+            pytorch_runtime_label(ours)))
     for stack in sorted(results.get("tflite", {})):
         latency = {r["config"]: r["min_ms"]
                    for r in results["tflite"][stack]}
@@ -1069,9 +1069,10 @@ def parse_args(argv):
                         default=str(os.cpu_count()) if os.cpu_count() > 1
                         else "",
                         help="comma list of row-group counts G for the "
-                        "inference section: each a worker serving frozen "
-                        "graphs with G row groups on one intra-op and G "
-                        "inter-op threads ('' for none; a worker's: one)")
+                        "inference and pytorch sections: each a worker "
+                        "serving frozen graphs with G row groups on one "
+                        "intra-op and G inter-op threads ('' for none; a "
+                        "worker's: one)")
     parser.add_argument("--configs", default=",".join(RATIO_CONFIGS),
                         help="comma list of configs for inference and "
                         "tflite (published: %s)" % ",".join(PUBLISHED))
