@@ -25,10 +25,15 @@ Sections (--sections, comma list):
   preprocess   preprocessing throughput for CMRC 2018 dev, ChnSentiCorp,
                and pretraining-data creation (whole-word masking) in
                characters/sec and per CPU second, with 1 and 2 workers;
+               then, on every stack, today's pretraining-data code and
+               that of --preprocess_baseline (the code before the speed
+               work) in turn on the same files: characters per CPU second
+               of each, and their ratio;
   train_speed  training steps/sec of tiny configs on each stack;
   gpu          full-size training per precision (scripts/gpu_check.sh).
-Then every speed ratio of the inference targets side by side with its
-target, at each thread count and with each model at its fastest setting.
+Then every speed ratio of the targets side by side with its target: the
+inference ones at each thread count and with each model at its fastest
+setting, and the pretraining-data one.
 Timings of one process are taken round-robin over its sessions, and ratios
 use the minimum of the runs: on a shared machine the least disturbed.
 --json writes all results, --plot a PNG of batch-1 latency per config and
@@ -53,6 +58,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 
@@ -74,6 +80,9 @@ from pretrain import modeling
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
 SEQ_LENGTH = 128
+# The pretraining-data code before the speed work: the preprocess section's
+# ratio is today's characters per CPU second over this revision's.
+PREPROCESS_BASELINE = "d74c10e"
 
 
 def load_config(name):
@@ -510,6 +519,13 @@ def ratio_rows(results):
                 "%s: TFLite float b=1, teacher / student_base_f2" % stack,
                 latency[TEACHER] / latency["student_base_f2"], 8.0,
                 "one interpreter thread"))
+    for row in results.get("pretraining_data_comparison", []):
+        rows.append(ratio_row(
+            "%s: pretraining data, characters per CPU second, now / %s" %
+            (row["stack"], row["baseline"]),
+            row["baseline_cpu_seconds"] / row["cpu_seconds"], 5.0,
+            "whole-word masking, 1 worker, %d run%s of each in turn" %
+            (row["rounds"], "" if row["rounds"] == 1 else "s")))
     return rows
 
 
@@ -949,28 +965,25 @@ def preprocessing_rows(shared_data):
     return rows
 
 
-def pretraining_data_rows(shared_data, num_files=4, max_characters=300000):
-    """Characters/sec of create_pretraining_data with whole-word masking.
+def write_pretraining_corpus(shared_data, workdir, num_files=4,
+                             max_characters=300000):
+    """Writes the pretraining-data benchmark's text files into `workdir`.
 
     The corpus is the start of the demo's real pretraining text (CMRC 2018
     contexts and ChnSentiCorp reviews, scripts/demo_prepare_real.py), cut
     into `num_files` files of about `max_characters / num_files`
-    characters; the tool runs with its defaults (max length 128, dupe
-    factor 10), with 1 and with 2 worker processes. CPU seconds include the
-    workers', so characters per CPU second is the rate per core.
+    characters.
+
+    Returns:
+        (paths of the files, number of characters in them).
     """
-    from pretrain import create_pretraining_data
-    from pretrain import tokenization
     from scripts import demo_prepare_real
-    tokenizer = tokenization.FullTokenizer(
-        os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
     documents = [demo_prepare_real.split_sentences(text) for text in
                  demo_prepare_real.cmrc_contexts(os.path.join(
                      shared_data, "cmrc2018", "cmrc2018_dev.json"))]
     documents += [demo_prepare_real.split_sentences(text) for text in
                   demo_prepare_real.review_texts(os.path.join(
                       shared_data, "chnsenticorp", "train.tsv"))]
-    workdir = tempfile.mkdtemp(prefix="benchmark_pretraining_data_")
     files = [[] for _ in range(num_files)]
     size = 0
     for document in (d for d in documents if d):
@@ -986,6 +999,21 @@ def pretraining_data_rows(shared_data, num_files=4, max_characters=300000):
         inputs.append(path)
     num_characters = sum(len(io.open(path, encoding="utf-8").read())
                          for path in inputs)
+    return inputs, num_characters
+
+
+def pretraining_data_rows(shared_data, inputs, num_characters, workdir):
+    """Characters/sec of create_pretraining_data with whole-word masking.
+
+    The tool runs on the files `inputs` (write_pretraining_corpus) with its
+    defaults (max length 128, dupe factor 10), with 1 and with 2 worker
+    processes. CPU seconds include the workers', so characters per CPU
+    second is the rate per core.
+    """
+    from pretrain import create_pretraining_data
+    from pretrain import tokenization
+    tokenizer = tokenization.FullTokenizer(
+        os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
     create_pretraining_data._word_segmenter()  # Loaded once, not timed.
     rows = []
     for num_workers in (1, 2):
@@ -995,10 +1023,92 @@ def pretraining_data_rows(shared_data, num_files=4, max_characters=300000):
             inputs, [os.path.join(workdir, "out-%d.tfrecord" % num_workers)],
             tokenizer, do_whole_word_mask=True, num_workers=num_workers)
         rows.append({"workers": num_workers, "characters": num_characters,
-                     "files": num_files, "seconds": time.time() - start,
+                     "files": len(inputs), "seconds": time.time() - start,
                      "cpu_seconds": _cpu_seconds() - cpu_start})
-    shutil.rmtree(workdir)
     return rows
+
+
+def export_revision(revision, directory):
+    """Writes `revision`'s pretrain/ package into `directory` (git archive).
+
+    Returns:
+        `directory`, or None (with a message) where this checkout cannot
+        give that revision (no git, or history without it).
+    """
+    try:
+        archive = subprocess.check_output(
+            ["git", "-C", REPO, "archive", "--format=tar", revision,
+             "pretrain"], stderr=subprocess.PIPE)
+    except (OSError, subprocess.CalledProcessError) as error:
+        sys.stderr.write(
+            "Skipping the pretraining-data comparison: this checkout cannot "
+            "give revision %s of pretrain/ (%s); it needs the repository's "
+            "git history (--preprocess_baseline).\n" % (revision, error))
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory)
+    return directory
+
+
+def pretraining_data_comparison(args, inputs, num_characters, workdir):
+    """Today's pretraining-data code against --preprocess_baseline's.
+
+    On every installed stack, both code trees pack the same files
+    (scripts/time_pretraining_data.py, one worker, whole-word masking) in
+    turn, --preprocess_rounds times, so that the machine's drift falls on
+    both alike; the CPU seconds of each are added up.
+
+    Returns:
+        One row per stack, or [] where the baseline is unavailable.
+    """
+    baseline = export_revision(args.preprocess_baseline,
+                               os.path.join(workdir, "baseline"))
+    if not baseline:
+        return []
+    pythons = stack_pythons()
+    totals = {(stack, tree): {"cpu_seconds": 0.0, "records": 0}
+              for stack in pythons for tree in ("baseline", "now")}
+    for _ in range(args.preprocess_rounds):
+        for stack, python in sorted(pythons.items()):
+            for tree, root in (("baseline", baseline), ("now", REPO)):
+                out = subprocess.check_output([
+                    python,
+                    os.path.join(REPO, "scripts", "time_pretraining_data.py"),
+                    "--code_root", root, "--vocab_file",
+                    os.path.join(args.shared_data, "vocab",
+                                 "chinese_vocab.txt"),
+                    "--input_file", ",".join(inputs), "--output_file",
+                    os.path.join(workdir, "%s-%s.tfrecord" % (stack, tree))
+                ], cwd=root)
+                run = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+                totals[stack, tree]["cpu_seconds"] += run["cpu_seconds"]
+                totals[stack, tree]["records"] = run["records"]
+    return [{"stack": stack, "baseline": args.preprocess_baseline,
+             "rounds": args.preprocess_rounds,
+             "characters": num_characters,
+             "baseline_cpu_seconds": totals[stack, "baseline"]["cpu_seconds"],
+             "baseline_records": totals[stack, "baseline"]["records"],
+             "cpu_seconds": totals[stack, "now"]["cpu_seconds"],
+             "records": totals[stack, "now"]["records"]}
+            for stack in sorted(pythons)]
+
+
+def preprocess_results(args):
+    """Results of the preprocess section (see the module docstring)."""
+    results = {"preprocess": preprocessing_rows(args.shared_data)}
+    workdir = tempfile.mkdtemp(prefix="benchmark_pretraining_data_")
+    try:
+        inputs, num_characters = write_pretraining_corpus(args.shared_data,
+                                                          workdir)
+        results["pretraining_data"] = pretraining_data_rows(
+            args.shared_data, inputs, num_characters, workdir)
+        if args.preprocess_baseline:
+            results["pretraining_data_comparison"] = (
+                pretraining_data_comparison(args, inputs, num_characters,
+                                            workdir))
+    finally:
+        shutil.rmtree(workdir)
+    return results
 
 
 def _cpu_seconds():
@@ -1023,6 +1133,22 @@ def print_pretraining_data_table(rows):
                r["characters"] / r["seconds"], r["cpu_seconds"],
                r["characters"] / r["cpu_seconds"],
                rows[0]["seconds"] / r["seconds"]))
+
+
+def print_pretraining_data_comparison(rows):
+    """Prints today's pretraining-data code against the baseline's."""
+    print("\n## Pretraining data, side by side with an older revision "
+          "(whole-word masking, 1 worker, CPU seconds summed over the "
+          "rounds)\n")
+    print("| stack | code | rounds | characters | records | CPU seconds | "
+          "characters/CPU second |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        for code, prefix in ((r["baseline"], "baseline_"), ("now", "")):
+            print("| %s | %s | %d | %d | %d | %.2f | %.0f |" %
+                  (r["stack"], code, r["rounds"], r["characters"],
+                   r[prefix + "records"], r[prefix + "cpu_seconds"],
+                   r["rounds"] * r["characters"] / r[prefix + "cpu_seconds"]))
 
 
 def print_preprocessing_table(rows):
@@ -1086,13 +1212,25 @@ def parse_args(argv):
                         default=os.path.join(REPO, os.pardir, "shared",
                                              "data"),
                         help="folder with cmrc2018/, chnsenticorp/, vocab/")
+    parser.add_argument("--preprocess_baseline", default=PREPROCESS_BASELINE,
+                        help="git revision whose create_pretraining_data "
+                        "the preprocess section times beside today's "
+                        "(default: the code before the speed work; '' to "
+                        "skip)")
+    parser.add_argument("--preprocess_rounds", type=int, default=3,
+                        help="runs of each code tree per stack in that "
+                        "comparison, taken in turn")
     parser.add_argument("--json", help="write all results to this file")
     parser.add_argument("--plot", help="write the latency plot (PNG) here")
     parser.add_argument("--plot_from",
                         help="only redraw --plot from this --json file")
     parser.add_argument("--worker", choices=WORKERS,
                         help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.preprocess_rounds < 1:
+        parser.error("--preprocess_rounds must be at least 1, got %d." %
+                     args.preprocess_rounds)
+    return args
 
 
 # Sections that run in each stack's own interpreter; --worker NAME prints
@@ -1217,9 +1355,6 @@ def main(argv=None):
                 stack_pythons()["tf2"], args, "pytorch", args.iterations,
                 threads, groups))
         print_pytorch_table(results["pytorch"])
-    results["ratios"] = ratio_rows(results)
-    if results["ratios"]:
-        print_ratio_table(results["ratios"])
     if "distill" in sections:
         results["distill"] = json_from_subprocess(
             sys.executable, args, "distill", max(2, args.iterations // 8))
@@ -1229,13 +1364,18 @@ def main(argv=None):
                                            max(5, args.iterations // 4))
         print_train_speed_table(results["train_speed"])
     if "preprocess" in sections:
-        results["preprocess"] = preprocessing_rows(args.shared_data)
+        results.update(preprocess_results(args))
         print_preprocessing_table(results["preprocess"])
-        results["pretraining_data"] = pretraining_data_rows(args.shared_data)
         print_pretraining_data_table(results["pretraining_data"])
+        if results.get("pretraining_data_comparison"):
+            print_pretraining_data_comparison(
+                results["pretraining_data_comparison"])
     if "gpu" in sections:
         results["gpu"] = gpu_rows(args.iterations)
         print_gpu_table(results["gpu"])
+    results["ratios"] = ratio_rows(results)
+    if results["ratios"]:
+        print_ratio_table(results["ratios"])
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
