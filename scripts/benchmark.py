@@ -823,12 +823,12 @@ def gpu_rows(iterations):
         row = {"precision": precision, "use_xla": use_xla}
         try:
             row["distillation"] = train_step_stats(
-                lambda: distillation_train_op(  # pylint: disable=cell-var-from-loop
-                    "student_base_f2", "roberta_wwm_ext", GPU_DISTILL_BATCH,
-                    options), iterations, options)
+                functools.partial(distillation_train_op, "student_base_f2",
+                                  "roberta_wwm_ext", GPU_DISTILL_BATCH,
+                                  options), iterations, options)
             row["fine_tuning"] = train_step_stats(
-                lambda: fine_tuning_train_op(  # pylint: disable=cell-var-from-loop
-                    "student_base_f2", GPU_FINETUNE_BATCH, options),
+                functools.partial(fine_tuning_train_op, "student_base_f2",
+                                  GPU_FINETUNE_BATCH, options),
                 iterations, options)
         except ValueError as e:
             row["refused"] = str(e)
@@ -842,7 +842,7 @@ def print_gpu_table(rows):
     print("\n## Full-size training on %s (student_base_f2; distillation "
           "from roberta_wwm_ext at batch %d, fine-tuning at batch %d; "
           "length %d)\n" % (gpu_name(), GPU_DISTILL_BATCH,
-                             GPU_FINETUNE_BATCH, SEQ_LENGTH))
+                            GPU_FINETUNE_BATCH, SEQ_LENGTH))
     print("| precision | XLA | distillation examples/sec | loss finite | "
           "fine-tuning examples/sec | loss finite |")
     print("|---|---|---:|---|---:|---|")
