@@ -1039,15 +1039,20 @@ def export_revision(revision, directory):
         archive = subprocess.check_output(
             ["git", "-C", REPO, "archive", "--format=tar", revision,
              "pretrain"], stderr=subprocess.PIPE)
-    except (OSError, subprocess.CalledProcessError) as error:
-        sys.stderr.write(
-            "Skipping the pretraining-data comparison: this checkout cannot "
-            "give revision %s of pretrain/ (%s); it needs the repository's "
-            "git history (--preprocess_baseline).\n" % (revision, error))
-        return None
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(directory)
-    return directory
+    except subprocess.CalledProcessError as error:
+        reason = error.stderr.decode("utf-8", "replace").strip()
+    except OSError as error:
+        reason = str(error)
+    else:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(directory)
+        return directory
+    sys.stderr.write(
+        "Skipping the pretraining-data comparison: this checkout cannot give "
+        "revision %s of pretrain/ (git archive: %s); it needs the "
+        "repository's git history (--preprocess_baseline).\n" %
+        (revision, reason))
+    return None
 
 
 def pretraining_data_comparison(args, inputs, num_characters, workdir):
