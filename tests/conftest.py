@@ -1,4 +1,5 @@
-"""Shared pytest setup: the repository and ../shared locations, helpers.
+"""Shared pytest setup: the repository and ../shared locations, helpers and
+fixtures.
 
 The repository root is on the import path through `pythonpath` in
 tests/pytest.ini, so tests import project code as packages
@@ -7,8 +8,14 @@ tests/pytest.ini, so tests import project code as packages
 import os
 import subprocess
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(REPO, os.pardir, "shared")
+# The modern stack's interpreter (TF 2.15, torch, transformers).
+TORCH_PYTHON = os.path.join(REPO, ".venv-tf2", "bin", "python")
+# Exit status of scripts/setup_env.sh when Python 3.11 is missing.
+NO_PYTHON311_EXIT = 3
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -53,3 +60,20 @@ def run_ok(command, merge_stderr=False, **kwargs):
     log = result.stdout if merge_stderr else result.stderr
     assert result.returncode == 0, log[-5000:]
     return result
+
+
+@pytest.fixture(scope="module")
+def torch_python():
+    """Builds (or reuses) .venv-tf2; skips loudly without Python 3.11."""
+    result = subprocess.run(
+        ["bash", os.path.join(REPO, "scripts", "setup_env.sh")],
+        env=dict(os.environ, STACK="tf2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False)
+    if result.returncode == NO_PYTHON311_EXIT:
+        pytest.skip("NO PYTHON 3.11: the PyTorch conversion parity check "
+                    "did NOT run. " + result.stderr.strip())
+    assert result.returncode == 0, result.stderr[-3000:]
+    return TORCH_PYTHON

@@ -9,11 +9,10 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from finetune import cmrc2018_evaluate as ce
+from conftest import REPO, SHARED
 
-DATA = os.path.join(REPO, '..', 'shared', 'data')
+DATA = os.path.join(SHARED, 'data')
 REAL_FILES = [
     (os.path.join(DATA, 'cmrc2018', 'cmrc2018_trial.json'), 1002),
     (os.path.join(DATA, 'cmrc2018', 'cmrc2018_dev.json'), 3219),

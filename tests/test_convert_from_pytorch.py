@@ -23,8 +23,7 @@ from scripts import convert_to_pytorch
 from scripts import export_checkpoint
 from scripts import transformers_format
 from conftest import REPO, SHARED, run_ok
-from test_convert_to_pytorch import (  # pylint: disable=unused-import
-    build_random_checkpoint, config_dict, torch_python)
+from test_convert_to_pytorch import build_random_checkpoint, config_dict
 from test_run_pretraining import make_example
 
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
@@ -281,10 +280,10 @@ def test_converted_teacher_drives_layer_wise_transfer(converted, tmp_path):
     out = tmp_path / "student"
     log = run_ok([
         sys.executable, os.path.join(REPO, "pretrain", "run_pretraining.py"),
-        "--bert_config_file=%s" % os.path.join(REPO, "config",
-                                                "tiny_student_f2.json"),
-        "--bert_teacher_config_file=%s" % os.path.join(teacher_dir,
-                                                        "bert_config.json"),
+        "--bert_config_file=%s" % os.path.join(
+            REPO, "config", "tiny_student_f2.json"),
+        "--bert_teacher_config_file=%s" % os.path.join(
+            teacher_dir, "bert_config.json"),
         "--init_checkpoint=%s" % teacher_dir,
         "--input_file=%s" % data, "--output_dir=%s" % out,
         "--max_seq_length=32", "--max_predictions_per_seq=5",

@@ -28,9 +28,7 @@ from conftest import REPO, SHARED, run_ok
 VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 CMRC_DEV = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json")
 VARIABLES_DIR = os.path.join(SHARED, "spec", "variables")
-TORCH_PYTHON = os.path.join(REPO, ".venv-tf2", "bin", "python")
 VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
-NO_PYTHON311_EXIT = 3
 ATOL = 1e-4
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
@@ -131,23 +129,6 @@ def prepare_release(name, root):
     export_checkpoint.export_release(
         export_checkpoint.ReleaseInputs(prefix, config_path, VOCAB), release)
     return release
-
-
-@pytest.fixture(scope="module")
-def torch_python():
-    """Builds (or reuses) .venv-tf2; skips loudly without Python 3.11."""
-    result = subprocess.run(
-        ["bash", os.path.join(REPO, "scripts", "setup_env.sh")],
-        env=dict(os.environ, STACK="tf2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        check=False)
-    if result.returncode == NO_PYTHON311_EXIT:
-        pytest.skip("NO PYTHON 3.11: the PyTorch conversion parity check "
-                    "did NOT run. " + result.stderr.strip())
-    assert result.returncode == 0, result.stderr[-3000:]
-    return TORCH_PYTHON
 
 
 def run_torch(torch_python, args):
@@ -461,6 +442,6 @@ def test_unconvertible_models_are_rejected_clearly():
     teacher = modeling.BertConfig.from_dict(config_dict("tiny_teacher"))
     with pytest.raises(ValueError, match="both a classification and a span"):
         transformers_format.hf_config(teacher, ["classifier", "squad"],
-                                     num_labels=2)
+                                      num_labels=2)
     with pytest.raises(ValueError, match="--label_names: 2 names"):
         transformers_format.hf_config(teacher, ["classifier"], ["a", "b"], 3)

@@ -9,11 +9,10 @@ import unicodedata
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from pretrain import tokenization
+from conftest import SHARED
 
-SHARED_DATA = os.path.join(REPO, "..", "shared", "data")
+SHARED_DATA = os.path.join(SHARED, "data")
 CHINESE_VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")
 MRC_DEV_SETS = (
     os.path.join(SHARED_DATA, "cmrc2018", "cmrc2018_dev.json"),
