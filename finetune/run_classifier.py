@@ -531,8 +531,8 @@ def main(_):
                      FLAGS.max_seq_length, FLAGS.eval_batch_size,
                      options.use_tpu, FLAGS.output_dir)
     if FLAGS.do_predict:
-        record_file, num_examples = split_features("test",
-                                                    require_labels=False)
+        record_file, num_examples = split_features(
+            "test", require_labels=False)
         predict(estimator, record_file, num_examples, FLAGS.max_seq_length,
                 FLAGS.predict_batch_size, options.use_tpu, FLAGS.output_dir)
     if FLAGS.export_dir:

@@ -196,14 +196,15 @@ def restore_matches(init_checkpoint, matches, use_tpu, tvars):
         for match in matches:
             tf.train.init_from_checkpoint(path, dict(match.assignment_map))
 
-    scaffold_fn = None
-    if use_tpu:
+    def tpu_scaffold():
+        apply_maps()
+        return tf.train.Scaffold()
 
-        def scaffold_fn():
-            apply_maps()
-            return tf.train.Scaffold()
+    if use_tpu:
+        scaffold_fn = tpu_scaffold
     else:
         apply_maps()
+        scaffold_fn = None
     log_variables(tvars, initialized)
     return scaffold_fn
 
@@ -270,7 +271,8 @@ InitPlan = collections.namedtuple("InitPlan", ["checkpoint", "source"])
 
 def check_teacher_match(match, checkpoint):
     """Raises when a teacher variable cannot be restored from `checkpoint`."""
-    teacher_missing = [n for n in match.missing if n.startswith(TEACHER_PREFIX)]
+    teacher_missing = [name for name in match.missing
+                       if name.startswith(TEACHER_PREFIX)]
     teacher_mismatch = [
         m for m in match.shape_mismatches if m[0].startswith(TEACHER_PREFIX)
     ]

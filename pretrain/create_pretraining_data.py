@@ -690,8 +690,8 @@ def create_instances_from_document(documents, document_index, options, ids,
     """
     document = documents[document_index]
     max_num_tokens = options.max_seq_length - 3  # [CLS] and two [SEP].
-    target_length = _target_seq_length(max_num_tokens,
-                                        options.short_seq_prob, rng)
+    target_length = _target_seq_length(max_num_tokens, options.short_seq_prob,
+                                       rng)
     instances = []
     chunk = []
     chunk_length = 0

@@ -264,13 +264,14 @@ def layer_wise_loss(teacher_hidden, student_hidden, teacher_scores,
             (num_layers, len(teacher_hidden), len(teacher_scores),
              len(student_scores), len(gates)))
     per_layer_fns = {
-        "hidden": lambda l: feature_map_loss(teacher_hidden[l],
-                                             student_hidden[l]),
-        "attention": lambda l: attention_loss(teacher_scores[l],
-                                              student_scores[l]),
-        "beta": lambda l: mean_loss(teacher_hidden[l], student_hidden[l]),
-        "gamma": lambda l: variance_loss(teacher_hidden[l],
-                                         student_hidden[l]),
+        "hidden": lambda layer: feature_map_loss(teacher_hidden[layer],
+                                                 student_hidden[layer]),
+        "attention": lambda layer: attention_loss(teacher_scores[layer],
+                                                  student_scores[layer]),
+        "beta": lambda layer: mean_loss(teacher_hidden[layer],
+                                        student_hidden[layer]),
+        "gamma": lambda layer: variance_loss(teacher_hidden[layer],
+                                             student_hidden[layer]),
     }
     terms = collections.OrderedDict()
     for field, term_name in TRANSFER_TERMS:
@@ -278,7 +279,8 @@ def layer_wise_loss(teacher_hidden, student_hidden, teacher_scores,
         if not factor:
             continue
         gated = tf.add_n([
-            gates[l] * per_layer_fns[field](l) for l in range(num_layers)
+            gates[layer] * per_layer_fns[field](layer)
+            for layer in range(num_layers)
         ])
         terms[term_name] = factor * gated / float(num_layers)
     terms["total_loss"] = (tf.add_n(list(terms.values()))

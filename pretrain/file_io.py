@@ -74,8 +74,8 @@ def read_bytes(path, flag=None, what="file"):
       ValueError: the file does not exist or is a folder.
     """
     if not path:
-        raise ValueError("%s: no path given" % (("--" + flag) if flag else
-                                                 what))
+        raise ValueError("%s: no path given" %
+                         (("--" + flag) if flag else what))
     if not exists(path):
         raise ValueError("%s: %s not found" % (source(path, flag), what))
     if _is_remote(path):

@@ -99,8 +99,8 @@ class LAMBOptimizer(adamw_optimizer.AdamWeightDecayOptimizer):
 
     def _trust_ratio(self, var_name, param, update):
         """||w|| / ||update||, or 1.0 when excluded or either norm is 0."""
-        if adamw_optimizer.matches_any(var_name,
-                                    self.exclude_from_layer_adaptation):
+        if adamw_optimizer.matches_any(
+                var_name, self.exclude_from_layer_adaptation):
             return 1.0
         w_norm = tf.norm(param, ord=2)
         u_norm = tf.norm(update, ord=2)

@@ -37,6 +37,7 @@ import tensorflow.compat.v1 as tf
 
 VOCAB_NAME = "vocab.txt"
 
+
 def folder_files(folder, pattern):
     """Sorted paths in `folder` matching the glob `pattern`."""
     return sorted(tf.io.gfile.glob(os.path.join(folder, pattern)))

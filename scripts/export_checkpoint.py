@@ -347,7 +347,7 @@ def export_release(inputs, output_dir):
         (len(selection.kept), kept_params, ", ".join(selection.heads) or
          "none (encoder only)"),
         "Size before: %s (%s.*)" % (format_size(size_before),
-                                     inputs.checkpoint),
+                                    inputs.checkpoint),
         "Size after:  %s (%s.*)" % (format_size(size_after), output_prefix),
         "Wrote %s, %s, %s" % (output_prefix, RELEASE_CONFIG, RELEASE_VOCAB),
     ]

@@ -341,7 +341,6 @@ def write_safetensors(path, tensors, read_tensor):
             writer.write(array.tobytes())
 
 
-
 def unloadable_bottleneck(use_bottleneck, use_bottleneck_attention,
                           key_query_shared_bottleneck):
     """True for bottleneck settings transformers' MobileBERT cannot run."""
@@ -583,4 +582,3 @@ def tf_outputs(checkpoint, bert_config, heads, num_labels, inputs):
             saver.restore(session, checkpoint)
             arrays.update(session.run(fetches))
     return arrays
-

@@ -38,11 +38,11 @@ def layer_data():
     rng = np.random.RandomState(0)
     # Each layer gets a different scale so a wrong pairing changes the sums.
     return {
-        "t_hidden": [rng.randn(B, S, H) * (l + 1) for l in range(L)],
-        "s_hidden": [rng.randn(B, S, H) * (2 * l + 0.5) + l
-                     for l in range(L)],
-        "t_scores": [rng.randn(B, N, S, S) * (l + 1) for l in range(L)],
-        "s_scores": [rng.randn(B, N, S, S) - l for l in range(L)],
+        "t_hidden": [rng.randn(B, S, H) * (j + 1) for j in range(L)],
+        "s_hidden": [rng.randn(B, S, H) * (2 * j + 0.5) + j
+                     for j in range(L)],
+        "t_scores": [rng.randn(B, N, S, S) * (j + 1) for j in range(L)],
+        "s_scores": [rng.randn(B, N, S, S) - j for j in range(L)],
     }
 
 
@@ -75,7 +75,7 @@ def test_single_layer_terms_match_numpy(layer_data):
 def test_layer_wise_loss_pairs_layer_l_with_layer_l(layer_data, active_layer):
     factors = distill_util.DistillFactors(hidden=100.0, attention=1.0,
                                           beta=5000.0, gamma=5.0)
-    gate_values = [1.0 if l == active_layer else 0.0 for l in range(L)]
+    gate_values = [1.0 if j == active_layer else 0.0 for j in range(L)]
     with tf.Graph().as_default():
         tensors = {k: [const(x) for x in v]
                    for k, v in layer_data.items()}
@@ -85,21 +85,22 @@ def test_layer_wise_loss_pairs_layer_l_with_layer_l(layer_data, active_layer):
             factors)
         got = run(terms)
     per_layer = [
-        np_terms(*(layer_data[k][l]
+        np_terms(*(layer_data[k][j]
                    for k in ("t_hidden", "s_hidden", "t_scores", "s_scores")))
-        for l in range(L)
+        for j in range(L)
     ]
     weights = (factors.hidden, factors.attention, factors.beta, factors.gamma)
     names = ("feature_map_transfer_loss", "attention_transfer_loss",
              "mean_transfer_loss", "variance_transfer_loss")
     for i, name in enumerate(names):
         expected = weights[i] * sum(
-            g * per_layer[l][i] for l, g in enumerate(gate_values)) / L
+            g * per_layer[j][i] for j, g in enumerate(gate_values)) / L
         np.testing.assert_allclose(got[name], expected, rtol=1e-5)
     np.testing.assert_allclose(got["total_loss"],
                                sum(got[n] for n in names), rtol=1e-5)
-    # The published cross-layer pairing (student l vs all teacher layers
-    # stacked) gives a different mean-transfer value on this data.
+    # The published cross-layer pairing (each student layer against all the
+    # teacher's layers stacked) gives a different mean-transfer value on this
+    # data.
     stacked = np.stack(layer_data["t_hidden"])
     cross = np.mean(
         (stacked.mean(-1) -
@@ -164,19 +165,19 @@ def test_gates_and_lamb_multipliers_at_phase_boundaries():
     with tf.Graph().as_default():
         step = tf.placeholder(tf.int64, [])
         gates = distill_util.progressive_gates(step, num_steps, layers)
-        mults = [distill_util.layer_lr_multiplier(l, step, num_steps, layers)
-                 for l in range(layers)]
+        mults = [distill_util.layer_lr_multiplier(j, step, num_steps, layers)
+                 for j in range(layers)]
         with tf.Session() as sess:
             values = {s: sess.run([gates, mults], {step: s}) for s in steps}
     for s in steps:
         current = s // phase
         got_gates, got_mults = values[s]
-        assert got_gates == [1.0 if l == current else 0.0
-                             for l in range(layers)]
+        assert got_gates == [1.0 if j == current else 0.0
+                             for j in range(layers)]
         b = np_background(s - current * phase, phase)
-        for l in range(layers):
-            g = 0.0 if l > current else (1.0 if l == current else 0.1)
-            np.testing.assert_allclose(got_mults[l], 3.0 * b * g, rtol=1e-5,
+        for j in range(layers):
+            g = 0.0 if j > current else (1.0 if j == current else 0.1)
+            np.testing.assert_allclose(got_mults[j], 3.0 * b * g, rtol=1e-5,
                                        atol=1e-7)
     # Hand-checked points: every phase starts from 0; a tenth of the way in
     # the ramp meets the decay; later layers wait; finished ones get 0.1.
@@ -194,8 +195,8 @@ def test_background_is_one_when_phases_have_one_step():
     """steps_per_phase <= 1: the published b is 1, so each layer trains."""
     with tf.Graph().as_default():
         step = tf.placeholder(tf.int64, [])
-        mults = [distill_util.layer_lr_multiplier(l, step, 3, 2)
-                 for l in range(2)]
+        mults = [distill_util.layer_lr_multiplier(j, step, 3, 2)
+                 for j in range(2)]
         with tf.Session() as sess:
             values = [sess.run(mults, {step: s}) for s in (0, 1)]
     np.testing.assert_allclose(values, [[3.0, 0.0], [0.3, 3.0]], rtol=1e-6)

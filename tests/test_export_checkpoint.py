@@ -319,7 +319,7 @@ def pretraining_record(rng, num_predictions=3):
 
 
 def random_teacher_checkpoint(directory):
-    """A tiny teacher checkpoint in the plain BERT layout (bert/..., cls/...)."""
+    """A tiny teacher checkpoint in the plain BERT layout (bert/, cls/)."""
     config = modeling.BertConfig.from_json_file(TEACHER_CONFIG)
     with tf.Graph().as_default():
         student_outputs(config, make_inputs(seed=3))

@@ -216,8 +216,8 @@ def test_int8_model_has_int8_tensors_and_outputs(exported):
 
 def test_float_model_is_not_integer(exported):
     _, paths = exported
-    assert export_util.model_summary(paths["float"],
-                                      with_violations=True)["violations"]
+    summary = export_util.model_summary(paths["float"], with_violations=True)
+    assert summary["violations"]
 
 
 @pytest.mark.parametrize("features, message", [
@@ -241,4 +241,3 @@ def test_unknown_quantization_is_named(exported, tmp_path):
     with pytest.raises(ValueError, match="quantization must be one of"):
         export_util.convert_to_tflite(paths["saved_model"],
                                       str(tmp_path / "m.tflite"), "int4")
-

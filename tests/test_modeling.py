@@ -338,7 +338,8 @@ def test_resolve_checkpoint_accepts_suffixes_and_dirs(tmp_path):
     teacher_config = repo_config("tiny_teacher")
     ckpt, _ = _save_plain_teacher(tmp_path, teacher_config)
     assert checkpoints.resolve_checkpoint(ckpt + ".index") == ckpt
-    assert checkpoints.resolve_checkpoint(ckpt + ".data-00000-of-00001") == ckpt
+    data_file = ckpt + ".data-00000-of-00001"
+    assert checkpoints.resolve_checkpoint(data_file) == ckpt
     assert checkpoints.resolve_checkpoint(str(tmp_path)) == ckpt
     with pytest.raises(ValueError, match="no checkpoint"):
         checkpoints.resolve_checkpoint(str(tmp_path / "nothing.ckpt"))

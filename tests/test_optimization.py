@@ -36,6 +36,7 @@ def test_adamw_matches_numpy_and_skips_teacher():
     # Clipped to global norm 1.0 together with the bias gradient (1.0).
     norm = np.sqrt(np.sum(grad_w ** 2) + 1.0)
     gw, gb = grad_w / norm, 1.0 / norm
+
     def adamw(g, p, decay):
         m, v = 0.1 * g, 0.001 * g * g
         return p - 0.1 * (m / (np.sqrt(v) + 1e-6) + decay * p)

@@ -185,8 +185,8 @@ def test_unknown_label_names_file_line_and_labels(tmp_path):
 
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(ValueError,
-                       match=r"multinli.train.zh.tsv \(--data_dir\): data file "
-                       r"not found"):
+                       match=r"multinli.train.zh.tsv \(--data_dir\): data "
+                       r"file not found"):
         examples("xnli", tmp_path)
 
 
@@ -704,5 +704,6 @@ def test_non_utf8_file_names_the_line(tmp_path):
     with open(str(tmp_path / "train.tsv"), "wb") as f:
         f.write("label\ttext_a\n1\t好\n".encode("utf-8") +
                 "0\t差\n".encode("gbk"))
-    with pytest.raises(ValueError, match=r"train.tsv \(--data_dir\), line 3: not valid UTF-8"):
+    with pytest.raises(ValueError, match=r"train.tsv \(--data_dir\), "
+                       r"line 3: not valid UTF-8"):
         examples("chnsenticorp", tmp_path)

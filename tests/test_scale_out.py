@@ -138,9 +138,8 @@ def assert_same_weights(reference, other):
 @pytest.mark.parametrize("optimizer_name", ["adamw", "lamb"])
 def test_accumulated_micro_batches_update_like_one_large_batch(
         tmp_path, init_checkpoint, optimizer_name):
-    large = trained_weights(tmp_path / "large", run_options(),
-                            model_fn_builder(init_checkpoint, optimizer_name, 1),
-                            8)
+    model_fn = model_fn_builder(init_checkpoint, optimizer_name, 1)
+    large = trained_weights(tmp_path / "large", run_options(), model_fn, 8)
     accumulated = trained_weights(
         tmp_path / "accumulated",
         run_options(gradient_accumulation_steps=4),
@@ -193,12 +192,9 @@ def mirrored_on_two_cpus(tmp_path, model_fn, global_batch,
 def test_two_replicas_update_like_one_with_the_global_batch(
         tmp_path, init_checkpoint, optimizer_name="adamw"):
     # LAMB across replicas: see the layer-wise distillation test below.
-    one = trained_weights(tmp_path / "one", run_options(),
-                          model_fn_builder(init_checkpoint, optimizer_name, 1),
-                            8)
-    two = mirrored_on_two_cpus(tmp_path / "two",
-                               model_fn_builder(init_checkpoint, optimizer_name, 1),
-                            8)
+    model_fn = model_fn_builder(init_checkpoint, optimizer_name, 1)
+    one = trained_weights(tmp_path / "one", run_options(), model_fn, 8)
+    two = mirrored_on_two_cpus(tmp_path / "two", model_fn, 8)
     assert_same_weights(one, two)
 
 
