@@ -14,11 +14,11 @@ longer side is trimmed at a random end until the pair fits; then about
 `[MASK]`, 10% by themselves and 10% by a random vocabulary token.
 
 With `--do_whole_word_mask` the units chosen for masking are whole words:
-Chinese text is segmented with jieba and every character after the first of
-a multi-character word (and every WordPiece `##` continuation) is masked
-together with the start of its word. The written ids stay the plain
-characters' ids. Every sentence is tokenized and segmented once, however
-large `dupe_factor` is.
+Chinese text is segmented into jieba's words (`word_segmentation`: jieba's
+algorithm in C) and every character after the first of a multi-character
+word (and every WordPiece `##` continuation) is masked together with the
+start of its word. The written ids stay the plain characters' ids. Every
+sentence is tokenized and segmented once, however large `dupe_factor` is.
 
 Each input file is packed on its own, as one run of BERT's tool over that
 file alone: its documents are shuffled, B segments are drawn from its other
@@ -62,7 +62,6 @@ import collections
 import contextlib
 import functools
 import itertools
-import logging
 import multiprocessing
 import operator
 import os
@@ -81,12 +80,12 @@ if not __package__:
 
 from absl import app
 from absl import flags
-import jieba
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
 from pretrain import file_io
 from pretrain import tokenization
+from pretrain import word_segmentation
 
 CLS_TOKEN = "[CLS]"
 SEP_TOKEN = "[SEP]"
@@ -116,8 +115,8 @@ FLAGS = flags.FLAGS
 # way to the masking, where bytes.translate turns them into word starts in
 # one C call (this runs for every instance).
 Sentence = collections.namedtuple("Sentence", ["token_ids", "continues_word"])
-CONTINUES = b"\x01"
-STARTS = b"\x00"
+CONTINUES = word_segmentation.CONTINUES
+STARTS = word_segmentation.STARTS
 # Maps continues_word flags to word-start flags.
 _WORD_STARTS = bytes.maketrans(STARTS + CONTINUES, CONTINUES + STARTS)
 
@@ -248,14 +247,14 @@ def special_ids(tokenizer):
 
 @functools.lru_cache(maxsize=None)
 def _word_segmenter():
-    """Returns a private, initialised jieba tokenizer (created once).
-
-    A private instance keeps words that other code adds to jieba's global
-    dictionary from changing the segmentation, so output stays reproducible.
-    """
-    jieba.setLogLevel(logging.WARNING)
-    segmenter = jieba.Tokenizer()
-    segmenter.initialize()
+    """Returns the process's `word_segmentation.WordSegmenter` (created
+    once, on first use: it loads jieba's dictionary)."""
+    segmenter = word_segmentation.WordSegmenter()
+    if not segmenter.is_native:
+        tf.logging.warning(
+            "%s is not built (scripts/setup_env.sh builds it): Chinese words "
+            "are segmented by jieba's Python code, with the same words but "
+            "several times slower.", word_segmentation.LIBRARY_PATH)
     return segmenter
 
 
@@ -345,8 +344,7 @@ class SentenceEncoder(object):
         run_ids = [cjk_ids[char] for char in run]
         if not self._do_whole_word_mask:
             return run_ids, STARTS * len(run)
-        return run_ids, b"".join(STARTS + CONTINUES * (len(word) - 1)
-                                 for word in _word_segmenter().cut(run))
+        return run_ids, _word_segmenter().continues_word(run)
 
     def _encode_other_run(self, run):
         """Ids and word flags of a run without CJK characters."""

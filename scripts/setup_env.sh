@@ -10,6 +10,11 @@
 # On the modern stack TensorFlow is tensorflow-cpu when no GPU is visible
 # (nvidia-smi lists none) and tensorflow[and-cuda] when one is; set
 # TF2_DEVICE=cpu or TF2_DEVICE=gpu to force either.
+# It also compiles pretrain/word_segmentation.c (jieba's segmentation in C,
+# for whole-word masking) into pretrain/_word_segmentation.so, one library
+# for both stacks, when the library is missing or older than its source;
+# without a C compiler ($CC, default cc) it says so and whole-word masking
+# uses jieba's Python code (same words, slower).
 # Idempotent: when the environment exists and its requirements have not
 # changed since the last successful install, it returns at once.
 # Usage: [STACK=tf2] [TF2_DEVICE=cpu|gpu] bash scripts/setup_env.sh
@@ -20,6 +25,20 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "${ROOT}/scripts/find_python.sh"
 STACK="${STACK:-tf1}"
+
+build_word_segmenter() {
+  local src="${ROOT}/pretrain/word_segmentation.c"
+  local lib="${ROOT}/pretrain/_word_segmentation.so"
+  [ "${lib}" -nt "${src}" ] && return 0
+  if ! command -v "${CC:-cc}" >/dev/null 2>&1; then
+    echo "setup_env.sh: no C compiler (${CC:-cc}) to build ${lib}: whole-word masking will use jieba's Python code (same words, slower)" >&2
+    return 0
+  fi
+  "${CC:-cc}" -O2 -std=c99 -fPIC -shared -o "${lib}.$$" "${src}" -lm
+  mv -f "${lib}.$$" "${lib}"
+  echo "setup_env.sh: built ${lib}"
+}
+build_word_segmenter
 
 case "${STACK}" in
   tf1)
