@@ -6,6 +6,7 @@ split into sentences after 。！？. Records are decoded with the protobuf
 parser, independently of the writer.
 """
 
+import gc
 import hashlib
 import json
 import os
@@ -639,6 +640,40 @@ def test_output_does_not_depend_on_the_number_of_workers(
         sha256(path) for path in three_file_shards]
     assert sorted(os.listdir(str(workdir))) == sorted(
         name for name in os.listdir(str(workdir)) if ".tmp." not in name)
+
+
+def test_packing_runs_with_the_cyclic_gc_paused_and_restores_it(
+        three_files, tokenizer, workdir, monkeypatch):
+    gc_enabled_while_packing = []
+    create_training_instances = cpd.create_training_instances
+
+    def recording_gc_state(*args, **kwargs):
+        gc_enabled_while_packing.append(gc.isenabled())
+        return create_training_instances(*args, **kwargs)
+
+    monkeypatch.setattr(cpd, "create_training_instances",
+                        recording_gc_state)
+    assert gc.isenabled()
+    cpd.build_records(three_files, [str(workdir / "gc.tfrecord")],
+                      tokenizer, random_seed=SEED, do_whole_word_mask=True,
+                      num_workers=1, **MULTI_OPTIONS)
+    assert gc_enabled_while_packing == [False] * len(three_files)
+    assert gc.isenabled()
+
+
+def test_paused_gc_comes_back_as_it_was_even_after_an_error():
+    with pytest.raises(ValueError):
+        with cpd.cyclic_gc_paused():
+            assert not gc.isenabled()
+            raise ValueError("packing failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cpd.cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_failed_run_leaves_old_outputs_and_no_temporary_file(
