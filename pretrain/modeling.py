@@ -302,10 +302,10 @@ class BertModel(object):
             use_einsum: einsum or reshape+matmul implementation (same numbers).
             mask_adder: added to the attention scores of padding keys
                 (MASK_ADDER; SERVING_MASK_ADDER in export graphs).
-            row_groups: inference only: every layer works on this many
-                groups of sequence positions, each its own chain of ops on
-                the same variables (see encoder); same numbers.  1 builds
-                the plain graph.
+            row_groups: inference only: every layer, and the projection
+                of the embeddings, works on this many groups of sequence
+                positions, each its own chain of ops on the same variables
+                (see encoder); same numbers.  1 builds the plain graph.
 
         Raises:
             ValueError: row_groups is not between 1 and the (static)
@@ -326,10 +326,10 @@ class BertModel(object):
         with tf.variable_scope(scope, default_name="bert"):
             with tf.variable_scope("embeddings"):
                 (self.embedding_output, self.word_embedding_output,
-                 self.embedding_table) = embeddings(config, input_ids,
-                                                    token_type_ids,
-                                                    use_one_hot_embeddings,
-                                                    use_einsum)
+                 self.embedding_table) = embeddings(
+                     config, input_ids, token_type_ids,
+                     use_one_hot_embeddings, use_einsum,
+                     group_lengths(seq_length, row_groups))
             with tf.variable_scope("encoder"):
                 attention_mask = attention_mask_from_input_mask(
                     input_ids, input_mask)
@@ -375,8 +375,14 @@ class BertModel(object):
 
 
 def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
-               use_einsum):
+               use_einsum, lengths):
     """Word (+ trigram) + token-type + position embeddings, normalised.
+
+    Args:
+        lengths: the row groups' lengths S_g (see encoder).  The projection
+            to the hidden width, a student's largest MatMul outside the
+            layers, runs once per group, so that several cores share it as
+            they share the layers.
 
     Returns:
         (embedding_output [B, S, H], word_embedding_output [B, S, E],
@@ -396,8 +402,10 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     if config.trigram_input:
         output = trigram(word_output)  # [B, S, 3E]
     if config.trigram_input or config.embedding_size != config.hidden_size:
-        output = dense(output, config.hidden_size, initializer,
-                       "embedding_transformation", use_einsum)  # [B, S, H]
+        output = join_groups(per_group(
+            lambda rows: dense(rows, config.hidden_size, initializer,
+                               "embedding_transformation", use_einsum),
+            split_groups(output, lengths, axis=1)), axis=1)  # [B, S, H]
 
     seq_length = get_shape_list(input_ids)[1]
     token_type_table = tf.get_variable(

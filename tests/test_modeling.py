@@ -151,6 +151,35 @@ def test_bad_row_groups_rejected(row_groups, is_training, seq_length,
                                row_groups=row_groups)
 
 
+def variable_read_by(tensor):
+    """Name of the variable that `tensor` reads (through reads and
+    identities)."""
+    op = tensor.op
+    while op.type in ("Identity", "ReadVariableOp"):
+        op = op.inputs[0].op
+    return op.name
+
+
+@pytest.mark.parametrize("row_groups,rows", [(1, [8]), (2, [4, 4]),
+                                             (3, [3, 3, 2])])
+def test_row_groups_split_the_embedding_projection(row_groups, rows):
+    """A student's projection of the trigram embeddings to the hidden width
+    is one MatMul per row group, all on the one kernel."""
+    config = repo_config("tiny_student_f2")
+    with tf.Graph().as_default() as graph:
+        ids = tf.placeholder(tf.int32, [1, 8])
+        modeling.BertModel(config, False, ids, use_einsum=False,
+                           row_groups=row_groups)
+        kernel = "bert/embeddings/embedding_transformation/kernel"
+        projections = [
+            op for op in graph.get_operations() if op.type == "MatMul"
+            and variable_read_by(op.inputs[1]) == kernel
+        ]
+    assert [op.inputs[0].shape.as_list() for op in projections] == [
+        [n, 3 * config.embedding_size] for n in rows
+    ]
+
+
 def test_group_lengths_are_even_and_cover_the_sequence():
     assert modeling.group_lengths(128, 1) == [128]
     assert modeling.group_lengths(128, 2) == [64, 64]
