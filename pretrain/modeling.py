@@ -318,6 +318,7 @@ class BertModel(object):
             config.attention_probs_dropout_prob = 0.0
         batch_size, seq_length = get_shape_list(input_ids, expected_rank=2)
         check_row_groups(row_groups, seq_length, is_training)
+        lengths = group_lengths(seq_length, row_groups)  # G lengths S_g
         if input_mask is None:
             input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
         if token_type_ids is None:
@@ -328,14 +329,13 @@ class BertModel(object):
                 (self.embedding_output, self.word_embedding_output,
                  self.embedding_table) = embeddings(
                      config, input_ids, token_type_ids,
-                     use_one_hot_embeddings, use_einsum,
-                     group_lengths(seq_length, row_groups))
+                     use_one_hot_embeddings, use_einsum, lengths)
             with tf.variable_scope("encoder"):
                 attention_mask = attention_mask_from_input_mask(
                     input_ids, input_mask)
                 self.all_encoder_layers, self.all_attention_scores = encoder(
                     config, self.embedding_output, attention_mask, use_einsum,
-                    mask_adder, row_groups)
+                    mask_adder, lengths)
             self.sequence_output = self.all_encoder_layers[-1]
             with tf.variable_scope("pooler"):
                 self.pooled_output = pooler(config, self.sequence_output)
@@ -455,31 +455,30 @@ def trigram(word_output):
 
 
 def encoder(config, embedding_output, attention_mask, use_einsum,
-            mask_adder=MASK_ADDER, row_groups=1):
+            mask_adder, lengths):
     """Stacks `num_hidden_layers` transformer layers.
 
     The layers work on [B*S, H] matrices: every dense layer is then one
     MatMul whose BiasAdd (and activation, residual Add) the runtime can fuse
     into it, with no reshape in between.
 
-    With `row_groups` G > 1 the sequence positions are cut into G
-    consecutive groups before the first layer, and the groups stay apart
-    from layer to layer (each layer's output is joined only for
-    all_encoder_layers): every block runs once per group on the group's
-    [B*S_g, H] rows, with the same variables, and attention takes its
-    queries from the group and its keys and values from all of them.  The G
-    chains of ops only meet at the keys and values, so a session with G
-    inter-op threads runs them side by side: at batch 1 the narrow student
-    layers are too small for one op to use several cores, two chains are
-    not.
+    With G > 1 row groups (`lengths`: their lengths S_g, from
+    group_lengths) the sequence positions are cut into G consecutive groups
+    before the first layer, and the groups stay apart from layer to layer
+    (each layer's output is joined only for all_encoder_layers): every block
+    runs once per group on the group's [B*S_g, H] rows, with the same
+    variables, and attention takes its queries from the group and its keys
+    and values from all of them.  The G chains of ops only meet at the keys
+    and values, so a session with G inter-op threads runs them side by side:
+    at batch 1 the narrow student layers are too small for one op to use
+    several cores, two chains are not.
 
     Returns:
         (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
           embedding output; all_attention_scores: L tensors [B, N, S, S]).
     """
-    batch_size, seq_length, hidden_size = get_shape_list(embedding_output,
-                                                         expected_rank=3)
-    lengths = group_lengths(seq_length, row_groups)  # G lengths S_g
+    batch_size, _, hidden_size = get_shape_list(embedding_output,
+                                                expected_rank=3)
     # The additive mask, once for all layers: 0 where attention is allowed,
     # mask_adder elsewhere.  expand_dims rather than mask[:, None]: TFLite
     # converts it.
