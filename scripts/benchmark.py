@@ -7,7 +7,10 @@ Sections (--sections, comma list):
   inference    each config (--configs; the teacher and base students by
                default) exported as a SavedModel and as its frozen copy
                (export_util.write_frozen_saved_model), each loaded into a
-               session with XLA JIT off and on: latency at batch 1 x 128
+               session with XLA JIT off and on, the frozen one also with
+               grappler's remapper off (SESSION_SETTINGS); weights are
+               random, biases and norm parameters included
+               (initialize_like_trained): latency at batch 1 x 128
                with one thread and with every core, throughput at batch
                32 x 128 with every core, on every stack whose environment
                exists (.venv: TF 1.15, .venv-tf2: TF 2.15; each stack and
@@ -73,6 +76,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow.compat.v1 as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
 
 from pretrain import estimator_util
 from pretrain import modeling
@@ -114,6 +118,14 @@ RATIO_CONFIGS = ("roberta_wwm_ext", "student_base_f2", "student_base_f4")
 TEACHER = "roberta_wwm_ext"
 FEATURES = ("input_ids", "input_mask", "segment_ids")
 GRAPHS = ("saved_model", "frozen")
+# (graph, XLA, remapper) of each timed session.  Grappler's remapper fuses a
+# MatMul with its BiasAdd, activation and residual Add into one kernel; on
+# TF 2.15's oneDNN build that fused kernel is slower than the plain MatMul
+# and separate adds at these widths, so the frozen graph is also timed with
+# the remapper off (a session option, like XLA).
+SESSION_SETTINGS = (("saved_model", False, True), ("saved_model", True, True),
+                    ("frozen", False, True), ("frozen", True, True),
+                    ("frozen", False, False))
 # XLA auto-clustering on CPU needs this flag besides the session's JIT
 # level; without it a JIT session runs the plain graph.
 XLA_CPU_FLAG = "--tf_xla_cpu_global_jit"
@@ -149,9 +161,10 @@ def export_encoder(config, export_dir, checkpoint=None, row_groups=1):
                              name="sequence_output")
         params = modeling.count_parameters(tf.trainable_variables())
         with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
             if checkpoint:
                 tf.train.Saver().restore(sess, checkpoint)
+            else:
+                initialize_like_trained(sess)
             tf.saved_model.simple_save(sess, export_dir, features,
                                        {"sequence_output": output})
     return params
@@ -194,11 +207,15 @@ def pin_thread_pools(threads, row_groups=1):
 class ServingSession(object):
     """A SavedModel loaded into its own session, ready to be timed."""
 
-    def __init__(self, export_dir, use_xla, threads, row_groups=1):
+    def __init__(self, export_dir, use_xla, threads, row_groups=1,
+                 remapper=True):
         self.graph = tf.Graph()
         config = estimator_util.session_config(
             estimator_util.single_device_options(use_xla=use_xla))
         config.MergeFrom(thread_config(threads, row_groups))
+        if not remapper:
+            config.graph_options.rewrite_options.remapping = (
+                rewriter_config_pb2.RewriterConfig.OFF)
         self.session = tf.Session(graph=self.graph, config=config)
         meta = tf.saved_model.loader.load(
             self.session, [tf.saved_model.tag_constants.SERVING], export_dir)
@@ -249,7 +266,7 @@ def timed_batches(iterations, throughput_batch):
 
 
 def serving_rows(names, iterations, throughput_batch, threads, row_groups=1):
-    """Latency (batch 1) and throughput of each config, graph and XLA setting.
+    """Latency (batch 1) and throughput of each config and session setting.
 
     Args:
       threads: this process's thread count (see pin_thread_pools).
@@ -265,18 +282,21 @@ def serving_rows(names, iterations, throughput_batch, threads, row_groups=1):
             graphs, params[name] = export_serving_graphs(
                 config, os.path.join(work, name), row_groups=row_groups)
             vocab[name] = config.vocab_size
-            for graph in GRAPHS if row_groups == 1 else ("frozen",):
-                for use_xla in (False, True):
-                    sessions[(name, graph, use_xla)] = ServingSession(
-                        graphs[graph], use_xla, threads, row_groups)
+            for graph, use_xla, remapper in SESSION_SETTINGS:
+                if row_groups == 1 or graph == "frozen":
+                    sessions[(name, graph, use_xla, remapper)] = (
+                        ServingSession(graphs[graph], use_xla, threads,
+                                       row_groups, remapper))
         rows = []
         for batch, runs in timed_batches(iterations, throughput_batch):
             timed = time_round_robin(
                 {key: functools.partial(
                     session.run, serving_inputs(batch, vocab[key[0]]))
                  for key, session in sessions.items()}, runs)
-            for (name, graph, use_xla), stats in sorted(timed.items()):
+            for (name, graph, use_xla, remapper), stats in sorted(
+                    timed.items()):
                 row = {"config": name, "graph": graph, "use_xla": use_xla,
+                       "remapper": remapper,
                        "threads": threads, "row_groups": row_groups,
                        "batch": batch,
                        "params": params[name], "iterations": runs}
@@ -342,8 +362,9 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data, threads,
     sessions run in this process, PyTorch in `verify_pytorch.py time` (a
     process without TensorFlow, whose thread pools would compete with
     PyTorch's), both with `threads` threads and on the same inputs; the two
-    alternate twice and each keeps its best run.  The outputs are compared
-    too.
+    alternate twice and each keeps its best run.  Ours is timed without XLA,
+    the frozen graph also with the remapper off (SESSION_SETTINGS).  The
+    outputs are compared too.
 
     Args:
       throughput_batch: the batch of the throughput rows; None for none.
@@ -365,9 +386,11 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data, threads,
         convert_to_pytorch.convert_release(release, converted)
         graphs, _ = export_serving_graphs(config, os.path.join(work, "tf"),
                                           checkpoint, row_groups)
-        ours = {"tf_" + graph: ServingSession(graphs[graph], False, threads,
-                                              row_groups)
-                for graph in (GRAPHS if row_groups == 1 else ("frozen",))}
+        ours = {"tf_" + graph + ("" if remapper else "_remapper_off"):
+                ServingSession(graphs[graph], False, threads, row_groups,
+                               remapper)
+                for graph, use_xla, remapper in SESSION_SETTINGS
+                if not use_xla and (row_groups == 1 or graph == "frozen")}
         rows = []
         for batch, runs in timed_batches(iterations, throughput_batch):
             inputs = serving_inputs(batch, config.vocab_size)
@@ -418,13 +441,39 @@ def time_pytorch(model_dir, inputs, iterations, work, threads):
         return json.load(f), np.load(output_path)
 
 
+# Initialized biases and norm offsets are zeros and norm scales ones; a
+# frozen graph's optimizer removes those `+ 0` and `* 1` operations, which a
+# trained model's graph keeps.  Timed weights are drawn around those values.
+AFFINE_LEAVES = ("bias", "beta", "gamma")
+AFFINE_SPREAD = 0.05
+
+
+def initialize_like_trained(sess, seed=0):
+    """Random values for every variable of the session's graph.
+
+    Kernels and tables get their initializers' random values; biases,
+    offsets (`beta`) and scales (`gamma`) get small random deviations from
+    their initial zeros and ones, so that no operation of the graph is an
+    identity the graph optimizer could drop, as in a trained model.
+    """
+    sess.run(tf.global_variables_initializer())
+    rng = np.random.RandomState(seed)
+    for variable in tf.global_variables():
+        leaf = variable.op.name.split("/")[-1]
+        if leaf in AFFINE_LEAVES:
+            shape = variable.shape.as_list()
+            value = AFFINE_SPREAD * rng.standard_normal(shape)
+            variable.load((value + (leaf == "gamma")).astype(np.float32),
+                          sess)
+
+
 def random_checkpoint(config, directory):
     """Saves the encoder of `config` with random weights; its prefix."""
     with tf.Graph().as_default():
         ids = tf.placeholder(tf.int32, [None, SEQ_LENGTH])
         modeling.BertModel(config, False, ids)
         with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
+            initialize_like_trained(sess)
             tf.io.gfile.makedirs(directory)
             return tf.train.Saver().save(
                 sess, os.path.join(directory, "model.ckpt"))
@@ -443,16 +492,30 @@ def row_groups_of(row):
     return row.get("row_groups", 1)
 
 
+def remapper_of(row):
+    """Whether a serving row's session ran the remapper (it always did in
+    --json files from before)."""
+    return row.get("remapper", True)
+
+
 def serving_setting(row):
-    """(config, graph, XLA, threads, row groups) of a serving row."""
-    return (row["config"], row["graph"], row["use_xla"], row["threads"],
-            row_groups_of(row))
+    """(config, graph, XLA, remapper, threads, row groups) of a serving
+    row."""
+    return (row["config"], row["graph"], row["use_xla"], remapper_of(row),
+            row["threads"], row_groups_of(row))
+
+
+def session_label(row):
+    """'frozen + XLA' or 'frozen, remapper off': a serving row's graph and
+    session options."""
+    return "%s%s%s" % (row["graph"], " + XLA" if row["use_xla"] else "",
+                       "" if remapper_of(row) else ", remapper off")
 
 
 def setting(row):
     """'frozen + XLA, 1 thread': how a serving row was run."""
-    return "%s%s, %s" % (row["graph"], " + XLA" if row["use_xla"] else "",
-                         threads_label(row["threads"], row_groups_of(row)))
+    return "%s, %s" % (session_label(row),
+                       threads_label(row["threads"], row_groups_of(row)))
 
 
 def threads_label(threads, row_groups=1):
@@ -468,8 +531,8 @@ def ratio_rows(results):
 
     Latencies are the minimum of the round-robin runs (on a shared machine
     the least disturbed).  The batch-1 ratios come at each thread count
-    (both models with that many threads, each at its faster graph and XLA
-    setting) and with each model at its fastest setting of all.
+    (both models with that many threads, each at its fastest graph and
+    session setting) and with each model at its fastest setting of all.
     """
     rows = []
     serving = results.get("serving", {})
@@ -551,9 +614,10 @@ def print_serving_table(serving, throughput_batch):
     print("\n## Serving: SavedModel in a session (sequence length %d)\n" %
           SEQ_LENGTH)
     print("| stack | threads | row groups | config | params (encoder) | "
-          "graph | XLA | latency b=1 min / median (ms) | b=%d min / median "
-          "(ms) | b=%d examples/sec |" % (throughput_batch, throughput_batch))
-    print("|---|---:|---:|---|---:|---|---|---:|---:|---:|")
+          "graph | XLA | remapper | latency b=1 min / median (ms) | b=%d "
+          "min / median (ms) | b=%d examples/sec |" %
+          (throughput_batch, throughput_batch))
+    print("|---|---:|---:|---|---:|---|---|---|---:|---:|---:|")
     for stack in sorted(serving):
         rows = serving[stack]
         for r in rows:
@@ -565,10 +629,12 @@ def print_serving_table(serving, throughput_batch):
                 big[0]["min_ms"], big[0]["median_ms"],
                 1000.0 * throughput_batch / big[0]["min_ms"])
                 if big else "- | -")
-            print("| %s | %d | %d | %s | %s | %s | %s | %.1f / %.1f | %s |" %
+            print("| %s | %d | %d | %s | %s | %s | %s | %s | %.1f / %.1f | "
+                  "%s |" %
                   (stack, r["threads"], row_groups_of(r), r["config"],
                    "{:,}".format(r["params"]), r["graph"], r["use_xla"],
-                   r["min_ms"], r["median_ms"], throughput))
+                   "on" if remapper_of(r) else "off", r["min_ms"],
+                   r["median_ms"], throughput))
 
 
 def print_tflite_table(tflite):
@@ -607,7 +673,9 @@ def pytorch_runtime_label(row):
     if row["runtime"] == "pytorch":
         return "PyTorch MobileBertModel"
     label = {"tf_saved_model": "ours, TF 2 SavedModel",
-             "tf_frozen": "ours, TF 2 frozen SavedModel"}[row["runtime"]]
+             "tf_frozen": "ours, TF 2 frozen SavedModel",
+             "tf_frozen_remapper_off": "ours, TF 2 frozen SavedModel, "
+                                       "remapper off"}[row["runtime"]]
     if row_groups_of(row) > 1:
         label += ", %d row groups" % row_groups_of(row)
     return label
@@ -628,8 +696,7 @@ def plot_latency(results, path):
     for stack, rows in sorted(results.get("serving", {}).items()):
         for r in rows:
             if r["batch"] == 1 and not r["use_xla"]:
-                label = "%s %s, %s" % (stack, r["graph"], threads_label(
-                    r["threads"], row_groups_of(r)))
+                label = "%s %s" % (stack, setting(r))
                 series.setdefault(label, {})[r["config"]] = r["min_ms"]
     for stack, rows in sorted(results.get("tflite", {}).items()):
         for r in rows:
