@@ -528,11 +528,10 @@ def write_frozen_saved_model(saved_model_dir, output_dir,
 
     The same inputs, outputs and numbers as `saved_model_dir`, in a graph
     without variables: a session reads no variable at each call, and the
-    graph optimizer folds everything that depends on weights alone (the
-    concatenated kernels of joint projections, the no_norm scale next to a
-    MatMul) once when the model loads.  It is the faster graph to serve
-    (README, Benchmark); `saved_model_dir` stays the one to convert and to
-    inspect by variable name.
+    graph optimizer folds what depends on weights alone (the concatenated
+    kernels of joint projections) once when the model loads.  It is the
+    graph to serve (README, Serving); `saved_model_dir` stays the one to
+    convert and to inspect by variable name.
 
     Args:
       saved_model_dir: a SavedModel (from export_saved_model).
