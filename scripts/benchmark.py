@@ -117,7 +117,6 @@ def time_runs(sess, fetch, feed, iterations):
 RATIO_CONFIGS = ("roberta_wwm_ext", "student_base_f2", "student_base_f4")
 TEACHER = "roberta_wwm_ext"
 FEATURES = ("input_ids", "input_mask", "segment_ids")
-GRAPHS = ("saved_model", "frozen")
 # (graph, XLA, remapper) of each timed session.  Grappler's remapper fuses a
 # MatMul with its BiasAdd, activation and residual Add into one kernel; on
 # TF 2.15's oneDNN build that fused kernel is slower than the plain MatMul
