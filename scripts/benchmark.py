@@ -264,6 +264,13 @@ def timed_batches(iterations, throughput_batch):
     return batches
 
 
+def session_settings(row_groups):
+    """The SESSION_SETTINGS timed for graphs of `row_groups` row groups:
+    with several, only the frozen graph's (the faster one to serve)."""
+    return [setting for setting in SESSION_SETTINGS
+            if row_groups == 1 or setting[0] == "frozen"]
+
+
 def serving_rows(names, iterations, throughput_batch, threads, row_groups=1):
     """Latency (batch 1) and throughput of each config and session setting.
 
@@ -281,11 +288,9 @@ def serving_rows(names, iterations, throughput_batch, threads, row_groups=1):
             graphs, params[name] = export_serving_graphs(
                 config, os.path.join(work, name), row_groups=row_groups)
             vocab[name] = config.vocab_size
-            for graph, use_xla, remapper in SESSION_SETTINGS:
-                if row_groups == 1 or graph == "frozen":
-                    sessions[(name, graph, use_xla, remapper)] = (
-                        ServingSession(graphs[graph], use_xla, threads,
-                                       row_groups, remapper))
+            for graph, use_xla, remapper in session_settings(row_groups):
+                sessions[(name, graph, use_xla, remapper)] = ServingSession(
+                    graphs[graph], use_xla, threads, row_groups, remapper)
         rows = []
         for batch, runs in timed_batches(iterations, throughput_batch):
             timed = time_round_robin(
@@ -388,8 +393,8 @@ def pytorch_rows(name, iterations, throughput_batch, shared_data, threads,
         ours = {"tf_" + graph + ("" if remapper else "_remapper_off"):
                 ServingSession(graphs[graph], False, threads, row_groups,
                                remapper)
-                for graph, use_xla, remapper in SESSION_SETTINGS
-                if not use_xla and (row_groups == 1 or graph == "frozen")}
+                for graph, use_xla, remapper in session_settings(row_groups)
+                if not use_xla}
         rows = []
         for batch, runs in timed_batches(iterations, throughput_batch):
             inputs = serving_inputs(batch, config.vocab_size)
