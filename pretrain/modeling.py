@@ -49,6 +49,12 @@ MASK_ADDER = -10000.0
 # scores, and the sum of scores and adder keeps a range that an int8 TFLite
 # model can resolve (with -10000 its quantization step swallows the scores).
 SERVING_MASK_ADDER = -100.0
+# Names, in the `embeddings` scope, of the word ids the table is read with
+# and of the projected word embeddings [B, S, H] (before the token-type and
+# position embeddings are added): a frozen serving graph looks the
+# projection up from a precomputed table (export_util).
+WORD_IDS = "word_ids"
+WORD_PROJECTION = "word_projection"
 _POSITIVE_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                     "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "type_vocab_size",
@@ -392,6 +398,7 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
     embedding_table = tf.get_variable(
         "word_embeddings", [config.vocab_size, config.embedding_size],
         initializer=initializer)
+    input_ids = tf.identity(input_ids, name=WORD_IDS)
     if use_one_hot_embeddings:
         one_hot = tf.one_hot(input_ids, depth=config.vocab_size)  # [B, S, V]
         word_output = one_hot_lookup(one_hot, embedding_table, use_einsum)
@@ -406,6 +413,7 @@ def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
             lambda rows: dense(rows, config.hidden_size, initializer,
                                "embedding_transformation", use_einsum),
             split_groups(output, lengths, axis=1)), axis=1)  # [B, S, H]
+        output = tf.identity(output, name=WORD_PROJECTION)
 
     seq_length = get_shape_list(input_ids)[1]
     token_type_table = tf.get_variable(

@@ -196,6 +196,118 @@ def test_guard_keeps_biases_and_guards_per_position_constants():
     np.testing.assert_array_equal(expected, actual)
 
 
+STUDENT = dict(TINY, embedding_size=8, intra_bottleneck_size=8,
+               use_bottleneck=True, num_feedforward_networks=2,
+               normalization_type="no_norm", hidden_act="relu")
+
+
+def student_saved_model(export_dir, row_groups=1, **fields):
+    """A tiny student's SavedModel (output `sequence`), biases not zero.
+
+    Returns:
+      The output for features `random_features(3, seed=2)`.
+    """
+    config = modeling.BertConfig.from_dict(dict(STUDENT, **fields))
+    features = random_features(3, seed=2)
+    with tf.Graph().as_default():
+        inputs = {
+            name: tf.placeholder(tf.int32, [None, SEQ], name=name)
+            for name in export_util.DEFAULT_FEATURE_NAMES
+        }
+        model = modeling.BertModel(config, False, inputs["input_ids"],
+                                   inputs["input_mask"],
+                                   inputs["segment_ids"], use_einsum=False,
+                                   row_groups=row_groups)
+        output = tf.identity(model.get_sequence_output(), name="sequence")
+        rng = np.random.RandomState(1)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for variable in tf.global_variables():
+                if variable.op.name.endswith("bias"):
+                    variable.load(rng.randn(*variable.shape.as_list()),
+                                  sess)
+            tf.saved_model.simple_save(sess, export_dir, inputs,
+                                       {"sequence": output})
+            return sess.run(output, {
+                inputs[k]: np.stack([f[k] for f in features])
+                for k in inputs
+            })
+
+
+def frozen_sequence(frozen_dir):
+    """(Output of the frozen SavedModel for random_features(3, seed=2),
+    {op type: count}, {constant name: shape})."""
+    features = random_features(3, seed=2)
+    with tf.Graph().as_default() as graph, tf.Session() as sess:
+        meta = tf.saved_model.loader.load(
+            sess, [tf.saved_model.tag_constants.SERVING], frozen_dir)
+        signature = meta.signature_def[export_util.SIGNATURE_KEY]
+        output = sess.run(signature.outputs["sequence"].name, {
+            signature.inputs[k].name: np.stack([f[k] for f in features])
+            for k in signature.inputs
+        })
+        operations = graph.get_operations()
+    counts = {}
+    for op in operations:
+        counts[op.type] = counts.get(op.type, 0) + 1
+    constants = {op.name: op.outputs[0].shape.as_list()
+                 for op in operations if op.type == "Const"}
+    return output, counts, constants
+
+
+@pytest.mark.parametrize("fields, row_groups, tables", [
+    ({"trigram_input": True}, 1, ("next", "current", "previous")),
+    ({"trigram_input": True}, 2, ("next", "current", "previous")),
+    ({}, 1, ("current",)),
+])
+def test_frozen_student_reads_projected_words_from_tables(
+        tmp_path, fields, row_groups, tables):
+    expected = student_saved_model(str(tmp_path / "saved"), row_groups,
+                                   **fields)
+    plain, plain_counts, _ = frozen_sequence(
+        export_util.write_frozen_saved_model(
+            str(tmp_path / "saved"), str(tmp_path / "plain"),
+            precompute_word_projection=False))
+    output, counts, constants = frozen_sequence(
+        export_util.write_frozen_saved_model(str(tmp_path / "saved"),
+                                             str(tmp_path / "frozen")))
+    np.testing.assert_allclose(plain, expected, atol=1e-6)
+    np.testing.assert_allclose(output, expected, atol=1e-5)
+    # One MatMul per row group fewer; the tables replace table and kernel.
+    assert counts["MatMul"] == plain_counts["MatMul"] - row_groups
+    hidden, vocab = STUDENT["hidden_size"], STUDENT["vocab_size"]
+    lookup = "bert/embeddings/projection_lookup/"
+    assert {name: shape for name, shape in constants.items()
+            if shape and shape[0] >= vocab} == {
+                lookup + name: [vocab + (name != "current"), hidden]
+                for name in tables}
+    assert "bert/embeddings/embedding_transformation/kernel" not in constants
+    assert "bert/embeddings/word_embeddings" not in constants
+
+
+def test_teacher_graph_has_no_projection_to_precompute():
+    with tf.Graph().as_default() as graph:
+        ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
+        modeling.BertModel(modeling.BertConfig.from_dict(TINY), False, ids,
+                           use_einsum=False)
+    graph_def = graph.as_graph_def()
+    assert export_util.precompute_word_projections(
+        graph_def, ["bert/pooler/dense/Tanh"]) is graph_def
+
+
+def test_unfrozen_projection_is_named():
+    with tf.Graph().as_default() as graph:
+        ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
+        model = modeling.BertModel(
+            modeling.BertConfig.from_dict(dict(STUDENT, trigram_input=True)),
+            False, ids, use_einsum=False)
+        name = model.get_sequence_output().op.name
+    with pytest.raises(ValueError,
+                       match="no constant bert/embeddings/word_embeddings"):
+        export_util.precompute_word_projections(graph.as_graph_def(),
+                                                [name])
+
+
 def test_int8_model_has_int8_tensors_and_outputs(exported):
     estimator, paths = exported
     summary = export_util.model_summary(paths["int8"], with_violations=True)
