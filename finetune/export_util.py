@@ -543,8 +543,8 @@ def write_frozen_saved_model(saved_model_dir, output_dir,
       precompute_word_projection: a student's projected word embeddings
         are looked up from tables computed here
         (precompute_word_projections): no MatMul per call for them, for
-        tables 3 (trigram input) or 1 times the size of the word
-        embeddings' at the hidden width.
+        tables of 3 x V x H floats (trigram input; V x H without) in
+        place of the V x E word embeddings.
 
     Returns:
       output_dir.
