@@ -506,10 +506,14 @@ def frozen_signature(saved_model_dir, signature_key=SIGNATURE_KEY):
                  ", ".join(sorted(meta_graph.signature_def))))
         signature = meta_graph.signature_def[signature_key]
         graph_def = tf.graph_util.convert_variables_to_constants(
-            sess, graph.as_graph_def(),
-            [info.name.split(":")[0]
-             for _, info in sorted(signature.outputs.items())])
+            sess, graph.as_graph_def(), output_node_names(signature))
     return graph_def, signature
+
+
+def output_node_names(signature):
+    """Names of the nodes of a SignatureDef's outputs, in key order."""
+    return [info.name.split(":")[0]
+            for _, info in sorted(signature.outputs.items())]
 
 
 def freeze_saved_model(saved_model_dir, signature_key=SIGNATURE_KEY):
@@ -551,9 +555,8 @@ def write_frozen_saved_model(saved_model_dir, output_dir,
     """
     graph_def, signature = frozen_signature(saved_model_dir, signature_key)
     if precompute_word_projection:
-        graph_def = precompute_word_projections(
-            graph_def, [info.name.split(":")[0]
-                        for _, info in sorted(signature.outputs.items())])
+        graph_def = precompute_word_projections(graph_def,
+                                                output_node_names(signature))
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.import_graph_def(graph_def, name="")
         builder = tf.saved_model.builder.SavedModelBuilder(output_dir)

@@ -1,4 +1,5 @@
 """Tests for finetune/export_util.py: SavedModel and TFLite export."""
+import collections
 import os
 
 import numpy as np
@@ -247,9 +248,7 @@ def frozen_sequence(frozen_dir):
             for k in signature.inputs
         })
         operations = graph.get_operations()
-    counts = {}
-    for op in operations:
-        counts[op.type] = counts.get(op.type, 0) + 1
+    counts = collections.Counter(op.type for op in operations)
     constants = {op.name: op.outputs[0].shape.as_list()
                  for op in operations if op.type == "Const"}
     return output, counts, constants
