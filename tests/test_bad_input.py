@@ -14,7 +14,7 @@ import threading
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED
+from conftest import REPO, VOCAB
 from finetune import classifier_data
 from finetune import cmrc2018_evaluate
 from finetune import export_util
@@ -25,7 +25,6 @@ from pretrain import file_io
 from pretrain import modeling
 from pretrain import tokenization
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 BOM = b"\xef\xbb\xbf"
 TINY = {"vocab_size": 100, "hidden_size": 8, "num_hidden_layers": 1,
         "num_attention_heads": 2, "intermediate_size": 8}

@@ -10,14 +10,17 @@ import sys
 import pytest
 
 from finetune import cmrc2018_evaluate as ce
-from conftest import REPO, SHARED
+from conftest import DATA_DIR, REPO, TESTDATA, has_data
 
-DATA = os.path.join(SHARED, 'data')
+# The repository's slices, then the full files where DATA_DIR has them.
 REAL_FILES = [
-    (os.path.join(DATA, 'cmrc2018', 'cmrc2018_trial.json'), 1002),
-    (os.path.join(DATA, 'cmrc2018', 'cmrc2018_dev.json'), 3219),
-    (os.path.join(DATA, 'drcd', 'DRCD_dev.json'), 3524),
-]
+    (os.path.join(TESTDATA, 'cmrc2018', 'cmrc2018_trial_head.json'), 184),
+    (os.path.join(TESTDATA, 'cmrc2018', 'cmrc2018_dev_head.json'), 152),
+    (os.path.join(TESTDATA, 'drcd', 'DRCD_dev_head.json'), 120),
+] + [(os.path.join(DATA_DIR, *parts), count) for parts, count in (
+    (('cmrc2018', 'cmrc2018_trial.json'), 1002),
+    (('cmrc2018', 'cmrc2018_dev.json'), 3219),
+    (('drcd', 'DRCD_dev.json'), 3524)) if has_data(*parts)]
 SCRIPT = os.path.join(REPO, 'finetune', 'cmrc2018_evaluate.py')
 PYTHON = sys.executable
 
@@ -71,7 +74,7 @@ def _small_dataset():
 
 
 @pytest.fixture(scope='module', params=REAL_FILES,
-                ids=['cmrc_trial', 'cmrc_dev', 'drcd_dev'])
+                ids=[os.path.basename(path) for path, _ in REAL_FILES])
 def real_file(request):
     path, expected_total = request.param
     dataset = _load(path)

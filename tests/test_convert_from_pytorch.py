@@ -22,12 +22,11 @@ from scripts import convert_from_pytorch
 from scripts import convert_to_pytorch
 from scripts import export_checkpoint
 from scripts import transformers_format
-from conftest import REPO, SHARED, run_ok
+from conftest import REPO, TESTDATA, VOCAB, run_ok
 from test_convert_to_pytorch import build_random_checkpoint, config_dict
 from test_run_pretraining import make_example
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
-CMRC_DEV = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json")
+CMRC_DEV = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_dev_head.json")
 HF_MODELS = os.path.join(REPO, "tests", "hf_models.py")
 SCRIPT = os.path.join(REPO, "scripts", "convert_from_pytorch.py")
 ATOL = 1e-4

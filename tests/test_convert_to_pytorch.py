@@ -23,11 +23,9 @@ from pretrain import tokenization
 from scripts import convert_to_pytorch
 from scripts import export_checkpoint
 from scripts import transformers_format
-from conftest import REPO, SHARED, run_ok
+from conftest import REPO, TESTDATA, VARIABLES_DIR, VOCAB, run_ok
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
-CMRC_DEV = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json")
-VARIABLES_DIR = os.path.join(SHARED, "spec", "variables")
+CMRC_DEV = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_dev_head.json")
 VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
 ATOL = 1e-4
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",

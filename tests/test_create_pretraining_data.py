@@ -20,14 +20,14 @@ import types
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED, run_ok
+from conftest import REPO, TESTDATA, VOCAB, run_ok
 
 from pretrain import create_pretraining_data as cpd
 from pretrain import estimator_util
 from pretrain import tokenization
 
-VOCAB_FILE = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
-CMRC_TRIAL = os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_trial.json")
+VOCAB_FILE = VOCAB
+CMRC_TRIAL = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_trial_head.json")
 SCRIPT = os.path.join(REPO, "pretrain", "create_pretraining_data.py")
 
 MAX_SEQ_LENGTH = 64

@@ -18,11 +18,11 @@ import sys
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED
+from conftest import DATA_DIR, REPO, TESTDATA, VOCAB, data_file
 from pretrain import tokenization
 from scripts import experiment_distill
 
-DATA = os.path.join(SHARED, "data")
+DATA = DATA_DIR
 SCORE_FIELDS = ("mean", "std", "runs")
 
 
@@ -32,6 +32,10 @@ def quick(tmp_path_factory):
     if not tf.__version__.startswith("2."):
         pytest.skip("the quick experiment runs in the TF 2 suite (CI time); "
                     "see the module docstring")
+    for parts in (("chnsenticorp", "train.tsv"), ("chnsenticorp", "dev.tsv"),
+                  ("cmrc2018", "cmrc2018_trial.json"),
+                  ("cmrc2018", "cmrc2018_dev.json")):
+        data_file(*parts)
     out = str(tmp_path_factory.mktemp("experiment") / "out")
     result = subprocess.run(
         [sys.executable,
@@ -101,7 +105,7 @@ def test_plots_are_written(quick):
 
 
 def test_restricted_vocabulary_tokenizes_like_the_full_one(tmp_path):
-    full = os.path.join(DATA, "vocab", "chinese_vocab.txt")
+    full = VOCAB
     texts = [u"哈尔滨是黑龙江的省会。", u"iPhone 12 的价格是 5999 元",
              u"这家酒店的服务非常好!!"]
     vocab = experiment_distill.restricted_vocabulary(full, texts)
@@ -116,6 +120,8 @@ def test_restricted_vocabulary_tokenizes_like_the_full_one(tmp_path):
 
 
 def test_mrc_sets_keep_the_evaluated_paragraphs_out_of_training(tmp_path):
+    data_file("cmrc2018", "cmrc2018_trial.json")
+    data_file("cmrc2018", "cmrc2018_dev.json")
     settings = experiment_distill.FULL._replace(mrc_dev_paragraphs=30)
     train, dev = str(tmp_path / "train.json"), str(tmp_path / "dev.json")
     counts = experiment_distill.write_mrc_sets(
@@ -161,7 +167,7 @@ def test_mean_std_and_goal_check():
 def test_bad_arguments_are_named(capsys):
     with pytest.raises(SystemExit):
         experiment_distill.parse_args(["--ablations=no_teacher",
-                                       "--data_dir=" + DATA])
+                                       "--data_dir=" + TESTDATA])
     assert "--ablations: unknown no_teacher" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         experiment_distill.parse_args(["--data_dir=" + REPO])

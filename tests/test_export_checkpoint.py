@@ -18,9 +18,8 @@ from pretrain import checkpoints
 from pretrain import modeling
 from pretrain import optimization
 from scripts import export_checkpoint
-from conftest import REPO, SHARED, run_ok
+from conftest import REPO, VOCAB, run_ok
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 STUDENT_CONFIG = os.path.join(REPO, "config", "tiny_student_f2.json")
 TEACHER_CONFIG = os.path.join(REPO, "config", "tiny_teacher.json")
 SEQ_LENGTH = 16

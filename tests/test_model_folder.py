@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED, run_ok
+from conftest import REPO, VOCAB, run_ok
 from pretrain import model_folder
 from pretrain import modeling
 import test_run_classifier
 import test_run_pretraining
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
 
 
 def save_random_model(config_dict, prefix):
@@ -121,8 +120,8 @@ def test_chnsenticorp_script_fine_tunes_a_published_folder(student_folder,
     data = tmp_path / "data"
     rows = {}
     for split in ("train", "dev"):
-        with open(os.path.join(SHARED, "data", "chnsenticorp",
-                               split + ".tsv"), encoding="utf-8") as reader:
+        with open(os.path.join(test_run_classifier.CSC, split + ".tsv"),
+                  encoding="utf-8") as reader:
             rows[split] = reader.read().split("\n")
     test_run_classifier.write_lines(data / "train.tsv", rows["train"][:17])
     test_run_classifier.write_lines(data / "dev.tsv", rows["dev"][:9])

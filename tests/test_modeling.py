@@ -9,10 +9,8 @@ import tensorflow.compat.v1 as tf
 
 from pretrain import checkpoints
 from pretrain import modeling
-from conftest import REPO, SHARED
+from conftest import GOLDEN_DIR, REPO, VARIABLES_DIR
 
-GOLDEN_DIR = os.path.join(SHARED, "spec", "golden")
-VARIABLES_DIR = os.path.join(SHARED, "spec", "variables")
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
 

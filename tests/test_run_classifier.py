@@ -17,13 +17,17 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED, run_ok
+from conftest import DATA_DIR, REPO, VOCAB, has_data, run_ok
 from finetune import classifier_data
 from finetune import export_util
 from pretrain import tokenization
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
-CSC = os.path.join(SHARED, "data", "chnsenticorp")
+# Real ChnSentiCorp rows where DATA_DIR has them (it has no licence to be
+# copied into the repository), else the demo's synthetic reviews (same
+# layout: header, label, text).
+CSC = (os.path.join(DATA_DIR, "chnsenticorp")
+       if has_data("chnsenticorp", "train.tsv")
+       else os.path.join(REPO, "scripts", "demo_data", "sentiment"))
 FINETUNE = os.path.join(REPO, "finetune")
 SCRIPTS = {
     "xnli": "run.xnli.sh",

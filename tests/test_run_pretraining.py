@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED
+from conftest import REPO, VARIABLES_DIR
 
 SCRIPT = os.path.join(REPO, "pretrain", "run_pretraining.py")
 SEQ, PREDS, VOCAB, MASK_ID = 32, 5, 200, 4
@@ -386,7 +386,7 @@ def test_teacher_untouched_and_student_starts_from_teacher(
 
 
 def spec_names(config_name, num_layers):
-    path = os.path.join(SHARED, "spec", "variables",
+    path = os.path.join(VARIABLES_DIR,
                         "%s.variables.txt" % config_name)
     names = set()
     with open(path) as f:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SHARED
+from conftest import REPO, SQUAD_SLICES, VOCAB
 from finetune import cmrc2018_evaluate
 from finetune import export_util
 
@@ -25,8 +25,7 @@ SCRIPTS = [
     os.path.join(REPO, "finetune", "run.cmrc2018.sh"),
     os.path.join(REPO, "finetune", "run.drcd.sh"),
 ]
-DATA = os.path.join(SHARED, "data")
-VOCAB = os.path.join(DATA, "vocab", "chinese_vocab.txt")
+CMRC_TRIAL, CMRC_DEV = SQUAD_SLICES[:2]
 TINY_CONFIG = {
     "attention_probs_dropout_prob": 0.1,
     "classifier_activation": False,
@@ -84,7 +83,7 @@ def slice_dataset(source, num_paragraphs, path, extra_question=None):
 
 def predict_slice(path):
     """The first dev paragraphs holding PREDICT_QUESTIONS questions."""
-    slice_dataset(os.path.join(DATA, "cmrc2018", "cmrc2018_dev.json"), 3,
+    slice_dataset(CMRC_DEV, 3,
                   path)
     return path
 
@@ -110,7 +109,7 @@ def files(tmp_path_factory):
               "answers": [{"text": u"这段文字不在上下文里",
                            "answer_start": 3}]}
     train = slice_dataset(
-        os.path.join(DATA, "cmrc2018", "cmrc2018_trial.json"), 6,
+        CMRC_TRIAL, 6,
         str(root / "train.json"), absent)
     return {"root": root, "config": config, "train": train,
             "predict": predict_slice(str(root / "dev.json"))}

@@ -1,8 +1,9 @@
 # coding=utf-8
 """Tests of finetune/squad_data.py: units, answer mapping, windows, decoding.
 
-The real-data tests read CMRC 2018 trial/dev and DRCD dev from
-../shared/data with the real Chinese vocabulary.
+The real-data tests read the CMRC 2018 trial/dev and DRCD dev slices in
+tests/testdata (and the full files under DATA_DIR, where present) with the
+real Chinese vocabulary.
 """
 
 import json
@@ -11,16 +12,12 @@ import random
 
 import pytest
 
-from conftest import SHARED
+from conftest import VOCAB, squad_files
 from finetune import squad_data
 from pretrain import tokenization
 
-VOCAB = os.path.join(SHARED, "data", "vocab", "chinese_vocab.txt")
-REAL_FILES = [
-    os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_trial.json"),
-    os.path.join(SHARED, "data", "cmrc2018", "cmrc2018_dev.json"),
-    os.path.join(SHARED, "data", "drcd", "DRCD_dev.json"),
-]
+# CMRC 2018 trial, CMRC 2018 dev and DRCD dev slices, then the full files.
+REAL_FILES = squad_files()
 
 
 @pytest.fixture(scope="module")
