@@ -85,7 +85,9 @@ fi
 echo "setup_env.sh: stack ${STACK}: using ${PY} to build ${VENV}${EXTRA[0]:+ with ${EXTRA[0]}}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 [ -x "${VENV}/bin/python" ] || "${PY}" -m venv "${VENV}"
-"${VENV}/bin/python" -m pip install -q --upgrade "${PIP_CAP}" >/dev/null
+# seqeval ships as a source package whose setup asks for setuptools_scm;
+# the current setuptools_scm cannot build it, so an older one comes first.
+"${VENV}/bin/python" -m pip install -q --upgrade "${PIP_CAP}" "setuptools_scm<8" >/dev/null
 "${VENV}/bin/python" -m pip install -q -r "${REQ}" "${EXTRA[@]+"${EXTRA[@]}"}"
 echo "${want}" > "${STAMP}"
 echo "setup_env.sh: environment ready"
