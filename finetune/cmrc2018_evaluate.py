@@ -329,13 +329,20 @@ def iter_questions(dataset, source='<dataset>'):
                 yield str(question['id']).strip(), answers
 
 
-def evaluate(ground_truth, predictions, source='<dataset>'):
+def evaluate(ground_truth, predictions, source='<dataset>',
+             predictions_source='predictions'):
     """Scores predictions against a dataset with the CMRC 2018 metric.
+
+    The prediction ids are checked against the dataset before anything is
+    scored or printed: predictions none of whose ids is a question of the
+    dataset belong to another dataset, and say so at once.
 
     Args:
         ground_truth: the parsed dataset JSON.
         predictions: a dict from question id to predicted answer text.
         source: the dataset's name (its path), for error messages.
+        predictions_source: the predictions' name (their path), for error
+            messages.
 
     Returns:
         A tuple ``(f1, em, total, skip)``: F1 and EM as percentages over all
@@ -343,22 +350,23 @@ def evaluate(ground_truth, predictions, source='<dataset>'):
 
     Raises:
         ValueError: on a malformed dataset, on predictions that are not a
-            dict or whose answer is not a string (naming the id), when the
-            dataset has no question, or when no prediction id is a question
-            of the dataset (the wrong file was passed).
+            dict or whose answer is not a string (naming the file and the
+            id), when the dataset has no question, or when no prediction id
+            is a question of the dataset (the wrong file was passed).
     """
     if not isinstance(predictions, dict):
         raise ValueError(
-            'predictions must be a JSON object mapping question id to answer '
-            'text, got {}'.format(type(predictions).__name__))
+            '{}: expected a JSON object mapping question id to answer text, '
+            'got {}'.format(predictions_source, type(predictions).__name__))
+    questions = list(iter_questions(ground_truth, source))
+    if not questions:
+        raise ValueError('{}: the dataset has no questions'.format(source))
+    check_prediction_ids(predictions, {qid for qid, _ in questions}, source,
+                         predictions_source)
     f1_sum = 0.0
     em_sum = 0
-    total = 0
     skip = 0
-    dataset_ids = set()
-    for question_id, answers in iter_questions(ground_truth, source):
-        total += 1
-        dataset_ids.add(question_id)
+    for question_id, answers in questions:
         if question_id not in predictions:
             sys.stderr.write('Unanswered question: {}\n'.format(question_id))
             skip += 1
@@ -366,21 +374,26 @@ def evaluate(ground_truth, predictions, source='<dataset>'):
         prediction = predictions[question_id]
         if not isinstance(prediction, str):
             raise ValueError(
-                'predictions: the answer of question {!r} is {!r}; expected '
-                'a string'.format(question_id, prediction))
+                '{}: the answer of question {!r} is {!r}; expected a '
+                'string'.format(predictions_source, question_id, prediction))
         f1_sum += calc_f1_score(answers, prediction)
         em_sum += calc_em_score(answers, prediction)
-    if total == 0:
-        raise ValueError('{}: the dataset has no questions'.format(source))
-    check_prediction_ids(predictions, dataset_ids, source)
+    total = len(questions)
     return 100.0 * f1_sum / total, 100.0 * em_sum / total, total, skip
 
 
-def check_prediction_ids(predictions, dataset_ids, source):
+def check_prediction_ids(predictions, dataset_ids, source,
+                         predictions_source='predictions'):
     """Reports prediction ids that are not questions of the dataset.
 
     They are counted on stderr; when predictions exist but none of their
     ids is in the dataset, the files do not belong together.
+
+    Args:
+        predictions: a dict from question id to predicted answer text.
+        dataset_ids: the question ids of the dataset.
+        source: the dataset's name (its path).
+        predictions_source: the predictions' name (their path).
 
     Raises:
         ValueError: no prediction id is a question id of the dataset.
@@ -390,9 +403,9 @@ def check_prediction_ids(predictions, dataset_ids, source):
         return
     if len(unknown) == len(predictions):
         raise ValueError(
-            '{}: none of the {} prediction ids (e.g. {!r}) is a question of '
-            'the dataset; the predictions belong to another dataset'.format(
-                source, len(unknown), unknown[0]))
+            '{}: none of its {} prediction ids (e.g. {!r}) is a question of '
+            '{}; the predictions belong to another dataset'.format(
+                predictions_source, len(unknown), unknown[0], source))
     sys.stderr.write(
         '{} of {} prediction ids are not questions of {} and were not '
         'scored (e.g. {})\n'.format(len(unknown), len(predictions), source,
@@ -452,7 +465,8 @@ def evaluate_files(dataset_path, predictions_path):
     """
     dataset = file_io.load_json(dataset_path, what='squad-style dataset')
     predictions = load_predictions(predictions_path)
-    f1, em, total, skip = evaluate(dataset, predictions, source=dataset_path)
+    f1, em, total, skip = evaluate(dataset, predictions, source=dataset_path,
+                                   predictions_source=predictions_path)
     return format_result(f1, em, total, skip, predictions_path)
 
 

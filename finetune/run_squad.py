@@ -312,9 +312,9 @@ def score_predictions(predict_file, predictions, output_dir,
         tf.logging.info("%s has questions without answers: no metric",
                         predict_file)
         return None
-    f1, em, total, skip = cmrc2018_evaluate.evaluate(dataset,
-                                                     predictions,
-                                                     source=predict_file)
+    f1, em, total, skip = cmrc2018_evaluate.evaluate(
+        dataset, predictions, source=predict_file,
+        predictions_source=os.path.join(output_dir, predictions_file))
     result = cmrc2018_evaluate.format_result(
         f1, em, total, skip, os.path.join(output_dir, predictions_file))
     write_json(os.path.join(output_dir, results_file), result)

@@ -7,6 +7,7 @@ entry script ends an input error with one `ERROR:` line, not a traceback.
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -221,10 +222,18 @@ def test_pretraining_text_with_bom_and_crlf(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_metric_refuses_non_string_answers_naming_the_id():
-    with pytest.raises(ValueError, match=r"question 'Q1' is 2017; expected "
-                       r"a string"):
-        cmrc2018_evaluate.evaluate(squad_json(), {"Q1": 2017})
+def test_metric_refuses_non_string_answers_naming_file_and_id(tmp_path):
+    with pytest.raises(ValueError, match=r"^pred.json: the answer of question "
+                       r"'Q1' is 2017; expected a string"):
+        cmrc2018_evaluate.evaluate(squad_json(), {"Q1": 2017},
+                                   predictions_source="pred.json")
+    dataset = tmp_path / "dev.json"
+    dataset.write_text(json.dumps(squad_json()), encoding="utf-8")
+    predictions = tmp_path / "predictions.json"
+    predictions.write_text('{"Q1": 7}', encoding="utf-8")
+    with pytest.raises(ValueError, match="^%s: the answer of question 'Q1' "
+                       "is 7; expected a string" % re.escape(str(predictions))):
+        cmrc2018_evaluate.evaluate_files(str(dataset), str(predictions))
 
 
 def test_metric_counts_foreign_ids_and_refuses_a_foreign_file(capsys):
@@ -233,8 +242,14 @@ def test_metric_counts_foreign_ids_and_refuses_a_foreign_file(capsys):
     assert (f1, total, skip) == (100.0, 1, 0)
     assert "1 of 2 prediction ids are not questions" in capsys.readouterr(
     ).err
-    with pytest.raises(ValueError, match=r"none of the 1 prediction ids"):
-        cmrc2018_evaluate.evaluate(squad_json(), {"X9": "北京"})
+    with pytest.raises(ValueError, match=r"^pred.json: none of its 1 "
+                       r"prediction ids \(e.g. 'X9'\) is a question of "
+                       r"dev.json"):
+        cmrc2018_evaluate.evaluate(squad_json(), {"X9": "北京"},
+                                   source="dev.json",
+                                   predictions_source="pred.json")
+    # Said before anything else: no "Unanswered question" line first.
+    assert capsys.readouterr().err == ""
 
 
 # ---------------------------------------------------------------------------
