@@ -34,17 +34,20 @@ Sections (--sections, comma list):
                of each, and their ratio;
   train_speed  training steps/sec of tiny configs on each stack;
   gpu          full-size training per precision (scripts/gpu_check.sh).
-Then every speed ratio of the targets side by side with its target: the
+Then every speed ratio side by side with the level aimed at: the
 inference ones at each thread count and with each model at its fastest
 setting, and the pretraining-data one.
 Timings of one process are taken round-robin over its sessions, and ratios
 use the minimum of the runs: on a shared machine the least disturbed.
---json writes all results, --plot a PNG of batch-1 latency per config and
-runtime (matplotlib; --plot_from redraws it from a --json file).
+--json writes all results; --markdown writes the results page (every
+table, see scripts/benchmark_report.py) and --plot the PNG beside it (per
+model, the best batch-1 latency of each runtime; --plot_from redraws it
+from a --json file).
 
 Usage:
   .venv-tf2/bin/python scripts/benchmark.py [--iterations 20] \
-      [--sections inference,tflite,pytorch] [--json out.json] [--plot out.png]
+      [--sections inference,tflite,pytorch] [--json docs/benchmark.json] \
+      [--markdown docs/benchmark.md --plot docs/benchmark.png]
 """
 
 from __future__ import absolute_import
@@ -80,6 +83,8 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from pretrain import estimator_util
 from pretrain import modeling
+from scripts import benchmark_report
+from scripts.benchmark_report import RATIO_CONFIGS
 
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
              "student_large_f4", "roberta_wwm_ext", "roberta_wwm_large_ext")
@@ -114,8 +119,6 @@ def time_runs(sess, fetch, feed, iterations):
 # pin_thread_pools): each runs in its own worker.  All sessions of one
 # worker are timed round-robin, so that load from other processes on a
 # shared machine falls on every config alike.
-RATIO_CONFIGS = ("roberta_wwm_ext", "student_base_f2", "student_base_f4")
-TEACHER = "roberta_wwm_ext"
 FEATURES = ("input_ids", "input_mask", "segment_ids")
 # (graph, XLA, remapper) of each timed session.  Grappler's remapper fuses a
 # MatMul with its BiasAdd, activation and residual Add into one kernel; on
@@ -483,255 +486,6 @@ def random_checkpoint(config, directory):
                 sess, os.path.join(directory, "model.ckpt"))
 
 
-def fastest(rows, name, batch=1, threads=None):
-    """The fastest row of `name` at `batch` (and `threads` if given)."""
-    candidates = [r for r in rows
-                  if r["config"] == name and r["batch"] == batch and
-                  threads in (None, r["threads"])]
-    return min(candidates, key=lambda r: r["min_ms"]) if candidates else None
-
-
-def row_groups_of(row):
-    """The row groups of a serving row (1 in --json files from before)."""
-    return row.get("row_groups", 1)
-
-
-def remapper_of(row):
-    """Whether a serving row's session ran the remapper (it always did in
-    --json files from before)."""
-    return row.get("remapper", True)
-
-
-def serving_setting(row):
-    """(config, graph, XLA, remapper, threads, row groups) of a serving
-    row."""
-    return (row["config"], row["graph"], row["use_xla"], remapper_of(row),
-            row["threads"], row_groups_of(row))
-
-
-def session_label(row):
-    """'frozen + XLA' or 'frozen, remapper off': a serving row's graph and
-    session options."""
-    return "%s%s%s" % (row["graph"], " + XLA" if row["use_xla"] else "",
-                       "" if remapper_of(row) else ", remapper off")
-
-
-def setting(row):
-    """'frozen + XLA, 1 thread': how a serving row was run."""
-    return "%s, %s" % (session_label(row),
-                       threads_label(row["threads"], row_groups_of(row)))
-
-
-def threads_label(threads, row_groups=1):
-    """'1 thread', '2 threads' or '2 row groups on 2 threads'."""
-    label = "%d thread%s" % (threads, "" if threads == 1 else "s")
-    if row_groups > 1:
-        return "%d row groups on %s" % (row_groups, label)
-    return label
-
-
-def ratio_rows(results):
-    """Every ratio the speed targets name, with its target.
-
-    Latencies are the minimum of the round-robin runs (on a shared machine
-    the least disturbed).  The batch-1 ratios come at each thread count
-    (both models with that many threads, each at its fastest graph and
-    session setting) and with each model at its fastest setting of all.
-    """
-    rows = []
-    serving = results.get("serving", {})
-    for stack in sorted(serving):
-        counts = sorted({r["threads"] for r in serving[stack]})
-        for threads in counts + [None]:
-            label = ("%s each" % threads_label(threads) if threads else
-                     "each at its fastest")
-            teacher = fastest(serving[stack], TEACHER, 1, threads)
-            for name, target in (("student_base_f2", 7.0),
-                                 ("student_base_f4", 5.0)):
-                student = fastest(serving[stack], name, 1, threads)
-                if teacher and student:
-                    rows.append(ratio_row(
-                        "%s: latency b=1, teacher / %s, %s" %
-                        (stack, name, label),
-                        teacher["min_ms"] / student["min_ms"], target,
-                        "teacher %s; student %s" % (setting(teacher),
-                                                    setting(student))))
-        batch = results.get("throughput_batch", 32)
-        teacher = fastest(serving[stack], TEACHER, batch)
-        student = fastest(serving[stack], "student_base_f2", batch)
-        if teacher and student:
-            rows.append(ratio_row(
-                "%s: throughput b=%d, student_base_f2 / teacher" %
-                (stack, batch), teacher["min_ms"] / student["min_ms"], 5.0,
-                "teacher %s; student %s" % (setting(teacher),
-                                            setting(student))))
-    pytorch = results.get("pytorch", [])
-    for batch, threads in sorted({(r["batch"], r["threads"])
-                                  for r in pytorch}):
-        same = [r for r in pytorch
-                if r["batch"] == batch and r["threads"] == threads]
-        torch_ms = min(r["min_ms"] for r in same if r["runtime"] == "pytorch")
-        ours = min((r for r in same if r["runtime"] != "pytorch"),
-                   key=lambda r: r["min_ms"])
-        rows.append(ratio_row(
-            "tf2: b=%d, Hugging Face MobileBertModel (PyTorch) time / ours, "
-            "%s each" % (batch, threads_label(threads)),
-            torch_ms / ours["min_ms"], 1.0,
-            pytorch_runtime_label(ours)))
-    for stack in sorted(results.get("tflite", {})):
-        latency = {r["config"]: r["min_ms"]
-                   for r in results["tflite"][stack]}
-        if TEACHER in latency and "student_base_f2" in latency:
-            rows.append(ratio_row(
-                "%s: TFLite float b=1, teacher / student_base_f2" % stack,
-                latency[TEACHER] / latency["student_base_f2"], 8.0,
-                "one interpreter thread"))
-    for row in results.get("pretraining_data_comparison", []):
-        rows.append(ratio_row(
-            "%s: pretraining data, characters per CPU second, now / %s" %
-            (row["stack"], row["baseline"]),
-            row["baseline_cpu_seconds"] / row["cpu_seconds"], 5.0,
-            "whole-word masking, 1 worker, %d run%s of each in turn" %
-            (row["rounds"], "" if row["rounds"] == 1 else "s")))
-    return rows
-
-
-def ratio_row(name, value, target, note):
-    """One line of the ratio table."""
-    return {"ratio": name, "value": value, "target": target,
-            "met": value >= target, "note": note}
-
-
-def print_ratio_table(rows):
-    """Prints the ratios side by side with their targets."""
-    print("\n## Speed ratios (targets of the speed issue)\n")
-    print("| ratio | measured | target | met | note |")
-    print("|---|---:|---:|---|---|")
-    for r in rows:
-        print("| %s | %.2fx | >= %.1fx | %s | %s |" %
-              (r["ratio"], r["value"], r["target"],
-               "yes" if r["met"] else "no", r["note"]))
-
-
-def print_serving_table(serving, throughput_batch):
-    """Prints each stack's SavedModel latencies and throughputs."""
-    print("\n## Serving: SavedModel in a session (sequence length %d)\n" %
-          SEQ_LENGTH)
-    print("| stack | threads | row groups | config | params (encoder) | "
-          "graph | XLA | remapper | latency b=1 min / median (ms) | b=%d "
-          "min / median (ms) | b=%d examples/sec |" %
-          (throughput_batch, throughput_batch))
-    print("|---|---:|---:|---|---:|---|---|---|---:|---:|---:|")
-    for stack in sorted(serving):
-        rows = serving[stack]
-        for r in rows:
-            if r["batch"] != 1:
-                continue
-            big = [b for b in rows if b["batch"] == throughput_batch and
-                   serving_setting(b) == serving_setting(r)]
-            throughput = ("%.0f / %.0f | %.1f" % (
-                big[0]["min_ms"], big[0]["median_ms"],
-                1000.0 * throughput_batch / big[0]["min_ms"])
-                if big else "- | -")
-            print("| %s | %d | %d | %s | %s | %s | %s | %s | %.1f / %.1f | "
-                  "%s |" %
-                  (stack, r["threads"], row_groups_of(r), r["config"],
-                   "{:,}".format(r["params"]), r["graph"], r["use_xla"],
-                   "on" if remapper_of(r) else "off", r["min_ms"],
-                   r["median_ms"], throughput))
-
-
-def print_tflite_table(tflite):
-    """Prints the TFLite latency table of each stack."""
-    print("\n## TFLite (float, batch 1 x %d, one interpreter thread)\n" %
-          SEQ_LENGTH)
-    print("| stack | config | model size (MB) | latency min / median (ms) |")
-    print("|---|---|---:|---:|")
-    for stack in sorted(tflite):
-        for r in tflite[stack]:
-            print("| %s | %s | %.1f | %.1f / %.1f |" %
-                  (stack, r["config"], r["size_mb"], r["min_ms"],
-                   r["median_ms"]))
-
-
-def print_pytorch_table(rows):
-    """Prints our SavedModel against Hugging Face's model."""
-    if not rows:
-        return
-    print("\n## Against Hugging Face MobileBertModel (PyTorch %s, "
-          "transformers %s; same converted weights, inputs and threads; "
-          "outputs differ by at most %.1e)\n" %
-          (rows[0]["torch"], rows[0]["transformers"],
-           max(r["max_abs_difference"] for r in rows)))
-    print("| config | runtime | threads | batch | min / median (ms) |")
-    print("|---|---|---:|---:|---:|")
-    for r in rows:
-        print("| %s | %s | %d | %d | %.1f / %.1f |" %
-              (r["config"], pytorch_runtime_label(r), r["threads"],
-               r["batch"], r["min_ms"], r["median_ms"]))
-
-
-def pytorch_runtime_label(row):
-    """'PyTorch MobileBertModel', 'ours, TF 2 frozen SavedModel, 2 row
-    groups', ...: what a row of the PyTorch comparison timed."""
-    if row["runtime"] == "pytorch":
-        return "PyTorch MobileBertModel"
-    label = {"tf_saved_model": "ours, TF 2 SavedModel",
-             "tf_frozen": "ours, TF 2 frozen SavedModel",
-             "tf_frozen_remapper_off": "ours, TF 2 frozen SavedModel, "
-                                       "remapper off"}[row["runtime"]]
-    if row_groups_of(row) > 1:
-        label += ", %d row groups" % row_groups_of(row)
-    return label
-
-
-def plot_latency(results, path):
-    """Bar chart of batch-1 latency per config and runtime, as a PNG."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("--plot: matplotlib is not installed in %s; install "
-                         "requirements-tf2.txt, or rerun with --plot_from "
-                         "the --json file in an environment that has it" %
-                         sys.prefix)
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-    series = {}
-    for stack, rows in sorted(results.get("serving", {}).items()):
-        for r in rows:
-            if r["batch"] == 1 and not r["use_xla"]:
-                label = "%s %s" % (stack, setting(r))
-                series.setdefault(label, {})[r["config"]] = r["min_ms"]
-    for stack, rows in sorted(results.get("tflite", {}).items()):
-        for r in rows:
-            series.setdefault("%s TFLite (1 thread)" % stack,
-                              {})[r["config"]] = r["min_ms"]
-    for r in results.get("pytorch", []):
-        if r["batch"] == 1 and r["runtime"] == "pytorch":
-            # PyTorch runs in each worker of a thread count: its best run.
-            values = series.setdefault("PyTorch MobileBertModel, %s" %
-                                       threads_label(r["threads"]), {})
-            values[r["config"]] = min(values.get(r["config"], r["min_ms"]),
-                                      r["min_ms"])
-    configs = [c for c in RATIO_CONFIGS
-               if any(c in s for s in series.values())]
-    figure, axes = pyplot.subplots(figsize=(10, 5), dpi=80)
-    width = 0.8 / max(1, len(series))
-    for i, (label, values) in enumerate(sorted(series.items())):
-        xs = [j + i * width for j, c in enumerate(configs) if c in values]
-        axes.bar(xs, [values[c] for c in configs if c in values], width,
-                 label=label, color=pyplot.cm.tab20(i % 20))
-    axes.set_xticks([j + 0.4 - width / 2 for j in range(len(configs))])
-    axes.set_xticklabels(configs)
-    axes.set_yscale("log")
-    axes.set_ylabel("latency, batch 1 x %d (ms, log scale)" % SEQ_LENGTH)
-    axes.set_title(results.get("machine", ""), fontsize=7)
-    axes.legend(fontsize=6, ncol=2)
-    figure.tight_layout()
-    figure.savefig(path)
-    print("\nPlot written to %s" % path)
-
-
 def pretraining_features(batch_size, vocab_size, max_predictions=20):
     """A constant batch of pretraining features (random ids)."""
     rng = np.random.RandomState(0)
@@ -950,25 +704,6 @@ def stack_pythons():
     return found
 
 
-def print_train_speed_table(rows):
-    """Prints the per-stack training-speed table and the tf2/tf1 ratio."""
-    print("\n## Training steps/sec per stack (tiny_student_f2, teacher "
-          "tiny_teacher, batch %d x %d)\n" % (SPEED_BATCH, SEQ_LENGTH))
-    print("| stack | fine-tuning steps/sec | distillation steps/sec |")
-    print("|---|---:|---:|")
-    for stack in sorted(rows):
-        row = rows[stack]
-        print("| %s (%s) | %.2f | %.2f |" %
-              (stack, row["stack"], row["fine_tuning"]["steps_per_sec"],
-               row["distillation"]["steps_per_sec"]))
-    if "tf1" in rows and "tf2" in rows:
-        for part in ("fine_tuning", "distillation"):
-            print("\n%s: modern stack at %.2fx the reference stack's "
-                  "steps/sec" % (part.replace("_", "-"),
-                                 rows["tf2"][part]["steps_per_sec"] /
-                                 rows["tf1"][part]["steps_per_sec"]))
-
-
 def peak_rss_kb():
     """This process's peak resident memory in kB.
 
@@ -983,18 +718,6 @@ def peak_rss_kb():
     except IOError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def print_distill_table(stats):
-    """Prints table 2."""
-    print("\n## Distillation training step (student_base_f2 + full "
-          "roberta_wwm_ext teacher, batch %d x %d)\n" %
-          (stats["batch_size"], SEQ_LENGTH))
-    print("| seconds/step | examples/sec | peak resident memory (GB) |")
-    print("|---:|---:|---:|")
-    print("| %.2f | %.2f | %.2f |" %
-          (stats["seconds_per_step"], stats["examples_per_sec"],
-           stats["peak_rss_gb"]))
 
 
 def preprocessing_rows(shared_data):
@@ -1196,48 +919,6 @@ def _cpu_seconds():
     return total
 
 
-def print_pretraining_data_table(rows):
-    """Prints table 3b."""
-    print("\n## Pretraining data (create_pretraining_data.py, whole-word "
-          "masking, max length 128, dupe factor 10)\n")
-    print("| workers | files | characters | seconds | characters/sec | "
-          "CPU seconds | characters/CPU second | speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print("| %d | %d | %d | %.2f | %.0f | %.2f | %.0f | %.2f |" %
-              (r["workers"], r["files"], r["characters"], r["seconds"],
-               r["characters"] / r["seconds"], r["cpu_seconds"],
-               r["characters"] / r["cpu_seconds"],
-               rows[0]["seconds"] / r["seconds"]))
-
-
-def print_pretraining_data_comparison(rows):
-    """Prints today's pretraining-data code against the baseline's."""
-    print("\n## Pretraining data, side by side with an older revision "
-          "(whole-word masking, 1 worker, CPU seconds summed over the "
-          "rounds)\n")
-    print("| stack | code | rounds | characters | records | CPU seconds | "
-          "characters/CPU second |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        for code, prefix in ((r["baseline"], "baseline_"), ("now", "")):
-            print("| %s | %s | %d | %d | %d | %.2f | %.0f |" %
-                  (r["stack"], code, r["rounds"], r["characters"],
-                   r[prefix + "records"], r[prefix + "cpu_seconds"],
-                   r["rounds"] * r["characters"] / r[prefix + "cpu_seconds"]))
-
-
-def print_preprocessing_table(rows):
-    """Prints table 3."""
-    print("\n## Preprocessing (text → features)\n")
-    print("| data set | examples | features | seconds | examples/sec |")
-    print("|---|---:|---:|---:|---:|")
-    for r in rows:
-        print("| %s | %d | %d | %.2f | %.1f |" %
-              (r["name"], r["examples"], r["features"], r["seconds"],
-               r["examples"] / r["seconds"]))
-
-
 def machine_description():
     """One line describing the CPU, cores and memory."""
     cpu = platform.processor() or platform.machine()
@@ -1285,9 +966,10 @@ def parse_args(argv):
                         "distill, preprocess, train_speed, gpu (full-size "
                         "training per precision, for scripts/gpu_check.sh)")
     parser.add_argument("--shared_data",
-                        default=os.path.join(REPO, os.pardir, "shared",
-                                             "data"),
-                        help="folder with cmrc2018/, chnsenticorp/, vocab/")
+                        default=os.environ.get("DATA_DIR") or os.path.join(
+                            REPO, os.pardir, "shared", "data"),
+                        help="folder with cmrc2018/, chnsenticorp/, vocab/ "
+                             "[$DATA_DIR]")
     parser.add_argument("--preprocess_baseline", default=PREPROCESS_BASELINE,
                         help="git revision whose create_pretraining_data "
                         "the preprocess section times beside today's "
@@ -1297,6 +979,9 @@ def parse_args(argv):
                         help="runs of each code tree per stack in that "
                         "comparison, taken in turn")
     parser.add_argument("--json", help="write all results to this file")
+    parser.add_argument("--markdown",
+                        help="write the results page (tables, and the plot "
+                             "of --plot) here, e.g. docs/benchmark.md")
     parser.add_argument("--plot", help="write the latency plot (PNG) here")
     parser.add_argument("--plot_from",
                         help="only redraw --plot from this --json file")
@@ -1402,6 +1087,12 @@ def per_stack(args, worker, iterations):
     return results
 
 
+def print_lines(lines):
+    """Prints a table's lines after a blank line."""
+    if lines:
+        print("\n" + "\n".join(lines))
+
+
 def main(argv=None):
     args = parse_args(argv)
     tf.logging.set_verbosity(tf.logging.ERROR)
@@ -1410,53 +1101,63 @@ def main(argv=None):
         return
     if args.plot_from:
         with open(args.plot_from) as f:
-            plot_latency(json.load(f), args.plot or "latency.png")
+            benchmark_report.plot_best_latency(json.load(f),
+                                               args.plot or "latency.png")
         return
     sections = args.sections.split(",")
-    results = {"machine": machine_description(),
-               "throughput_batch": args.throughput_batch}
+    batch = args.throughput_batch
+    results = {"machine": machine_description(), "throughput_batch": batch,
+               "command": " ".join(["python scripts/benchmark.py"] +
+                                   list(argv if argv is not None
+                                        else sys.argv[1:]))}
     print("# Benchmark on %s" % results["machine"])
     print("Stacks: %s" % ", ".join(
         "%s (%s)" % (k, v) for k, v in sorted(stack_pythons().items())))
     if "inference" in sections:
         results["serving"] = per_stack(args, "inference", args.iterations)
-        print_serving_table(results["serving"], args.throughput_batch)
+        print_lines(benchmark_report.serving_table(results["serving"], batch))
     if "tflite" in sections:
         results["tflite"] = per_stack(args, "tflite", args.iterations)
-        print_tflite_table(results["tflite"])
+        print_lines(benchmark_report.tflite_table(results["tflite"]))
     if "pytorch" in sections and "tf2" in stack_pythons():
         results["pytorch"] = []
         for threads, groups in worker_settings(args):
             results["pytorch"].extend(json_from_subprocess(
                 stack_pythons()["tf2"], args, "pytorch", args.iterations,
                 threads, groups))
-        print_pytorch_table(results["pytorch"])
+        print_lines(benchmark_report.pytorch_table(results["pytorch"]))
     if "distill" in sections:
         results["distill"] = json_from_subprocess(
             sys.executable, args, "distill", max(2, args.iterations // 8))
-        print_distill_table(results["distill"])
+        print_lines(benchmark_report.distill_table(results["distill"]))
     if "train_speed" in sections:
         results["train_speed"] = per_stack(args, "train_speed",
                                            max(5, args.iterations // 4))
-        print_train_speed_table(results["train_speed"])
+        print_lines(benchmark_report.train_speed_table(
+            results["train_speed"], SPEED_BATCH))
     if "preprocess" in sections:
         results.update(preprocess_results(args))
-        print_preprocessing_table(results["preprocess"])
-        print_pretraining_data_table(results["pretraining_data"])
-        if results.get("pretraining_data_comparison"):
-            print_pretraining_data_comparison(
-                results["pretraining_data_comparison"])
+        print_lines(benchmark_report.preprocessing_table(
+            results["preprocess"]))
+        print_lines(benchmark_report.pretraining_data_table(
+            results["pretraining_data"]))
+        print_lines(benchmark_report.pretraining_data_comparison_table(
+            results.get("pretraining_data_comparison", [])))
     if "gpu" in sections:
         results["gpu"] = gpu_rows(args.iterations)
         print_gpu_table(results["gpu"])
-    results["ratios"] = ratio_rows(results)
+    results["ratios"] = benchmark_report.ratio_rows(results)
     if results["ratios"]:
-        print_ratio_table(results["ratios"])
+        print_lines(benchmark_report.ratio_table(results["ratios"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, sort_keys=True)
-    if args.plot:
-        plot_latency(results, args.plot)
+    if args.markdown:
+        benchmark_report.write_report(results, args.markdown, args.plot,
+                                      results["command"])
+        print("\nPage written to %s" % args.markdown)
+    elif args.plot:
+        benchmark_report.plot_best_latency(results, args.plot)
     sys.stdout.flush()
 
 
