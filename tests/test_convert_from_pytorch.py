@@ -123,6 +123,7 @@ def checkpoint_values(prefix):
             for n in reader.get_variable_to_shape_map()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_outputs_match_transformers_on_real_text(name, hf_root, converted):
     summary = converted[name, "safetensors"]
@@ -151,6 +152,7 @@ def test_outputs_match_transformers_on_real_text(name, hf_root, converted):
 
 @pytest.mark.parametrize("name", sorted(n for n in MODELS
                                         if "bin" in MODELS[n][2]))
+@pytest.mark.slow
 def test_both_weight_formats_give_the_same_checkpoint(name, converted):
     from_safetensors = checkpoint_values(
         converted[name, "safetensors"]["checkpoint"])
@@ -166,6 +168,7 @@ def test_both_weight_formats_give_the_same_checkpoint(name, converted):
         "cls.predictions.decoder.bias", "cls.predictions.decoder.weight"]
 
 
+@pytest.mark.slow
 def test_float16_weights_are_cast_and_reported(converted):
     full = checkpoint_values(converted["teacher", "safetensors"]["checkpoint"])
     half = checkpoint_values(converted["teacher", "float16"]["checkpoint"])
@@ -177,6 +180,7 @@ def test_float16_weights_are_cast_and_reported(converted):
                for line in report)
 
 
+@pytest.mark.slow
 def test_bfloat16_tensors_read_exactly(hf_root):
     tensors = transformers_format.SafetensorsFile(
         os.path.join(hf_root, "bf16.safetensors"))
@@ -186,6 +190,7 @@ def test_bfloat16_tensors_read_exactly(hf_root):
                                   np.load(os.path.join(hf_root, "bf16.npy")))
 
 
+@pytest.mark.slow
 def test_release_folders_have_the_published_layout(hf_root, converted):
     teacher_dir = os.path.dirname(converted["teacher", "bin"]["checkpoint"])
     assert sorted(os.listdir(teacher_dir)) == [
@@ -223,6 +228,7 @@ def test_release_folders_have_the_published_layout(hf_root, converted):
         assert "trigram_input" not in json.load(f)
 
 
+@pytest.mark.slow
 def test_dropped_and_initialised_tensors_are_reported(converted):
     f2 = converted["student_f2", "safetensors"]
     assert sorted(f2["dropped"][convert_from_pytorch.DROP_NSP]) == [
@@ -243,6 +249,7 @@ def test_dropped_and_initialised_tensors_are_reported(converted):
     assert not f4["fresh"] and not f4["warnings"]
 
 
+@pytest.mark.slow
 def test_command_line_compares_with_transformers(hf_root, tmp_path):
     result = run_ok([
         sys.executable, SCRIPT,
@@ -267,6 +274,7 @@ def test_command_line_compares_with_transformers(hf_root, tmp_path):
         "folder)" % tmp_path)
 
 
+@pytest.mark.slow
 def test_converted_teacher_drives_layer_wise_transfer(converted, tmp_path):
     """Two layer-wise transfer steps of run_pretraining.py, teacher = the
     converted folder; it restores every teacher variable from there."""
@@ -375,6 +383,7 @@ def test_exact_gelu_is_converted_with_its_difference_stated():
     assert "hidden_act" in warnings[0]
 
 
+@pytest.mark.slow
 def test_defaults_are_those_of_transformers(hf_root):
     with open(os.path.join(hf_root, "defaults.json")) as f:
         installed = json.load(f)
@@ -383,6 +392,7 @@ def test_defaults_are_those_of_transformers(hf_root):
             assert installed[kind][field] == value, (kind, field)
 
 
+@pytest.mark.slow
 def test_unexpected_missing_and_untied_tensors_are_errors(hf_root):
     tensors = dict(transformers_format.SafetensorsFile(
         os.path.join(hf_root, "teacher", "safetensors",

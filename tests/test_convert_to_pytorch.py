@@ -202,6 +202,7 @@ def parity_report(converted, torch_python, tmp_path_factory):
             perturbed, result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_pytorch_reproduces_tf_outputs(name, converted, parity_report):
     report = parity_report[0][name]
@@ -233,6 +234,7 @@ def test_pytorch_reproduces_tf_outputs(name, converted, parity_report):
     assert np.abs(last).max() > 0.5
 
 
+@pytest.mark.slow
 def test_verify_fails_on_a_reference_it_does_not_match(parity_report):
     _, perturbed, result = parity_report
     assert not perturbed["ok"]
@@ -242,6 +244,7 @@ def test_verify_fails_on_a_reference_it_does_not_match(parity_report):
     assert "FAILED" in result.stdout
 
 
+@pytest.mark.slow
 def test_config_json_fields(converted):
     def read(name):
         with open(os.path.join(converted[name][1], "config.json")) as f:
@@ -291,6 +294,7 @@ def read_safetensors(path):
         return header, f.read()
 
 
+@pytest.mark.slow
 def test_safetensors_file_layout_and_values(converted):
     release, converted_dir, _, _ = converted["student_f4_squad_published"]
     header, data = read_safetensors(
@@ -314,6 +318,7 @@ def test_safetensors_file_layout_and_values(converted):
                    for k in header)
 
 
+@pytest.mark.slow
 def test_convert_summary_counts_what_was_written(converted):
     for name, (_, converted_dir, _, summary) in converted.items():
         if summary is None:  # converted through the command line
@@ -328,6 +333,7 @@ def test_convert_summary_counts_what_was_written(converted):
             os.path.join(converted_dir, "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_tokenizer_matches_full_tokenizer_on_cmrc2018(converted,
                                                       torch_python,
                                                       tmp_path):
@@ -386,6 +392,7 @@ def published_plan(name):
     }, sum(int(np.prod(s)) for s in shapes.values())
 
 
+@pytest.mark.slow
 def test_name_mapping_fits_transformers_for_published_configs(
         torch_python, tmp_path):
     specs, totals = [], {}

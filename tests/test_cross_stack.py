@@ -15,6 +15,9 @@ import tensorflow.compat.v1 as tf
 
 from conftest import REPO
 
+# Both stacks train and restore: an end-to-end check.
+pytestmark = pytest.mark.slow
+
 # Run by both stacks: restore (if asked), train two steps, save.
 TRAIN_TWO_STEPS = r'''
 import sys

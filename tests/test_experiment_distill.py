@@ -52,6 +52,7 @@ def read_results(out):
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_results_json_has_every_model_and_field(quick):
     out, _, log = quick
     assert os.path.isfile(os.path.join(out, "results.json")), log[-3000:]
@@ -73,6 +74,7 @@ def test_results_json_has_every_model_and_field(quick):
     assert "--layer_wise_warmup" in config["pretraining_flags"]["distilled"]
 
 
+@pytest.mark.slow
 def test_heldout_records_are_not_training_records(quick):
     out, _, _ = quick
     data = os.path.join(out, "data")
@@ -85,6 +87,7 @@ def test_heldout_records_are_not_training_records(quick):
     assert heldout and not train.intersection(heldout)
 
 
+@pytest.mark.slow
 def test_table_lists_models_goal_and_phases(quick):
     out, _, _ = quick
     with io.open(os.path.join(out, "results.md"), encoding="utf-8") as f:
@@ -96,6 +99,7 @@ def test_table_lists_models_goal_and_phases(quick):
     assert "| pretrain_teacher_and_baseline |" in table
 
 
+@pytest.mark.slow
 def test_plots_are_written(quick):
     out, returncode, log = quick
     assert returncode == 0, log[-3000:]

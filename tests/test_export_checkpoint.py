@@ -114,6 +114,7 @@ def cli_export(stage3, tmp_path_factory):
     return run_ok(command).stdout, out
 
 
+@pytest.mark.slow
 def test_export_keeps_exactly_the_student_graph(stage3, cli_export):
     _, out = cli_export
     exported = dict(tf.train.list_variables(os.path.join(out, "model.ckpt")))
@@ -137,6 +138,7 @@ def test_export_keeps_exactly_the_student_graph(stage3, cli_export):
         assert a.read() == b.read()
 
 
+@pytest.mark.slow
 def test_export_reports_dropped_groups_and_sizes(stage3, cli_export):
     stdout, out = cli_export
     source = dict(tf.train.list_variables(stage3[0]))
@@ -185,6 +187,7 @@ def assert_identical_outputs(config, original, exported):
     assert np.abs(before[-1]).max() > 0
 
 
+@pytest.mark.slow
 def test_exported_checkpoint_restores_with_identical_outputs(stage3,
                                                              cli_export):
     assert_identical_outputs(
@@ -192,6 +195,7 @@ def test_exported_checkpoint_restores_with_identical_outputs(stage3,
         os.path.join(cli_export[1], "model.ckpt"))
 
 
+@pytest.mark.slow
 def test_published_layout_needs_no_config_or_vocab_flags(
         stage3, tmp_path):
     published = tmp_path / "chinese_mobilebert_base_f2"
@@ -215,12 +219,14 @@ def test_published_layout_needs_no_config_or_vocab_flags(
         export_checkpoint.find_release_inputs(str(published))
 
 
+@pytest.mark.slow
 def test_index_suffix_is_accepted(stage3):
     inputs = export_checkpoint.find_release_inputs(stage3[0] + ".index",
                                                    STUDENT_CONFIG, VOCAB)
     assert inputs.checkpoint == stage3[0]
 
 
+@pytest.mark.slow
 def test_wrong_config_lists_missing_and_mismatched_variables(stage3):
     f4 = modeling.BertConfig.from_json_file(
         os.path.join(REPO, "config", "tiny_student_f4.json"))
@@ -274,6 +280,7 @@ def test_task_heads_are_kept_and_checked():
         export_checkpoint.select_model_variables(lonely, student)
 
 
+@pytest.mark.slow
 def test_vocab_that_does_not_fit_the_config_is_rejected(stage3, tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
@@ -284,6 +291,7 @@ def test_vocab_that_does_not_fit_the_config_is_rejected(stage3, tmp_path):
         export_checkpoint.export_release(inputs, str(tmp_path / "out"))
 
 
+@pytest.mark.slow
 def test_directory_without_vocab_names_the_flag(stage3):
     with pytest.raises(ValueError, match=r"no vocab.txt .*pass the vocabulary "
                        r"explicitly \(VOCAB= / --vocab_file\)"):
@@ -356,6 +364,7 @@ def real_stage3(tmp_path_factory):
     return output_dir
 
 
+@pytest.mark.slow
 def test_export_of_a_real_run_pretraining_output(real_stage3, tmp_path):
     inputs = export_checkpoint.find_release_inputs(real_stage3,
                                                    STUDENT_CONFIG, VOCAB)

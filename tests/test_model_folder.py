@@ -65,6 +65,7 @@ def assignments(folder, *parts):
                 (line.split("=", 1) for line in lines.splitlines()))
 
 
+@pytest.mark.slow
 def test_published_student_layout_resolves(student_folder):
     found = assignments(student_folder)
     assert found == {
@@ -88,6 +89,7 @@ def test_published_student_layout_resolves(student_folder):
      r"other.ckpt.index"),
     (lambda d: os.remove(str(d / "vocab.txt")), r"no vocab.txt"),
 ])
+@pytest.mark.slow
 def test_ambiguous_or_incomplete_folder_is_named(student_folder, tmp_path,
                                                  setup, message):
     folder = tmp_path / "copy"
@@ -97,6 +99,7 @@ def test_ambiguous_or_incomplete_folder_is_named(student_folder, tmp_path,
         assignments(folder)
 
 
+@pytest.mark.slow
 def test_run_script_stops_with_the_folder_error(student_folder, tmp_path):
     folder = tmp_path / "two_configs"
     shutil.copytree(str(student_folder), str(folder))
@@ -114,6 +117,7 @@ def test_run_script_stops_with_the_folder_error(student_folder, tmp_path):
         "/ --bert_config_file)" % folder)
 
 
+@pytest.mark.slow
 def test_chnsenticorp_script_fine_tunes_a_published_folder(student_folder,
                                                            tmp_path):
     """MODEL_DIR=<published folder> bash finetune/run.chnsenticorp.sh."""

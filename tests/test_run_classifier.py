@@ -460,6 +460,7 @@ def read_probabilities(path):
     return np.loadtxt(str(path), delimiter="\t", ndmin=2)
 
 
+@pytest.mark.slow
 def test_training_logs_progress(trained):
     _, log = trained
     steps = re.findall(r"step (\d+) learning_rate=\S+ loss=\S+ "
@@ -468,6 +469,7 @@ def test_training_logs_progress(trained):
     assert "training from random weights" in log
 
 
+@pytest.mark.slow
 def test_eval_covers_every_dev_and_test_example(trained):
     base, _ = trained
     dev = read_results(base / "out" / "eval_results.txt")
@@ -480,6 +482,7 @@ def test_eval_covers_every_dev_and_test_example(trained):
         assert float(results["eval_loss"]) > 0.0
 
 
+@pytest.mark.slow
 def test_predict_writes_one_row_per_test_example(trained):
     base, _ = trained
     probabilities = read_probabilities(base / "out" / "test_results.tsv")
@@ -487,6 +490,7 @@ def test_predict_writes_one_row_per_test_example(trained):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_model_serving_signature(trained):
     import tensorflow.compat.v1 as tf
     base, _ = trained
@@ -513,6 +517,7 @@ def feature_file(base, split):
     return str(base / "features" / names[0])
 
 
+@pytest.mark.slow
 def test_float_tflite_matches_estimator(trained):
     base, _ = trained
     expected = read_probabilities(base / "out" / "test_results.tsv")
@@ -524,6 +529,7 @@ def test_float_tflite_matches_estimator(trained):
     np.testing.assert_allclose(lite["probabilities"], expected, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_lite_eval_reports_the_estimator_metrics(trained):
     base, _ = trained
     estimator = read_results(base / "out" / "eval_results.txt")
@@ -536,6 +542,7 @@ def test_lite_eval_reports_the_estimator_metrics(trained):
     assert os.path.isfile(str(base / "out" / "lite_test_eval_results.txt"))
 
 
+@pytest.mark.slow
 def test_quantized_tflite_loads_and_runs(trained):
     base, _ = trained
     features = classifier_data.read_features(feature_file(base, "dev"),
@@ -552,6 +559,7 @@ def read_verification(export_dir):
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_int8_model_is_integer_and_agrees_with_float(trained):
     base, _ = trained
     path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
@@ -590,6 +598,7 @@ def quantization_aware(trained):
     return base, export_dir, result.stdout
 
 
+@pytest.mark.slow
 def test_quantization_aware_training_learns_ranges(quantization_aware):
     import tensorflow.compat.v1 as tf
     base, _, log = quantization_aware
@@ -608,6 +617,7 @@ def test_quantization_aware_training_learns_ranges(quantization_aware):
     assert all(v > 0 for v in maxima) and all(v <= 0 for v in minima)
 
 
+@pytest.mark.slow
 def test_quantization_aware_int8_export_is_integer_and_scored(
         quantization_aware):
     base, export_dir, _ = quantization_aware
@@ -628,6 +638,7 @@ def test_quantization_aware_int8_export_is_integer_and_scored(
     assert report["int8"]["size_bytes"] < 0.5 * report["float"]["size_bytes"]
 
 
+@pytest.mark.slow
 def test_lite_model_of_another_task_or_length_is_named(trained):
     from finetune import run_classifier
     from finetune import run_squad
@@ -644,6 +655,7 @@ def test_lite_model_of_another_task_or_length_is_named(trained):
                                      "--lite_model_path")
 
 
+@pytest.mark.slow
 def test_rand_seed_repeats_a_cpu_run(trained):
     base, _ = trained
     args = [sys.executable, "run_classifier.py", "--task_name=chnsenticorp",
@@ -658,6 +670,7 @@ def test_rand_seed_repeats_a_cpu_run(trained):
         read_probabilities(base / "out" / "test_results.tsv"))
 
 
+@pytest.mark.slow
 def test_mismatched_init_checkpoint_lists_the_variables(trained):
     base, _ = trained
     wider = base / "wider.json"

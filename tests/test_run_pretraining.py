@@ -259,6 +259,7 @@ def fixed_batch_losses(work, checkpoints):
     return results
 
 
+@pytest.mark.slow
 def test_teacher_mlm_loss_falls(teacher):
     losses = summary_values(str(teacher / "my_summary" / "main"), "mlm_loss")
     assert sorted(losses) == list(range(80))
@@ -273,6 +274,7 @@ def test_teacher_mlm_loss_falls(teacher):
                      log)
 
 
+@pytest.mark.slow
 def test_stage1_loss_falls_in_every_phase(work, distilled):
     out, log = distilled
     warmup = out / "warmup"
@@ -291,6 +293,7 @@ def test_stage1_loss_falls_in_every_phase(work, distilled):
                      log)
 
 
+@pytest.mark.slow
 def test_stage3_loss_falls_and_eval_written(work, distilled):
     out, _ = distilled
     before, after = fixed_batch_losses(
@@ -352,6 +355,7 @@ def test_student_is_deterministic_whenever_a_teacher_is_built(work,
     assert np.any(first != second)
 
 
+@pytest.mark.slow
 def test_teacher_untouched_and_student_starts_from_teacher(
         teacher, distilled):
     out, _ = distilled
@@ -400,6 +404,7 @@ def spec_names(config_name, num_layers):
     return names
 
 
+@pytest.mark.slow
 def test_checkpoints_hold_documented_names(distilled):
     out, _ = distilled
     names = set(tf.train.load_checkpoint(
@@ -417,6 +422,7 @@ def test_checkpoints_hold_documented_names(distilled):
     assert "global_step" in names
 
 
+@pytest.mark.slow
 def test_resume_after_kill_skips_finished_work(work, teacher):
     out = work / "resume_out"
     args = [sys.executable, SCRIPT] + common_flags(work, out) + distill_flags(
@@ -465,6 +471,7 @@ def test_resume_after_kill_skips_finished_work(work, teacher):
     assert sorted(glob.glob(str(out / "warmup" / "*"))) == sorted(warmup_files)
 
 
+@pytest.mark.slow
 def test_rand_seed_repeats_a_cpu_run(work):
     runs = []
     for name in ("seeded_a", "seeded_b"):
@@ -481,6 +488,7 @@ def test_rand_seed_repeats_a_cpu_run(work):
         np.testing.assert_array_equal(value, runs[1][name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_shape_mismatch_is_reported_not_mapped(work, teacher):
     out = work / "narrow_out"
     _, log = run_pretraining(*common_flags(work, out) + distill_flags(
@@ -514,6 +522,7 @@ def embeddings_only_checkpoint(source, out_dir):
 
 @pytest.mark.parametrize("case", ["empty_glob", "deep_teacher", "wide_teacher",
                                   "no_teacher_vars"])
+@pytest.mark.slow
 def test_bad_input_gives_clear_error(work, teacher, case):
     out = work / ("bad_" + case)
     args = common_flags(work, out) + distill_flags(
@@ -577,6 +586,7 @@ def test_run_pretrain_sh_flags_exist():
                      help_text)
 
 
+@pytest.mark.slow
 def test_gradient_accumulation_counts_updates(work):
     out = work / "accumulated"
     _, log = run_pretraining(*common_flags(work, out) + [
@@ -588,6 +598,7 @@ def test_gradient_accumulation_counts_updates(work):
     assert tf.train.load_variable(str(out), "global_step") == 4
 
 
+@pytest.mark.slow
 def test_plan_after_main_began(work, distilled):
     from pretrain import distill_util
     from pretrain import pretraining_stages as stages

@@ -137,6 +137,7 @@ def read_json(path):
         return json.load(reader)
 
 
+@pytest.mark.slow
 def test_predictions_cover_every_question(files, trained):
     predictions = read_json(
         os.path.join(trained["output_dir"], "predictions.json"))
@@ -147,6 +148,7 @@ def test_predictions_cover_every_question(files, trained):
         assert text and text in contexts[qas_id]
 
 
+@pytest.mark.slow
 def test_nbest_lists_are_consistent(trained):
     output_dir = trained["output_dir"]
     predictions = read_json(os.path.join(output_dir, "predictions.json"))
@@ -160,6 +162,7 @@ def test_nbest_lists_are_consistent(trained):
         assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.slow
 def test_metric_is_printed_and_written(files, trained):
     printed = [
         json.loads(line) for line in trained["proc"].stdout.splitlines()
@@ -177,6 +180,7 @@ def test_metric_is_printed_and_written(files, trained):
     assert recomputed["EM"] == written["EM"]
 
 
+@pytest.mark.slow
 def test_training_logs_progress_and_dropped_answer(trained):
     log = trained["proc"].stderr
     assert re.search(r"step \d+ learning_rate=\S+ loss=\S+ examples/sec=",
@@ -185,6 +189,7 @@ def test_training_logs_progress_and_dropped_answer(trained):
     assert "ABSENT_ANSWER" in log
 
 
+@pytest.mark.slow
 def test_epochs_are_counted_in_questions_as_published(trained):
     """num_train_steps = int(questions / batch * epochs), not windows."""
     log = trained["proc"].stderr
@@ -200,6 +205,7 @@ def test_epochs_are_counted_in_questions_as_published(trained):
     assert step == steps
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_the_span_head(trained):
     variables = dict(tf.train.list_variables(trained["output_dir"]))
     assert variables["cls/squad/output_weights"] == [2, 64]
@@ -215,6 +221,7 @@ def saved_model_matmuls(directory):
         return sum(op.type == "MatMul" for op in graph.get_operations())
 
 
+@pytest.mark.slow
 def test_export_savedmodel_and_tflite_agree(trained):
     """The SavedModel has two row groups, the TFLite model one: same logits."""
     export_root = trained["export_dir"]
@@ -255,6 +262,7 @@ def test_export_savedmodel_and_tflite_agree(trained):
     assert np.allclose(lite["end_logits"], end, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_int8_export_scores_with_the_cmrc_metric(trained):
     with open(os.path.join(trained["export_dir"],
                            export_util.VERIFICATION_FILE)) as f:
@@ -275,6 +283,7 @@ def test_int8_export_scores_with_the_cmrc_metric(trained):
         with_violations=True)["violations"] == []
 
 
+@pytest.mark.slow
 def test_script_predicts_from_index_file_in_any_directory(
         files, trained, tmp_path):
     """run.cmrc2018.sh from another directory, extra flags overriding its
@@ -356,6 +365,7 @@ def last_error_line(proc):
          "answers": [{"text": u"上下", "answer_start": 0}]}]}]}]},
      'article 0, paragraph 0, question 0: question has no "id"'),
 ])
+@pytest.mark.slow
 def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
                                                    message):
     bad = str(tmp_path / "bad.json")
@@ -381,6 +391,7 @@ def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
     (["--serving_row_groups=129", "--export_dir=x", "--max_seq_length=128"],
      "got 129"),
 ])
+@pytest.mark.slow
 def test_bad_serving_row_groups_rejected(files, tmp_path, extra, message):
     proc = run([
         sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
@@ -392,6 +403,7 @@ def test_bad_serving_row_groups_rejected(files, tmp_path, extra, message):
     assert message in last_error_line(proc)
 
 
+@pytest.mark.slow
 def test_sequence_longer_than_positions_is_rejected(files, tmp_path):
     proc = run([
         sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],

@@ -135,6 +135,7 @@ def assert_same_weights(reference, other):
     assert reference["global_step"] == other["global_step"] == STEPS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer_name", ["adamw", "lamb"])
 def test_accumulated_micro_batches_update_like_one_large_batch(
         tmp_path, init_checkpoint, optimizer_name):
@@ -189,6 +190,7 @@ def mirrored_on_two_cpus(tmp_path, model_fn, global_batch,
     }
 
 
+@pytest.mark.slow
 def test_two_replicas_update_like_one_with_the_global_batch(
         tmp_path, init_checkpoint, optimizer_name="adamw"):
     # LAMB across replicas: see the layer-wise distillation test below.
@@ -198,6 +200,7 @@ def test_two_replicas_update_like_one_with_the_global_batch(
     assert_same_weights(one, two)
 
 
+@pytest.mark.slow
 def test_replicas_and_accumulation_together(tmp_path, init_checkpoint):
     one = trained_weights(tmp_path / "one", run_options(),
                           model_fn_builder(init_checkpoint, "adamw", 1), 8)
@@ -351,6 +354,7 @@ def distillation_model_fn(init_checkpoint, layer_wise, options):
 
 @pytest.mark.parametrize("layer_wise", [False, True],
                          ids=["soft_target", "layer_wise"])
+@pytest.mark.slow
 def test_distillation_two_replicas_like_one(tmp_path, distillation_checkpoint,
                                             layer_wise):
     options = run_options()
@@ -393,6 +397,7 @@ def bf16_supported():
                     "test_bf16_is_refused_on_tf1 covers this stack")
 @pytest.mark.parametrize("layer_wise", [False, True],
                          ids=["soft_target", "layer_wise"])
+@pytest.mark.slow
 def test_bf16_distillation_has_no_nan(tmp_path, distillation_checkpoint,
                                       layer_wise):
     options = run_options(precision="bf16")
