@@ -6,7 +6,7 @@ LCQMC, BQ Corpus), evaluates, predicts and exports it (SavedModel, TFLite).
 
 Example (CPU):
   python finetune/run_classifier.py --task_name=chnsenticorp \\
-    --data_dir=../shared/data/chnsenticorp --vocab_file=VOCAB \\
+    --data_dir=$DATA_DIR/chnsenticorp --vocab_file=VOCAB \\
     --bert_config_file=config/student_base_f2.json --init_checkpoint=CKPT \\
     --output_dir=/tmp/csc --do_train --do_eval --max_seq_length=256 \\
     --train_batch_size=64 --learning_rate=6e-5 --num_train_epochs=3

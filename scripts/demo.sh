@@ -8,7 +8,7 @@
 #
 # Usage:
 #   bash scripts/demo.sh                          # bundled data (scripts/demo_data)
-#   DEMO_DATA=../shared/data bash scripts/demo.sh # the real data sets instead
+#   DEMO_DATA=/path/to/data bash scripts/demo.sh # the real data sets instead
 #   STACK=tf2 bash scripts/demo.sh                # on the modern stack (TF 2.15)
 #
 # Environment:

@@ -3,7 +3,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Lays out the real data sets for `DEMO_DATA=... bash scripts/demo.sh`.
 
-From a folder holding cmrc2018/ and chnsenticorp/ (see ../shared/data), it
+From a folder holding cmrc2018/ and chnsenticorp/ (the public data sets), it
 writes into --output_dir:
   corpus.txt         pretraining text: CMRC 2018 trial + dev contexts and the
                      ChnSentiCorp training reviews, one sentence per line, a

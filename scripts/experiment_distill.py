@@ -3,7 +3,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Does distillation help?  Teacher vs distilled student vs plain-MLM student.
 
-On real Chinese text (../shared/data, or --data_dir), through the project's
+On real Chinese text (--data_dir), through the project's
 own entry scripts:
 
   1. data: a pretraining corpus (CMRC 2018 trial contexts, the CMRC 2018 dev

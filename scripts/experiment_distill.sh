@@ -14,7 +14,7 @@
 #
 # Environment:
 #   EXPERIMENT_OUT   output folder [experiment_output/]; emptied first
-#   EXPERIMENT_DATA  folder with vocab/, cmrc2018/, chnsenticorp/ [../shared/data]
+#   EXPERIMENT_DATA  folder with vocab/, cmrc2018/, chnsenticorp/ [$DATA_DIR]
 # Other arguments go to experiment_distill.py (--jobs, --full_vocab, ...).
 set -euo pipefail
 
@@ -25,5 +25,5 @@ source scripts/find_python.sh
 PY="$(stack_python "${ROOT}")"
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONUNBUFFERED=1
 exec "${PY}" scripts/experiment_distill.py \
-  --data_dir="${EXPERIMENT_DATA:-${ROOT}/../shared/data}" \
+  --data_dir="${EXPERIMENT_DATA:-${DATA_DIR:-${ROOT}/../shared/data}}" \
   --output_dir="${EXPERIMENT_OUT:-${ROOT}/experiment_output}" "$@"

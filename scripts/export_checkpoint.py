@@ -18,7 +18,7 @@ shapes, and writes
 Usage:
     python scripts/export_checkpoint.py --input output/pretrain \\
         --bert_config_file config/student_base_f2.json \\
-        --vocab_file ../shared/data/vocab/chinese_vocab.txt \\
+        --vocab_file chinese_vocab.txt \\
         --output_dir release/mobilebert_base_f2
 
 `--input` is a checkpoint prefix, a `.index`/`.data-*` file, or a directory
