@@ -364,7 +364,8 @@ def test_tokenizer_matches_full_tokenizer_on_cmrc2018(converted,
             i for i, (a, b) in enumerate(zip(hf[kind], expected)) if a != b
         ]
         assert mismatches == [], (kind, mismatches[:5])
-    assert sum(len(e) for e in expected) > 50000
+    # The slice's 40 contexts hold about 18,000 tokens.
+    assert sum(len(e) for e in expected) > 15000
 
 
 def published_plan(name):

@@ -188,7 +188,8 @@ def wwm_records(workdir, wwm_instances, tokenizer):
 def test_records_have_the_documented_features(plain_records):
     path, count = plain_records
     records = read_records(path)
-    assert len(records) == count > 1000
+    # The CMRC 2018 trial slice gives about 700 instances.
+    assert len(records) == count > 500
     for record in records:
         decoded = decode(record)
         assert set(decoded) == set(INT_FEATURES) | set(FLOAT_FEATURES)
