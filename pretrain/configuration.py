@@ -39,8 +39,6 @@ _IGNORED_KEYS = ("directionality",)
 _IGNORED_PREFIXES = ("pooler_",)
 
 
-
-
 def check_activation(name):
     """Raises ValueError unless `name` is a known `hidden_act`."""
     key = name.lower() if isinstance(name, six.string_types) else name

@@ -60,15 +60,11 @@ from __future__ import print_function
 
 import collections
 import contextlib
-import functools
 import gc
-import itertools
 import multiprocessing
-import operator
 import os
 import random
 import shutil
-import struct
 import sys
 import time
 
@@ -84,81 +80,27 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
+from pretrain import example_bytes
 from pretrain import file_io
+from pretrain import pretraining_instances
+from pretrain import pretraining_text
 from pretrain import tokenization
-from pretrain import word_segmentation
 
 CLS_TOKEN = "[CLS]"
 SEP_TOKEN = "[SEP]"
 MASK_TOKEN = "[MASK]"
 REQUIRED_TOKENS = (CLS_TOKEN, SEP_TOKEN, MASK_TOKEN)
 
-# "[CLS] A [SEP] B [SEP]" with non-empty A and B needs this many positions.
-MIN_SEQ_LENGTH = 5
 # File i is packed with random.Random(random_seed + i * FILE_SEED_STRIDE).
 FILE_SEED_STRIDE = 2**32
-# How many documents / instances between two progress messages.
-LOG_EVERY_DOCUMENTS = 10000
-LOG_EVERY_INSTANCES = 100000
-# How many written examples are logged in full.
-NUM_LOGGED_EXAMPLES = 5
-# Distinct non-CJK runs (punctuation, numbers, Latin words) whose token ids
-# are remembered while reading.
-RUN_CACHE_SIZE = 2**16
 # Bytes per read when a file's share is appended to an output.
 COPY_BUFFER_BYTES = 2**22
 
 FLAGS = flags.FLAGS
 
-# One input line: its token ids and, per token, whether the token continues
-# the word started by the token before it (whole-word masking units), as
-# bytes: 1 where it does, 0 where it starts a word. Flags are bytes all the
-# way to the masking, where bytes.translate turns them into word starts in
-# one C call (this runs for every instance).
-Sentence = collections.namedtuple("Sentence", ["token_ids", "continues_word"])
-CONTINUES = word_segmentation.CONTINUES
-STARTS = word_segmentation.STARTS
-# Maps continues_word flags to word-start flags.
-_WORD_STARTS = bytes.maketrans(STARTS + CONTINUES, CONTINUES + STARTS)
-
-# What packing needs besides the documents and the random generator.
-PackingOptions = collections.namedtuple("PackingOptions", [
-    "max_seq_length", "max_predictions_per_seq", "dupe_factor",
-    "masked_lm_prob", "short_seq_prob"])
-
-# Ids the masking needs: `vocab_ids` are the random replacements.
-SpecialIds = collections.namedtuple("SpecialIds",
-                                    ["cls", "sep", "mask", "vocab_ids"])
-
 # What one input file gave: its characters, records and per-output shares.
 FileResult = collections.namedtuple(
     "FileResult", ["path", "num_characters", "num_records", "part_files"])
-
-
-class TrainingInstance(object):
-    """One packed and masked sentence pair, as token ids.
-
-    Attributes:
-        input_ids: `[CLS] A [SEP] B [SEP]` with the masked replacements
-          applied.
-        segment_ids: 0 for `[CLS]`, A and the first `[SEP]`; 1 for B and the
-          last `[SEP]`.
-        is_random_next: Whether B was taken from another document.
-        masked_lm_positions: Sorted indexes of the positions to predict.
-        masked_lm_ids: The original ids at those positions.
-        continues_word: Bytes, per token 1 if it belongs to the same word as
-          the token before it (never for `[CLS]`, `[SEP]` or the first token
-          of a segment), else 0. All 0 without whole-word masking.
-    """
-
-    def __init__(self, input_ids, segment_ids, is_random_next,
-                 masked_lm_positions, masked_lm_ids, continues_word):
-        self.input_ids = input_ids
-        self.segment_ids = segment_ids
-        self.is_random_next = is_random_next
-        self.masked_lm_positions = masked_lm_positions
-        self.masked_lm_ids = masked_lm_ids
-        self.continues_word = continues_word
 
 
 # ---------------------------------------------------------------------------
@@ -173,11 +115,11 @@ def validate_options(max_seq_length, max_predictions_per_seq, dupe_factor,
     Raises:
         ValueError: Naming the option and the accepted range.
     """
-    if max_seq_length < MIN_SEQ_LENGTH:
+    if max_seq_length < pretraining_instances.MIN_SEQ_LENGTH:
         raise ValueError(
             "max_seq_length is %d; it must be at least %d to hold "
             "[CLS] A [SEP] B [SEP] with one token in A and in B." %
-            (max_seq_length, MIN_SEQ_LENGTH))
+            (max_seq_length, pretraining_instances.MIN_SEQ_LENGTH))
     if max_predictions_per_seq < 1:
         raise ValueError("max_predictions_per_seq is %d; it must be at "
                          "least 1." % max_predictions_per_seq)
@@ -238,697 +180,9 @@ def file_seed(random_seed, file_index):
 def special_ids(tokenizer):
     """The `SpecialIds` of a tokenizer's vocabulary."""
     vocab = tokenizer.vocab
-    return SpecialIds(vocab[CLS_TOKEN], vocab[SEP_TOKEN], vocab[MASK_TOKEN],
-                      list(vocab.values()))
-
-
-# ---------------------------------------------------------------------------
-# Tokenization and word segmentation.
-
-
-@functools.lru_cache(maxsize=None)
-def _word_segmenter():
-    """Returns the process's `word_segmentation.WordSegmenter` (created
-    once, on first use: it loads jieba's dictionary)."""
-    segmenter = word_segmentation.WordSegmenter()
-    if not segmenter.is_native:
-        tf.logging.warning(
-            "%s is not built (scripts/setup_env.sh builds it): Chinese words "
-            "are segmented by jieba's Python code, with the same words but "
-            "several times slower.", word_segmentation.LIBRARY_PATH)
-    return segmenter
-
-
-def _text_runs(text):
-    """Splits `text` into maximal runs of CJK / non-CJK characters.
-
-    Yields:
-        (run, is_cjk) pairs whose runs concatenate to `text`.
-    """
-    end = 0
-    for match in tokenization.CJK_RUN_PATTERN.finditer(text):
-        if match.start() > end:
-            yield text[end:match.start()], False
-        yield match.group(), True
-        end = match.end()
-    if end < len(text):
-        yield text[end:], False
-
-
-class SentenceEncoder(object):
-    """Turns lines into `Sentence`s: the tokenizer's ids and word flags.
-
-    The WordPiece tokenizer puts every CJK ideograph in a token of its own,
-    so a line tokenizes to the tokens of its CJK and non-CJK runs one after
-    the other, and a CJK character always gives the same single token. The
-    encoder therefore looks CJK characters up one by one (remembering each
-    character's id) and tokenizes each non-CJK run (remembering the most
-    recent distinct runs); the ids are exactly those of
-    `tokenizer.tokenize(text)`.
-
-    With whole-word masking, CJK runs are segmented into words with jieba;
-    each character after the first of a word continues it. In other runs a
-    WordPiece `##` piece continues the word before it.
-    """
-
-    def __init__(self, tokenizer, do_whole_word_mask):
-        """Creates the encoder.
-
-        Args:
-            tokenizer: A WordPiece `tokenization.FullTokenizer`.
-            do_whole_word_mask: Whether to record word boundaries.
-
-        Raises:
-            ValueError: If whole-word masking is asked for with a
-              SentencePiece tokenizer.
-        """
-        if do_whole_word_mask and tokenizer.sp_model:
-            raise ValueError(
-                "--do_whole_word_mask segments Chinese words with jieba over "
-                "WordPiece tokens; it cannot be combined with "
-                "--spm_model_file, whose pieces already span words.")
-        self._tokenizer = tokenizer
-        self._do_whole_word_mask = do_whole_word_mask
-        self._cjk_ids = {}
-        self._run_encoding = functools.lru_cache(maxsize=RUN_CACHE_SIZE)(
-            self._encode_other_run)
-
-    def encode(self, text):
-        """Returns the `Sentence` of one line of text.
-
-        Raises:
-            ValueError: If a token is unknown and the vocabulary has no UNK
-              token.
-        """
-        if self._tokenizer.sp_model:
-            token_ids = tuple(self._tokenizer.convert_tokens_to_ids(
-                self._tokenizer.tokenize(text)))
-            return Sentence(token_ids, STARTS * len(token_ids))
-        token_ids = []
-        continues_word = bytearray()
-        for run, is_cjk in _text_runs(text):
-            if is_cjk:
-                run_ids, run_continues = self._encode_cjk_run(run)
-            else:
-                run_ids, run_continues = self._run_encoding(run)
-            token_ids.extend(run_ids)
-            continues_word += run_continues
-        return Sentence(tuple(token_ids), bytes(continues_word))
-
-    def _encode_cjk_run(self, run):
-        """Ids (one per character) and word flags of a CJK run."""
-        cjk_ids = self._cjk_ids
-        for char in run:
-            if char not in cjk_ids:
-                cjk_ids[char], = self._tokenizer.convert_tokens_to_ids(
-                    self._tokenizer.tokenize(char))
-        run_ids = [cjk_ids[char] for char in run]
-        if not self._do_whole_word_mask:
-            return run_ids, STARTS * len(run)
-        return run_ids, _word_segmenter().continues_word(run)
-
-    def _encode_other_run(self, run):
-        """Ids and word flags of a run without CJK characters."""
-        tokens = self._tokenizer.tokenize(run)
-        run_ids = tuple(self._tokenizer.convert_tokens_to_ids(tokens))
-        if not self._do_whole_word_mask:
-            return run_ids, STARTS * len(tokens)
-        return run_ids, b"".join(
-            CONTINUES if token.startswith("##") else STARTS
-            for token in tokens)
-
-
-def _decode_line(raw_line, path, line_number):
-    """Decodes one UTF-8 input line (the file's BOM dropped), naming the file
-    and line on failure."""
-    return file_io.decode_utf8(raw_line, path, "input_file", line_number)
-
-
-def read_file_documents(path, sentence_fn):
-    """Reads the documents of one text file.
-
-    Args:
-        path: A text file, one sentence per line, blank lines between
-          documents.
-        sentence_fn: Maps a stripped, non-blank line to a `Sentence`
-          (e.g. `SentenceEncoder.encode`).
-
-    Returns:
-        (documents, num_characters): a list of documents, each a non-empty
-        list of `Sentence`s, and the number of characters in the file.
-
-    Raises:
-        ValueError: If a line is not UTF-8 or cannot be tokenized, or the
-          file holds no document.
-    """
-    documents = [[]]
-    skipped_lines = 0
-    num_characters = 0
-    with tf.io.gfile.GFile(path, "rb") as reader:
-        for line_number, raw_line in enumerate(reader, start=1):
-            line = _decode_line(raw_line, path, line_number)
-            num_characters += len(line)
-            line = line.strip()
-            if not line:
-                if documents[-1]:
-                    documents.append([])
-                continue
-            try:
-                sentence = sentence_fn(line)
-            except ValueError as error:
-                raise ValueError("%s, line %d: %s" % (path, line_number,
-                                                      error))
-            if not sentence.token_ids:
-                skipped_lines += 1
-                continue
-            starts_document = not documents[-1]
-            if starts_document and len(documents) % LOG_EVERY_DOCUMENTS == 0:
-                tf.logging.info("%s: reading document %d", path,
-                                len(documents))
-            documents[-1].append(sentence)
-    if skipped_lines:
-        tf.logging.warning("%s: skipped %d non-blank lines that have no "
-                           "tokens.", path, skipped_lines)
-    documents = [document for document in documents if document]
-    if not documents:
-        raise ValueError(
-            "%s holds no documents: expected text with one sentence per line "
-            "and blank lines between documents." % path)
-    return documents, num_characters
-
-
-def read_documents(input_files, tokenizer, do_whole_word_mask):
-    """Reads and tokenizes every document of the input files, in order.
-
-    Args:
-        input_files: List of text files.
-        tokenizer: A `tokenization.FullTokenizer`.
-        do_whole_word_mask: Whether to record word boundaries (jieba for
-          Chinese, `##` for WordPiece continuations).
-
-    Returns:
-        A list of documents, each a list of `Sentence`s.
-
-    Raises:
-        ValueError: If a file holds no document, or whole-word masking is
-          asked for with a SentencePiece tokenizer.
-    """
-    encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
-    documents = []
-    for path in input_files:
-        file_documents, _ = read_file_documents(path, encoder.encode)
-        documents.extend(file_documents)
-    return documents
-
-
-# ---------------------------------------------------------------------------
-# Sentence-pair packing.
-
-
-def _concat_sentences(sentences):
-    """Returns the token ids (a list) and continues_word flags (bytes) of
-    `sentences`."""
-    token_ids = []
-    continues_word = bytearray()
-    for sentence in sentences:
-        token_ids.extend(sentence.token_ids)
-        continues_word += sentence.continues_word
-    return token_ids, continues_word
-
-
-def _random_segment(documents, document_index, target_length, rng):
-    """Takes sentences from a random other document, from a random start.
-
-    At least one sentence is taken, then more until `target_length` tokens.
-
-    Returns:
-        (token_ids, continues_word): a list and bytes.
-    """
-    other_index = rng.randint(0, len(documents) - 2)
-    if other_index >= document_index:
-        other_index += 1
-    other_document = documents[other_index]
-    start = rng.randint(0, len(other_document) - 1)
-    token_ids = []
-    continues_word = bytearray()
-    for sentence in other_document[start:]:
-        token_ids.extend(sentence.token_ids)
-        continues_word += sentence.continues_word
-        if len(token_ids) >= target_length:
-            break
-    return token_ids, continues_word
-
-
-def truncate_seq_pair(first_length, second_length, max_num_tokens, rng):
-    """Trims the longer of two sequences, one item at a time, until they fit.
-
-    Each removed item comes from the front or the back at random, so the
-    model does not learn that sequences always end at a sentence boundary.
-
-    Which sequence loses each item depends only on the lengths (the longer
-    one; the second when they are equal), so the items each loses are
-    counted first; how many of them come off its front is then one
-    Binomial(count, 1/2) draw: the set bits of `count` random bits, the
-    same distribution as a coin flip per item.
-
-    Args:
-        first_length: Length of the first sequence.
-        second_length: Length of the second sequence.
-        max_num_tokens: Largest allowed total length.
-        rng: `random.Random`.
-
-    Returns:
-        ((first_start, first_end), (second_start, second_end)): the kept
-        slice of each sequence.
-    """
-    first_cut, second_cut = _trimmed_counts(first_length, second_length,
-                                            max_num_tokens)
-    first_front = _coin_heads(first_cut, rng)
-    second_front = _coin_heads(second_cut, rng)
-    return ((first_front, first_length - first_cut + first_front),
-            (second_front, second_length - second_cut + second_front))
-
-
-def _trimmed_counts(first_length, second_length, max_num_tokens):
-    """How many items truncate_seq_pair removes from each sequence.
-
-    The longer sequence loses items until both are equally long (or the
-    pair fits); from then on they lose one each in turn, the second first.
-    """
-    excess = max(0, first_length + second_length - max_num_tokens)
-    first_cut = min(excess, max(0, first_length - second_length))
-    second_cut = min(excess, max(0, second_length - first_length))
-    alternating = excess - first_cut - second_cut
-    return first_cut + alternating // 2, second_cut + (alternating + 1) // 2
-
-
-def _coin_heads(num_flips, rng):
-    """The number of heads in `num_flips` fair coin flips."""
-    if num_flips == 0:
-        return 0
-    return bin(rng.getrandbits(num_flips)).count("1")
-
-
-def _masking_units(continues_word, separator_position):
-    """Finds the masking units (words) of `[CLS] A [SEP] B [SEP]`.
-
-    Every position whose flag is False starts a unit that runs up to the
-    next such position (the special tokens never continue a word, so they
-    end every unit before them). The units of `[CLS]` (position 0) and of
-    the `[SEP]` at `separator_position` are left out; the final `[SEP]`
-    starts none.
-
-    Returns:
-        A list of (start, end) spans, one per unit, in order.
-    """
-    # translate, compress, zip and the slices run in C: this is done for
-    # every instance.
-    starts = list(itertools.compress(itertools.count(),
-                                     continues_word.translate(_WORD_STARTS)))
-    spans = list(zip(starts, starts[1:]))
-    del spans[starts.index(separator_position)]
-    del spans[0]
-    return spans
-
-
-def in_random_order(items, rng):
-    """Yields the items of the list `items` in a uniformly random order.
-
-    A Fisher-Yates shuffle run front to back and lazily: each step draws
-    the next item from those not yet yielded (swapping it to the front of
-    the rest, so `items` is permuted in place), and no draw is made for
-    items that are never asked for. Masking visits only the first units of
-    the order, usually a fraction of them, so this costs a fraction of a
-    full shuffle. Each draw is a rejection sample from `rng.getrandbits`
-    (as `random.Random` itself draws a bounded integer), inlined because
-    this runs for every instance.
-    """
-    getrandbits = rng.getrandbits
-    num_items = len(items)
-    for index in range(num_items):
-        bound = num_items - index
-        num_bits = bound.bit_length()
-        pick = getrandbits(num_bits)
-        while pick >= bound:
-            pick = getrandbits(num_bits)
-        pick += index
-        items[index], items[pick] = items[pick], items[index]
-        yield items[index]
-
-
-def create_masked_lm_predictions(input_ids, continues_word, separator_position,
-                                 masked_lm_prob, max_predictions_per_seq, ids,
-                                 rng):
-    """Chooses the positions to predict and applies the replacements.
-
-    Units (single tokens, or whole words when `continues_word` links them)
-    are visited in random order and taken whole while they fit into
-    `min(max_predictions_per_seq, max(1, round(len(input_ids) *
-    masked_lm_prob)))` predictions; a unit that would exceed it is skipped.
-    Each chosen token becomes `[MASK]` (80%), stays itself (10%) or becomes
-    a random vocabulary token (10%).
-
-    Args:
-        input_ids: `[CLS] A [SEP] B [SEP]` token ids.
-        continues_word: Bytes, per token 1 if it continues the previous word
-          (never for the special tokens), else 0.
-        separator_position: Position of the `[SEP]` after A.
-        masked_lm_prob: Fraction of tokens to predict.
-        max_predictions_per_seq: Cap on the number of predictions.
-        ids: The vocabulary's `SpecialIds`.
-        rng: `random.Random`.
-
-    Returns:
-        (output_ids, masked_lm_positions, masked_lm_ids), positions sorted.
-    """
-    spans = _masking_units(continues_word, separator_position)
-    num_free = min(max_predictions_per_seq,
-                   max(1, int(round(len(input_ids) * masked_lm_prob))))
-    output_ids = list(input_ids)
-    positions = []
-    draw = rng.random
-    mask_id = ids.mask
-    for start, end in in_random_order(spans, rng):
-        if end - start > num_free:
-            continue
-        num_free -= end - start
-        for index in range(start, end):
-            # One draw picks the replacement: [MASK] below 0.8, the token
-            # itself from 0.8 to 0.9, a random token from 0.9.
-            replacement = draw()
-            if replacement < 0.8:
-                output_ids[index] = mask_id
-            elif replacement >= 0.9:
-                output_ids[index] = rng.choice(ids.vocab_ids)
-            positions.append(index)
-        if not num_free:
-            break
-    positions.sort()
-    return output_ids, positions, [input_ids[index] for index in positions]
-
-
-def _make_instance(first, second, is_random_next, masked_lm_prob,
-                   max_predictions_per_seq, ids, rng):
-    """Builds `[CLS] A [SEP] B [SEP]` from two segments and masks it.
-
-    Args:
-        first: (token_ids, continues_word) of segment A, already trimmed.
-        second: The same for segment B.
-        is_random_next: Whether B comes from another document.
-        masked_lm_prob: Fraction of tokens to predict.
-        max_predictions_per_seq: Cap on the number of predictions.
-        ids: The vocabulary's `SpecialIds`.
-        rng: `random.Random`.
-    """
-    (first_ids, first_continues), (second_ids, second_continues) = (first,
-                                                                    second)
-    input_ids = [ids.cls] + first_ids + [ids.sep] + second_ids + [ids.sep]
-    segment_ids = [0] * (len(first_ids) + 2) + [1] * (len(second_ids) + 1)
-    # The first token of a segment starts a word, whatever it was before.
-    continues_word = (STARTS * 2 + first_continues[1:] + STARTS * 2 +
-                      second_continues[1:] + STARTS)
-    output_ids, positions, labels = create_masked_lm_predictions(
-        input_ids, continues_word, len(first_ids) + 1, masked_lm_prob,
-        max_predictions_per_seq, ids, rng)
-    return TrainingInstance(output_ids, segment_ids, is_random_next,
-                            positions, labels, continues_word)
-
-
-def _target_seq_length(max_num_tokens, short_seq_prob, rng):
-    """Usually `max_num_tokens`; with `short_seq_prob` a shorter length."""
-    if rng.random() < short_seq_prob:
-        return rng.randint(2, max_num_tokens)
-    return max_num_tokens
-
-
-def _trimmed(segment, span):
-    """The (token_ids, continues_word) of `segment` within `span`."""
-    start, end = span
-    return segment[0][start:end], segment[1][start:end]
-
-
-def create_instances_from_document(documents, document_index, options, ids,
-                                   rng):
-    """Packs one document into masked sentence-pair instances.
-
-    Whole sentences are gathered into a chunk until it reaches the target
-    length (or the document ends). A random number of them form segment A;
-    segment B is the rest of the chunk, or, with probability 0.5 (always
-    when the chunk has a single sentence), text from another document, in
-    which case the chunk's unused sentences are put back for the next chunk.
-
-    Args:
-        documents: All documents (at least two), each a list of `Sentence`s.
-        document_index: Index of the document to pack.
-        options: `PackingOptions`.
-        ids: The vocabulary's `SpecialIds`.
-        rng: `random.Random`.
-
-    Returns:
-        A list of `TrainingInstance`s.
-    """
-    document = documents[document_index]
-    max_num_tokens = options.max_seq_length - 3  # [CLS] and two [SEP].
-    target_length = _target_seq_length(max_num_tokens, options.short_seq_prob,
-                                       rng)
-    instances = []
-    chunk = []
-    chunk_length = 0
-    index = 0
-    while index < len(document):
-        chunk.append(document[index])
-        chunk_length += len(document[index].token_ids)
-        if index == len(document) - 1 or chunk_length >= target_length:
-            a_end = 1 if len(chunk) < 2 else rng.randint(1, len(chunk) - 1)
-            first = _concat_sentences(chunk[:a_end])
-            is_random_next = len(chunk) == 1 or rng.random() < 0.5
-            if is_random_next:
-                second = _random_segment(documents, document_index,
-                                         target_length - len(first[0]), rng)
-                index -= len(chunk) - a_end  # Reuse the unused sentences.
-            else:
-                second = _concat_sentences(chunk[a_end:])
-            first_span, second_span = truncate_seq_pair(
-                len(first[0]), len(second[0]), max_num_tokens, rng)
-            instances.append(_make_instance(
-                _trimmed(first, first_span), _trimmed(second, second_span),
-                is_random_next, options.masked_lm_prob,
-                options.max_predictions_per_seq, ids, rng))
-            chunk = []
-            chunk_length = 0
-        index += 1
-    return instances
-
-
-def create_training_instances(documents, ids, rng, options,
-                              make_record=None, source="the corpus"):
-    """Shuffles the documents and packs them `dupe_factor` times.
-
-    Every pass masks the text differently. The instances are shuffled.
-
-    Args:
-        documents: List of documents, each a list of `Sentence`s (not
-          modified).
-        ids: The vocabulary's `SpecialIds`.
-        rng: `random.Random`, the only source of randomness.
-        options: `PackingOptions`.
-        make_record: Optional function applied to every instance as soon as
-          it is made (e.g. `ExampleEncoder.encode`); its results are
-          shuffled and returned instead of the instances.
-        source: What the documents come from, for messages.
-
-    Returns:
-        A list of `TrainingInstance`s (or of `make_record` results).
-
-    Raises:
-        ValueError: If there are fewer than two documents (segment B is
-          sometimes drawn from another document).
-    """
-    if len(documents) < 2:
-        raise ValueError(
-            "Found %d document(s) in %s; at least 2 are needed because "
-            "segment B is sometimes taken from another document (of the same "
-            "input file). Separate documents with blank lines." %
-            (len(documents), source))
-    documents = list(documents)
-    rng.shuffle(documents)
-    records = []
-    for pass_index in range(options.dupe_factor):
-        for document_index in range(len(documents)):
-            previous_total = len(records)
-            instances = create_instances_from_document(
-                documents, document_index, options, ids, rng)
-            if make_record:
-                instances = [make_record(instance) for instance in instances]
-            records.extend(instances)
-            if len(records) // LOG_EVERY_INSTANCES > (
-                    previous_total // LOG_EVERY_INSTANCES):
-                tf.logging.info("%s: instances created so far: %d", source,
-                                len(records))
-        tf.logging.info("%s: pass %d of %d done: %d instances.", source,
-                        pass_index + 1, options.dupe_factor, len(records))
-    rng.shuffle(records)
-    return records
-
-
-# ---------------------------------------------------------------------------
-# Serialization.
-
-
-@functools.lru_cache(maxsize=None)
-def _varint(value):
-    """Protocol-buffer base-128 varint bytes of a non-negative integer."""
-    encoded = bytearray()
-    while value > 0x7F:
-        encoded.append(0x80 | (value & 0x7F))
-        value >>= 7
-    encoded.append(value)
-    return bytes(encoded)
-
-
-def _length_delimited(field_tag, payload):
-    """A length-delimited protocol-buffer field: tag, length, payload."""
-    return field_tag + _varint(len(payload)) + payload
-
-
-# Field tags (field number << 3 | wire type 2) of tf.train.Example's messages.
-_FEATURES_FIELD = b"\x0a"   # Example.features; Features.feature (map entry)
-_MAP_KEY = b"\x0a"          # the map entry's key
-_MAP_VALUE = b"\x12"        # the map entry's value, a Feature
-_FLOAT_LIST = b"\x12"       # Feature.float_list
-_INT64_LIST = b"\x1a"       # Feature.int64_list
-_PACKED_VALUES = b"\x0a"    # Int64List.value / FloatList.value (packed)
-
-
-def _feature_entry(name, list_field, packed_values):
-    """One `Features.feature` map entry: name -> Feature(list of values)."""
-    feature = _length_delimited(
-        list_field, _length_delimited(_PACKED_VALUES, packed_values))
-    return _length_delimited(_FEATURES_FIELD, _length_delimited(
-        _MAP_KEY, name.encode("utf-8")) + _length_delimited(_MAP_VALUE,
-                                                            feature))
-
-
-def _entry_prefix(name, list_field, num_bytes):
-    """The bytes of a map entry before its `num_bytes` packed values."""
-    entry = _feature_entry(name, list_field, b"\x00" * num_bytes)
-    return entry[:len(entry) - num_bytes]
-
-
-class ExampleEncoder(object):
-    """Serializes instances as `tf.train.Example`s of the documented features.
-
-    The bytes are written directly in the protocol-buffer wire format, with
-    the feature map ordered by name: exactly what
-    `tf.train.Example.SerializeToString(deterministic=True)` gives for the
-    same features (tested), without building the message. The entries whose
-    size is fixed (mask, segment ids, weights, labels) start with a
-    precomputed prefix.
-    """
-
-    def __init__(self, max_seq_length, max_predictions_per_seq, vocab_size):
-        """Creates the encoder.
-
-        Args:
-            max_seq_length: Padded length of the per-token features.
-            max_predictions_per_seq: Padded length of the prediction
-              features.
-            vocab_size: Number of token ids.
-        """
-        self.max_seq_length = max_seq_length
-        self.max_predictions_per_seq = max_predictions_per_seq
-        # The varint of every id and position (a list beats a cache here).
-        self._varints = [_varint(value)
-                         for value in range(max(vocab_size, max_seq_length))]
-        # 0 and 1 are one varint byte each; a float is 4 bytes.
-        self._mask_prefix = _entry_prefix("input_mask", _INT64_LIST,
-                                          max_seq_length)
-        self._segment_prefix = _entry_prefix("segment_ids", _INT64_LIST,
-                                             max_seq_length)
-        self._weights_prefix = _entry_prefix(
-            "masked_lm_weights", _FLOAT_LIST, 4 * max_predictions_per_seq)
-        self._next_sentence_entries = [
-            _feature_entry("next_sentence_labels", _INT64_LIST, label)
-            for label in (b"\x00", b"\x01")]
-        self._keys = {name: _length_delimited(_MAP_KEY, name.encode("utf-8"))
-                      for name in ("input_ids", "masked_lm_ids",
-                                   "masked_lm_positions")}
-        self._float_one = struct.pack("<f", 1.0)
-        self._float_zero = struct.pack("<f", 0.0)
-
-    def _padded_entry(self, key, values, length):
-        """The map entry of an int64 feature, `values` zero padded.
-
-        Args:
-            key: The entry's encoded key field (`self._keys[name]`).
-            values: The non-negative ids or positions.
-            length: The padded length.
-        """
-        # itemgetter looks every value up in one C call; the leading 0 (one
-        # byte, cut off again) makes its result a tuple even for one value.
-        packed = b"".join(operator.itemgetter(0, *values)(self._varints))
-        packed = packed[1:] + b"\x00" * (length - len(values))
-        int64_list = _PACKED_VALUES + _varint(len(packed)) + packed
-        feature = _INT64_LIST + _varint(len(int64_list)) + int64_list
-        entry = key + _MAP_VALUE + _varint(len(feature)) + feature
-        return _FEATURES_FIELD + _varint(len(entry)) + entry
-
-    def encode(self, instance):
-        """Returns the serialized example of `instance`.
-
-        Raises:
-            ValueError: If the instance does not fit the lengths.
-        """
-        num_tokens = len(instance.input_ids)
-        num_predictions = len(instance.masked_lm_positions)
-        if num_tokens > self.max_seq_length:
-            raise ValueError("Instance has %d tokens; max_seq_length is %d." %
-                             (num_tokens, self.max_seq_length))
-        if num_predictions > self.max_predictions_per_seq:
-            raise ValueError(
-                "Instance has %d predictions; max_predictions_per_seq is %d."
-                % (num_predictions, self.max_predictions_per_seq))
-        padding = b"\x00" * (self.max_seq_length - num_tokens)
-        num_free = self.max_predictions_per_seq - num_predictions
-        entries = (  # In the order of the names.
-            self._padded_entry(self._keys["input_ids"], instance.input_ids,
-                               self.max_seq_length),
-            self._mask_prefix + b"\x01" * num_tokens + padding,
-            self._padded_entry(self._keys["masked_lm_ids"],
-                               instance.masked_lm_ids,
-                               self.max_predictions_per_seq),
-            self._padded_entry(self._keys["masked_lm_positions"],
-                               instance.masked_lm_positions,
-                               self.max_predictions_per_seq),
-            self._weights_prefix + self._float_one * num_predictions +
-            self._float_zero * num_free,
-            self._next_sentence_entries[int(instance.is_random_next)],
-            self._segment_prefix + bytes(instance.segment_ids) + padding,
-        )
-        return _length_delimited(_FEATURES_FIELD, b"".join(entries))
-
-
-def _log_example(record, tokenizer):
-    """Logs a serialized example decoded back to tokens."""
-    feature = tf.train.Example.FromString(record).features.feature
-    length = sum(feature["input_mask"].int64_list.value)
-    num_predictions = int(sum(feature["masked_lm_weights"].float_list.value))
-    input_ids = feature["input_ids"].int64_list.value[:length]
-    masked_ids = feature["masked_lm_ids"].int64_list.value[:num_predictions]
-    tf.logging.info("*** Example ***")
-    tf.logging.info("tokens: %s", " ".join(
-        tokenization.printable_text(token)
-        for token in tokenizer.convert_ids_to_tokens(input_ids)))
-    tf.logging.info("segment_ids: %s", " ".join(
-        str(x) for x in feature["segment_ids"].int64_list.value[:length]))
-    tf.logging.info("masked_lm_positions: %s", " ".join(
-        str(x) for x in
-        feature["masked_lm_positions"].int64_list.value[:num_predictions]))
-    tf.logging.info("masked_lm_labels: %s", " ".join(
-        tokenization.printable_text(token)
-        for token in tokenizer.convert_ids_to_tokens(masked_ids)))
-    tf.logging.info("next_sentence_labels: %d",
-                    feature["next_sentence_labels"].int64_list.value[0])
+    return pretraining_instances.SpecialIds(
+        vocab[CLS_TOKEN], vocab[SEP_TOKEN], vocab[MASK_TOKEN],
+        list(vocab.values()))
 
 
 # ---------------------------------------------------------------------------
@@ -985,11 +239,12 @@ class FilePacker(object):
         self.temporary_outputs = temporary_outputs
         self.options = options
         self.random_seed = random_seed
-        self.encoder = SentenceEncoder(tokenizer, do_whole_word_mask)
+        self.encoder = pretraining_text.SentenceEncoder(tokenizer,
+                                                        do_whole_word_mask)
         self.ids = special_ids(tokenizer)
-        self.example_encoder = ExampleEncoder(options.max_seq_length,
-                                              options.max_predictions_per_seq,
-                                              len(tokenizer.vocab))
+        self.example_encoder = example_bytes.ExampleEncoder(
+            options.max_seq_length, options.max_predictions_per_seq,
+            len(tokenizer.vocab))
 
     def __call__(self, task):
         """Packs input file `task` = (file_index, path).
@@ -1004,20 +259,20 @@ class FilePacker(object):
         file_index, path = task
         start = time.time()
         with cyclic_gc_paused():
-            documents, num_characters = read_file_documents(
+            documents, num_characters = pretraining_text.read_file_documents(
                 path, self.encoder.encode)
             tf.logging.info("%s: %d documents, %d characters read in %.1f s.",
                             path, len(documents), num_characters,
                             time.time() - start)
-            records = create_training_instances(
+            records = pretraining_instances.create_training_instances(
                 documents, self.ids,
                 random.Random(file_seed(self.random_seed, file_index)),
                 self.options, make_record=self.example_encoder.encode,
                 source=path)
             del documents
         if file_index == 0:
-            for record in records[:NUM_LOGGED_EXAMPLES]:
-                _log_example(record, self.tokenizer)
+            for record in records[:example_bytes.NUM_LOGGED_EXAMPLES]:
+                example_bytes.log_example(record, self.tokenizer)
         part_files = self.part_files(file_index)
         try:
             for share, part_file in enumerate(part_files):
@@ -1162,8 +417,9 @@ def build_records(input_files, output_files, tokenizer, max_seq_length=128,
     for directory in sorted(set(os.path.dirname(path) or "."
                                 for path in output_files)):
         file_io.check_writable_dir(directory, "output_file")
-    options = PackingOptions(max_seq_length, max_predictions_per_seq,
-                             dupe_factor, masked_lm_prob, short_seq_prob)
+    options = pretraining_instances.PackingOptions(
+        max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_prob,
+        short_seq_prob)
     with contextlib.ExitStack() as renames:
         # Each output is renamed into place when the block ends without an
         # error, and removed otherwise.

@@ -54,6 +54,8 @@ SERVING_MASK_ADDER = -100.0
 # projection up from a precomputed table (export_util).
 WORD_IDS = "word_ids"
 WORD_PROJECTION = "word_projection"
+
+
 def gelu(x):
     """GELU with the tanh approximation, as BERT and MobileBERT use it."""
     cdf = 0.5 * (1.0 + tf.tanh(

@@ -805,10 +805,11 @@ def pretraining_data_rows(shared_data, inputs, num_characters, workdir):
     second is the rate per core.
     """
     from pretrain import create_pretraining_data
+    from pretrain import pretraining_text
     from pretrain import tokenization
     tokenizer = tokenization.FullTokenizer(
         os.path.join(shared_data, "vocab", "chinese_vocab.txt"), True)
-    create_pretraining_data._word_segmenter()  # Loaded once, not timed.
+    pretraining_text.word_segmenter()  # Loaded once, not timed.
     rows = []
     for num_workers in (1, 2):
         cpu_start = _cpu_seconds()

@@ -245,7 +245,8 @@ def tflite_table(tflite):
     """The TFLite latency table of each stack."""
     lines = ["## TFLite (float, batch 1 x %d, one interpreter thread)" %
              SEQ_LENGTH, "",
-             "| stack | config | model size (MB) | latency min / median (ms) |",
+             "| stack | config | model size (MB) | "
+             "latency min / median (ms) |",
              "|---|---|---:|---:|"]
     for stack in sorted(tflite):
         for r in tflite[stack]:
@@ -280,9 +281,9 @@ def distill_table(stats):
             (stats["batch_size"], SEQ_LENGTH), "",
             "| seconds/step | examples/sec | peak resident memory (GB) |",
             "|---:|---:|---:|",
-            "| %.2f | %.2f | %.2f |" % (stats["seconds_per_step"],
-                                      stats["examples_per_sec"],
-                                      stats["peak_rss_gb"])]
+            "| %.2f | %.2f | %.2f |" % (
+                stats["seconds_per_step"], stats["examples_per_sec"],
+                stats["peak_rss_gb"])]
 
 
 def train_speed_table(rows, batch):
@@ -490,8 +491,9 @@ def report_markdown(results, plot_name=None, command=None):
       command: the command that produced the results, shown on the page.
     """
     lines = ["# Benchmark", "",
-             "<!-- Written by scripts/benchmark_report.py from the benchmark's "
-             "JSON output; edit that script, not this page. -->", "",
+             "<!-- Written by scripts/benchmark_report.py from the "
+             "benchmark's JSON output; edit that script, not this page. -->",
+             "",
              HOW_WE_MEASURED, "", "Machine: %s." % results.get("machine", "?"),
              ""]
     if command:

@@ -62,7 +62,11 @@ def main(argv=None):
     packing, tokenization = import_tree(args.code_root)
     packing.tf.logging.set_verbosity(packing.tf.logging.WARN)
     tokenizer = tokenization.FullTokenizer(args.vocab_file, True)
-    packing._word_segmenter()  # jieba's dictionary: loaded, not timed.
+    # jieba's dictionary: loaded, not timed (older trees kept the loader
+    # in create_pretraining_data itself).
+    load_segmenter = getattr(packing, "_word_segmenter", None) or (
+        importlib.import_module("pretrain.pretraining_text").word_segmenter)
+    load_segmenter()
     inputs = args.input_file.split(",")
     cpu_start = time.process_time()
     start = time.time()

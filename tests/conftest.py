@@ -68,6 +68,8 @@ def squad_files():
     return list(SQUAD_SLICES) + [os.path.join(DATA_DIR, *parts)
                                  for parts in SQUAD_FULL_FILES
                                  if has_data(*parts)]
+
+
 # The modern stack's interpreter (TF 2.15, torch, transformers).
 TORCH_PYTHON = os.path.join(REPO, ".venv-tf2", "bin", "python")
 # Exit status of scripts/setup_env.sh when Python 3.11 is missing.

@@ -21,9 +21,9 @@ from finetune import cmrc2018_evaluate
 from finetune import export_util
 from finetune import finetune_util
 from finetune import squad_data
-from pretrain import create_pretraining_data
 from pretrain import file_io
 from pretrain import modeling
+from pretrain import pretraining_text
 from pretrain import tokenization
 
 BOM = b"\xef\xbb\xbf"
@@ -210,8 +210,8 @@ def test_vocab_with_bom_and_crlf(tmp_path):
 def test_pretraining_text_with_bom_and_crlf(tmp_path):
     path = utf8_file(tmp_path / "text.txt", ["好", "", "不好"], bom=True,
                      newline="\r\n")
-    documents, _ = create_pretraining_data.read_file_documents(
-        path, lambda line: create_pretraining_data.Sentence(
+    documents, _ = pretraining_text.read_file_documents(
+        path, lambda line: pretraining_text.Sentence(
             tuple(line), (False,) * len(line)))
     assert [[s.token_ids for s in d] for d in documents] == [[("好",)],
                                                              [("不", "好")]]
@@ -231,8 +231,9 @@ def test_metric_refuses_non_string_answers_naming_file_and_id(tmp_path):
     dataset.write_text(json.dumps(squad_json()), encoding="utf-8")
     predictions = tmp_path / "predictions.json"
     predictions.write_text('{"Q1": 7}', encoding="utf-8")
-    with pytest.raises(ValueError, match="^%s: the answer of question 'Q1' "
-                       "is 7; expected a string" % re.escape(str(predictions))):
+    expected = ("^%s: the answer of question 'Q1' is 7; expected a string"
+                % re.escape(str(predictions)))
+    with pytest.raises(ValueError, match=expected):
         cmrc2018_evaluate.evaluate_files(str(dataset), str(predictions))
 
 

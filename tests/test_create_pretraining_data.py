@@ -23,6 +23,9 @@ import tensorflow.compat.v1 as tf
 from conftest import REPO, TESTDATA, VOCAB, run_ok
 
 from pretrain import create_pretraining_data as cpd
+from pretrain import example_bytes
+from pretrain import pretraining_instances
+from pretrain import pretraining_text
 from pretrain import estimator_util
 from pretrain import tokenization
 
@@ -39,7 +42,7 @@ OPTIONS = dict(max_seq_length=MAX_SEQ_LENGTH,
                max_predictions_per_seq=MAX_PREDICTIONS,
                dupe_factor=DUPE_FACTOR, masked_lm_prob=MASKED_LM_PROB,
                short_seq_prob=0.1)
-PACKING = cpd.PackingOptions(**OPTIONS)
+PACKING = pretraining_instances.PackingOptions(**OPTIONS)
 INT_FEATURES = {
     "input_ids": MAX_SEQ_LENGTH,
     "input_mask": MAX_SEQ_LENGTH,
@@ -148,11 +151,12 @@ def plain_records(workdir, corpus, tokenizer):
 @pytest.fixture(scope="module")
 def wwm_documents(corpus, tokenizer):
     """The corpus read with word boundaries."""
-    return cpd.read_documents([corpus], tokenizer, do_whole_word_mask=True)
+    return pretraining_text.read_documents([corpus], tokenizer,
+                                           do_whole_word_mask=True)
 
 
 def example_encoder(tokenizer):
-    return cpd.ExampleEncoder(MAX_SEQ_LENGTH, MAX_PREDICTIONS,
+    return example_bytes.ExampleEncoder(MAX_SEQ_LENGTH, MAX_PREDICTIONS,
                               len(tokenizer.vocab))
 
 
@@ -167,7 +171,7 @@ def write_records(path, records):
 @pytest.fixture(scope="module")
 def wwm_instances(wwm_documents, tokenizer):
     """Whole-word-masked instances built from the pieces, seed SEED."""
-    return cpd.create_training_instances(
+    return pretraining_instances.create_training_instances(
         wwm_documents, cpd.special_ids(tokenizer), random.Random(SEED),
         PACKING)
 
@@ -291,12 +295,12 @@ def labelled_instances(workdir, tokenizer):
                   for index in range(8)]
                  for number, char in enumerate(DOCUMENT_CHARS)]
     path = write_corpus(str(workdir / "labelled.txt"), documents)
-    documents = cpd.read_documents([path], tokenizer, False)
-    return cpd.create_training_instances(
+    documents = pretraining_text.read_documents([path], tokenizer, False)
+    return pretraining_instances.create_training_instances(
         documents, cpd.special_ids(tokenizer), random.Random(7),
-        cpd.PackingOptions(max_seq_length=16, max_predictions_per_seq=4,
-                           dupe_factor=3, masked_lm_prob=MASKED_LM_PROB,
-                           short_seq_prob=0.0))
+        pretraining_instances.PackingOptions(
+            max_seq_length=16, max_predictions_per_seq=4, dupe_factor=3,
+            masked_lm_prob=MASKED_LM_PROB, short_seq_prob=0.0))
 
 
 def segment_documents(instance, segment_id, tokenizer):
@@ -333,14 +337,14 @@ def test_truncation_trims_the_longer_segment_from_either_end():
     rng = random.Random(3)
     fronts = backs = 0
     for _ in range(50):
-        (first_start, first_end), second = cpd.truncate_seq_pair(10, 3, 8,
-                                                                 rng)
+        (first_start, first_end), second = (
+            pretraining_instances.truncate_seq_pair(10, 3, 8, rng))
         assert first_end - first_start == 5 and second == (0, 3)
         fronts += first_start > 0
         backs += first_end < 10
     assert fronts > 0 and backs > 0
     # Equal lengths: the second is trimmed first.
-    assert cpd.truncate_seq_pair(4, 4, 7, rng)[0] == (0, 4)
+    assert pretraining_instances.truncate_seq_pair(4, 4, 7, rng)[0] == (0, 4)
 
 
 def one_at_a_time_trimmed_counts(first_length, second_length,
@@ -361,7 +365,7 @@ def test_truncation_removes_what_the_one_at_a_time_loop_removes():
     for first_length in range(25):
         for second_length in range(25):
             for max_num_tokens in range(0, 52, 3):
-                first, second = cpd.truncate_seq_pair(
+                first, second = pretraining_instances.truncate_seq_pair(
                     first_length, second_length, max_num_tokens, rng)
                 removed = (first_length - (first[1] - first[0]),
                            second_length - (second[1] - second[0]))
@@ -374,7 +378,7 @@ def test_truncation_removes_what_the_one_at_a_time_loop_removes():
 def test_truncation_takes_each_item_from_either_end_with_even_odds():
     rng = random.Random(8)
     # 40 items come off the first sequence each time.
-    fronts = [cpd.truncate_seq_pair(50, 5, 15, rng)[0][0]
+    fronts = [pretraining_instances.truncate_seq_pair(50, 5, 15, rng)[0][0]
               for _ in range(2000)]
     assert set(fronts) <= set(range(41))
     mean = sum(fronts) / len(fronts)
@@ -390,7 +394,7 @@ def test_truncation_takes_each_item_from_either_end_with_even_odds():
 
 def test_segment_words_follows_jieba_and_keeps_plain_tokens(tokenizer):
     text = "我们在北京大学读书，Tokenization。"
-    sentence = cpd.SentenceEncoder(tokenizer, True).encode(text)
+    sentence = pretraining_text.SentenceEncoder(tokenizer, True).encode(text)
     tokens = tokenizer.convert_ids_to_tokens(sentence.token_ids)
     assert tokens == tokenizer.tokenize(text)
     english = tokenizer.tokenize("Tokenization")
@@ -414,7 +418,8 @@ def test_encoder_ids_are_the_tokenizers_on_every_line(corpus, tokenizer):
     with open(corpus, encoding="utf-8") as reader:
         lines = [line.strip() for line in reader if line.strip()][:150]
     for do_whole_word_mask in (False, True):
-        encoder = cpd.SentenceEncoder(tokenizer, do_whole_word_mask)
+        encoder = pretraining_text.SentenceEncoder(tokenizer,
+                                                   do_whole_word_mask)
         for line in lines + TRICKY_LINES:
             expected = tokenizer.convert_tokens_to_ids(
                 tokenizer.tokenize(line))
@@ -425,7 +430,7 @@ def test_encoder_ids_are_the_tokenizers_on_every_line(corpus, tokenizer):
 
 def test_word_segmentation_never_changes_the_tokens(corpus, tokenizer,
                                                     wwm_documents):
-    plain = cpd.read_documents([corpus], tokenizer, False)
+    plain = pretraining_text.read_documents([corpus], tokenizer, False)
     words = wwm_documents
     assert any(any(s.continues_word) for document in words for s in document)
     assert [[s.token_ids for s in document] for document in plain] == [
@@ -552,7 +557,7 @@ def test_random_order_yields_a_permutation_and_permutes_in_place():
     rng = random.Random(11)
     for length in list(range(20)) + [127, 128, 300]:
         items = list(range(length))
-        order = list(cpd.in_random_order(items, rng))
+        order = list(pretraining_instances.in_random_order(items, rng))
         assert sorted(order) == list(range(length))
         assert items == order
 
@@ -561,7 +566,8 @@ def test_random_order_is_uniform():
     rng = random.Random(5)
     counts = {}
     for _ in range(6000):
-        order = tuple(cpd.in_random_order(["a", "b", "c"], rng))
+        order = tuple(
+            pretraining_instances.in_random_order(["a", "b", "c"], rng))
         counts[order] = counts.get(order, 0) + 1
     assert len(counts) == 6
     # Each of the 6 orders: expected 1000, standard deviation about 29.
@@ -570,7 +576,7 @@ def test_random_order_is_uniform():
 
 def test_random_order_draws_only_for_the_items_taken():
     rng = CountingRandom(3)
-    order = cpd.in_random_order(list(range(1000)), rng)
+    order = pretraining_instances.in_random_order(list(range(1000)), rng)
     first = [next(order) for _ in range(5)]
     assert len(set(first)) == 5
     # One draw per item, plus rejected draws (each fewer than 1 in 2).
@@ -620,11 +626,11 @@ def test_files_are_packed_apart_with_their_own_seed_and_dealt_in_order(
     encoder = example_encoder(tokenizer)
     sequence = []
     for index, path in enumerate(three_files):
-        documents = cpd.read_documents([path], tokenizer, True)
+        documents = pretraining_text.read_documents([path], tokenizer, True)
         rng = random.Random(SEED + index * 2**32)
-        sequence.extend(cpd.create_training_instances(
+        sequence.extend(pretraining_instances.create_training_instances(
             documents, cpd.special_ids(tokenizer), rng,
-            cpd.PackingOptions(**MULTI_OPTIONS),
+            pretraining_instances.PackingOptions(**MULTI_OPTIONS),
             make_record=encoder.encode))
     first, second = (read_records(path) for path in three_file_shards)
     assert first == sequence[0::2] and second == sequence[1::2]
@@ -646,13 +652,13 @@ def test_output_does_not_depend_on_the_number_of_workers(
 def test_packing_runs_with_the_cyclic_gc_paused_and_restores_it(
         three_files, tokenizer, workdir, monkeypatch):
     gc_enabled_while_packing = []
-    create_training_instances = cpd.create_training_instances
+    create_training_instances = pretraining_instances.create_training_instances
 
     def recording_gc_state(*args, **kwargs):
         gc_enabled_while_packing.append(gc.isenabled())
         return create_training_instances(*args, **kwargs)
 
-    monkeypatch.setattr(cpd, "create_training_instances",
+    monkeypatch.setattr(pretraining_instances, "create_training_instances",
                         recording_gc_state)
     assert gc.isenabled()
     cpd.build_records(three_files, [str(workdir / "gc.tfrecord")],
@@ -779,7 +785,7 @@ def test_invalid_utf8_names_file_and_line(tmp_path, tokenizer):
         writer.write("第一句。\n".encode("utf-8") + b"caf\xe9\n")
     with pytest.raises(ValueError,
                        match=re.escape(path) + r" \(--input_file\), line 2"):
-        cpd.read_documents([path], tokenizer, False)
+        pretraining_text.read_documents([path], tokenizer, False)
 
 
 def test_single_document_is_rejected(tmp_path, tokenizer):
@@ -808,7 +814,7 @@ def test_bad_options_are_rejected(option, value, message, corpus, tokenizer,
 def test_whole_word_masking_with_sentencepiece_is_rejected(corpus):
     sentencepiece_tokenizer = types.SimpleNamespace(sp_model=object())
     with pytest.raises(ValueError, match="spm_model_file"):
-        cpd.read_documents([corpus], sentencepiece_tokenizer,
+        pretraining_text.read_documents([corpus], sentencepiece_tokenizer,
                            do_whole_word_mask=True)
 
 
