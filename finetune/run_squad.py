@@ -51,6 +51,7 @@ from finetune import cmrc2018_evaluate
 from finetune import export_util
 from finetune import finetune_util
 from finetune import squad_data
+from finetune import squad_predictions
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -254,7 +255,7 @@ def predict(estimator, record_file, num_windows, max_seq_length):
     """Start and end logits of every window of a feature file.
 
     Returns:
-      A list of squad_data.RawResult, in file order.
+      A list of squad_predictions.RawResult, in file order.
     """
     input_fn = squad_data.input_fn_builder(record_file,
                                            max_seq_length,
@@ -264,9 +265,9 @@ def predict(estimator, record_file, num_windows, max_seq_length):
     for prediction in estimator.predict(input_fn=input_fn,
                                         yield_single_examples=True):
         results.append(
-            squad_data.RawResult(int(prediction["unique_ids"]),
-                                 prediction["start_logits"].tolist(),
-                                 prediction["end_logits"].tolist()))
+            squad_predictions.RawResult(int(prediction["unique_ids"]),
+                                        prediction["start_logits"].tolist(),
+                                        prediction["end_logits"].tolist()))
         if len(results) % PREDICT_LOG_EVERY == 0:
             tf.logging.info("Predicted %d of %d windows", len(results),
                             num_windows)
@@ -280,7 +281,7 @@ def write_predictions(examples, features, results, n_best_size,
     Returns:
       {question id: answer text}.
     """
-    predictions, nbest, unanswered = squad_data.make_predictions(
+    predictions, nbest, unanswered = squad_predictions.make_predictions(
         examples, features, results, n_best_size, max_answer_length)
     tf.logging.info("%d of %d questions got no valid span (predicted \"\")",
                     unanswered, len(examples))
@@ -371,13 +372,12 @@ def lite_predict(lite_model_path, examples, features, n_best_size,
                                          window_dicts(features), LOGIT_NAMES,
                                          max_seq_length, flag)
     results = [
-        squad_data.RawResult(f.unique_id, start.tolist(), end.tolist())
+        squad_predictions.RawResult(f.unique_id, start.tolist(), end.tolist())
         for f, start, end in zip(features, outputs["start_logits"],
                                  outputs["end_logits"])
     ]
-    predictions, _, _ = squad_data.make_predictions(examples, features,
-                                                    results, n_best_size,
-                                                    max_answer_length)
+    predictions, _, _ = squad_predictions.make_predictions(
+        examples, features, results, n_best_size, max_answer_length)
     return predictions, outputs
 
 

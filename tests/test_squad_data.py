@@ -14,6 +14,7 @@ import pytest
 
 from conftest import VOCAB, squad_files
 from finetune import squad_data
+from finetune import squad_predictions
 from pretrain import tokenization
 
 # CMRC 2018 trial, CMRC 2018 dev and DRCD dev slices, then the full files.
@@ -270,7 +271,7 @@ def uniform_result(feature, scores_start, scores_end):
         start[position] = value
     for position, value in scores_end.items():
         end[position] = value
-    return squad_data.RawResult(feature.unique_id, start, end)
+    return squad_predictions.RawResult(feature.unique_id, start, end)
 
 
 def test_decoding_keeps_original_text_and_rules(tokenizer):
@@ -281,7 +282,7 @@ def test_decoding_keeps_original_text_and_rules(tokenizer):
     # [CLS] (0) and the question (1) score highest but are not context.
     result = uniform_result(feature, {0: 9.0, 1: 8.0, first: 5.0},
                             {0: 9.0, first + 1: 4.0, first - 1: 7.0})
-    predictions, nbest, unanswered = squad_data.make_predictions(
+    predictions, nbest, unanswered = squad_predictions.make_predictions(
         [example], [feature], [result], n_best_size=5, max_answer_length=4)
     assert unanswered == 0
     assert predictions["q"] == u"iPhone 3G"
@@ -291,8 +292,8 @@ def test_decoding_keeps_original_text_and_rules(tokenizer):
     assert abs(sum(probabilities) - 1.0) < 1e-6
     assert probabilities == sorted(probabilities, reverse=True)
     # max_answer_length 1 rules out the two-token answer.
-    predictions, _, _ = squad_data.make_predictions([example], [feature],
-                                                    [result], 5, 1)
+    predictions, _, _ = squad_predictions.make_predictions(
+        [example], [feature], [result], 5, 1)
     assert predictions["q"] != u"iPhone 3G"
 
 
@@ -308,8 +309,8 @@ def test_decoding_uses_only_max_context_windows(tokenizer):
         uniform_result(features[1], {4: 9.0, 5: 2.0}, {4: 9.0, 5: 2.0}),
         uniform_result(features[2], {}, {}),
     ]
-    predictions, nbest, _ = squad_data.make_predictions([example], features,
-                                                        rigged, 20, 30)
+    predictions, nbest, _ = squad_predictions.make_predictions(
+        [example], features, rigged, 20, 30)
     # Window 1's high score on "四" is ignored; its "五" (max context there)
     # competes with window 0's "四".
     assert predictions["q"] == u"五"
@@ -322,7 +323,7 @@ def test_question_without_valid_span_predicts_empty(tokenizer):
                                 is_training=False)
     # End before start everywhere a start is allowed.
     result = uniform_result(feature, {4: 5.0}, {3: 5.0})
-    predictions, nbest, unanswered = squad_data.make_predictions(
+    predictions, nbest, unanswered = squad_predictions.make_predictions(
         [example], [feature], [result], n_best_size=1, max_answer_length=30)
     assert predictions["q"] == u""
     assert nbest["q"] == []
@@ -414,13 +415,13 @@ def test_real_windows_keep_gold_spans_and_predictions_are_substrings(
 
     rng = random.Random(7)
     results = [
-        squad_data.RawResult(f.unique_id,
-                             [rng.gauss(0, 1) for _ in f.input_ids],
-                             [rng.gauss(0, 1) for _ in f.input_ids])
+        squad_predictions.RawResult(f.unique_id,
+                                    [rng.gauss(0, 1) for _ in f.input_ids],
+                                    [rng.gauss(0, 1) for _ in f.input_ids])
         for f in features
     ]
-    predictions, nbest, _ = squad_data.make_predictions(examples, features,
-                                                        results, 20, 30)
+    predictions, nbest, _ = squad_predictions.make_predictions(
+        examples, features, results, 20, 30)
     assert set(predictions) == {e.qas_id for e in examples}
     for example in examples:
         assert predictions[example.qas_id] in example.context.text
