@@ -749,7 +749,7 @@ def preprocessing_rows(shared_data):
     processor = classifier_data.get_processor("chnsenticorp")
     examples = processor.get_examples(
         os.path.join(shared_data, "chnsenticorp"), "train")
-    label_map = {l: i for i, l in enumerate(processor.get_labels())}
+    label_map = {label: i for i, label in enumerate(processor.get_labels())}
     converted = [classifier_data.convert_single_example(e, label_map, 256,
                                                         tokenizer)
                  for e in examples]

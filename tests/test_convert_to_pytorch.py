@@ -273,7 +273,8 @@ def test_config_json_fields(converted):
     assert classifier["architectures"] == [
         "MobileBertForSequenceClassification"
     ]
-    assert classifier["id2label"] == {str(i): l for i, l in enumerate(LABELS)}
+    assert classifier["id2label"] == {
+        str(i): label for i, label in enumerate(LABELS)}
     assert classifier["embedding_size"] == 32
     assert read("student_f4_squad_published")["architectures"] == [
         "MobileBertForQuestionAnswering"
