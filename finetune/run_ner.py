@@ -217,14 +217,32 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
 # ---------------------------------------------------------------------------
 
 
-def resolve_label_list(label_list_flag, output_dir, train_sentences):
+def saved_label_list_path(output_dir, init_checkpoint):
+    """label_list.txt of --output_dir, else of --init_checkpoint's folder."""
+    folders = [output_dir]
+    if init_checkpoint:
+        folders.append(init_checkpoint if tf.io.gfile.isdir(init_checkpoint)
+                       else os.path.dirname(init_checkpoint))
+    for folder in folders:
+        path = os.path.join(folder, ner_data.LABEL_LIST_FILE)
+        if tf.io.gfile.exists(path):
+            return path
+    return os.path.join(output_dir, ner_data.LABEL_LIST_FILE)
+
+
+def resolve_label_list(label_list_flag, saved_path, train_sentences):
     """The tags of the model: --label_list, the saved list or the data's.
+
+    Args:
+      label_list_flag: --label_list (tags or a file), or None.
+      saved_path: label_list.txt saved with a trained model (may not
+        exist).
+      train_sentences: the training sentences of --do_train, or None.
 
     Raises:
       ValueError: none of the three is at hand, or a saved list differs
-        from the one training would use.
+        from --label_list.
     """
-    saved_path = os.path.join(output_dir, ner_data.LABEL_LIST_FILE)
     saved = None
     if tf.io.gfile.exists(saved_path):
         saved = ner_data.parse_label_list(
@@ -244,8 +262,8 @@ def resolve_label_list(label_list_flag, output_dir, train_sentences):
     else:
         raise ValueError(
             "no label list: pass --label_list, --do_train with a "
-            "--train_file, or the --output_dir of a trained model (it "
-            "holds %s)" % ner_data.LABEL_LIST_FILE)
+            "--train_file, or the --output_dir (or --init_checkpoint) of a "
+            "trained model (it holds %s)" % ner_data.LABEL_LIST_FILE)
     if saved is not None and saved != labels and train_sentences is None:
         raise ValueError(
             "%s: the model was trained with the tags %s, --label_list "
@@ -461,7 +479,8 @@ def main(_):
         train_sentences, _ = read_split(FLAGS.train_file, "train_file",
                                         FLAGS.input_format)
     labels = resolve_label_list(
-        FLAGS.label_list, FLAGS.output_dir,
+        FLAGS.label_list,
+        saved_label_list_path(FLAGS.output_dir, FLAGS.init_checkpoint),
         train_sentences if FLAGS.do_train else None)
     if train_sentences is not None:
         ner_data.check_labels(train_sentences, labels,
