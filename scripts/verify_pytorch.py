@@ -55,6 +55,7 @@ HEAD_OUTPUTS = {
     "mlm": "output/mlm_logits",
     "classifier": "output/classifier_logits",
     "squad": "output/squad_start_logits",
+    "ner": "output/token_logits",
 }
 # transformers class suffixes -> the heads they have.
 ARCHITECTURE_HEADS = {
@@ -62,6 +63,7 @@ ARCHITECTURE_HEADS = {
     "ForMaskedLM": ["mlm"],
     "ForSequenceClassification": ["classifier"],
     "ForQuestionAnswering": ["squad"],
+    "ForTokenClassification": ["ner"],
     "Model": [],
 }
 MASKED_PER_ROW = 3
@@ -109,7 +111,7 @@ def model_outputs(model_dir, reference, heads):
     Args:
       model_dir: transformers folder.
       reference: {"input/...": arrays} (see torch_inputs).
-      heads: among "mlm", "classifier", "squad".
+      heads: among "mlm", "classifier", "squad", "ner".
     """
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         prefix = PREFIX[json.load(f)["model_type"]]
@@ -142,6 +144,10 @@ def model_outputs(model_dir, reference, heads):
             result = model(**inputs)
             outputs["output/squad_start_logits"] = result.start_logits
             outputs["output/squad_end_logits"] = result.end_logits
+        if "ner" in heads:
+            model, loading["AutoModelForTokenClassification"] = load(
+                "AutoModelForTokenClassification", model_dir)
+            outputs["output/token_logits"] = model(**inputs).logits
     return {k: v.numpy() for k, v in outputs.items()}, loading
 
 

@@ -113,7 +113,8 @@ def test_untagged_file_and_label_checks(tmp_path):
 
 def test_unknown_and_multi_piece_tokens_keep_their_tag(tokenizer):
     sentence = ner_data.Sentence(["\ufffd", "中", "tensorflow", "🙂"],
-                                 ["B-PER", "I-PER", "B-ORG", "O"], [1, 2, 3, 4])
+                                 ["B-PER", "I-PER", "B-ORG", "O"],
+                                 [1, 2, 3, 4])
     label_list = ["O", "B-ORG", "B-PER", "I-PER"]
     label_map = {t: i for i, t in enumerate(label_list)}
     (window,) = ner_data.make_windows(0, sentence, tokenizer, label_map, 16,
