@@ -31,8 +31,9 @@ model has: `cls.predictions` (masked-LM head) -> `cls/predictions`,
 `label_list.txt`), `qa_outputs` -> `cls/squad/...`. Reported and left
 out: the next-sentence head (`cls.seq_relationship`, which the Chinese
 recipe never trains), the tied copies of the word embeddings and MLM bias
-(checked to be equal), position id buffers, MobileBERT's empty extra output weights (E = H) and bottleneck
-tensors transformers itself never uses. Any other tensor is an error. A
+(checked to be equal), position id buffers, MobileBERT's empty extra
+output weights (E = H) and bottleneck tensors transformers itself never
+uses. Any other tensor is an error. A
 model without a pooler (`...ForMaskedLM`) gets a freshly initialised one,
 as transformers gives it when such a model is loaded into `...Model`.
 
