@@ -215,9 +215,11 @@ def convert_release(input_dir,
         with tf.io.gfile.GFile(reference_npz, "wb") as writer:
             writer.write(buffer.getvalue())
         summary["reference"] = reference_npz
-    summary["card"] = model_card.write_card(
-        output_dir, config, tokenizer_settings, inputs.checkpoint,
-        inputs.bert_config_file, reference_npz=reference_npz)
+    summary["card"] = os.path.join(output_dir, model_card.CARD_FILE)
+    with tf.io.gfile.GFile(summary["card"], "w") as writer:
+        writer.write(model_card.card_text(
+            config, tokenizer_settings, inputs.checkpoint,
+            inputs.bert_config_file, reference_npz=reference_npz))
     return summary
 
 

@@ -7,6 +7,8 @@ convert_to_pytorch.py writes one into every folder it converts: what the
 model is (architecture and every config value), how its tokenizer is set
 up, where its weights came from (source checkpoint and training step) and
 how the conversion was checked, under the Apache-2.0 licence.
+`verify_pytorch.py outputs` fills in the differences it measured
+(with_parity). Plain Python: the PyTorch environment imports it too.
 """
 
 from __future__ import absolute_import
@@ -16,9 +18,8 @@ from __future__ import print_function
 import os
 import re
 
-import tensorflow.compat.v1 as tf
-
 CARD_FILE = "README.md"
+CHECKS_HEADING = "## Checks"
 LICENSE = "apache-2.0"
 PIPELINE_TAGS = {
     "ForSequenceClassification": "text-classification",
@@ -76,9 +77,9 @@ def label_lines(config):
 def check_lines(parity, reference_npz):
     """How the converted weights were checked."""
     if parity:
-        lines = ["The converter compared this model's outputs with the "
-                 "TensorFlow model's on fixed inputs (largest absolute "
-                 "difference per output):", "",
+        lines = ["This model's outputs were compared with the TensorFlow "
+                 "model's on the fixed inputs in `%s` (largest absolute "
+                 "difference per output):" % reference_npz, "",
                  "| output | max abs difference |", "|---|---|"]
         lines += ["| `%s` | %.3g |" % (name, value)
                   for name, value in sorted(parity.items())]
@@ -148,7 +149,7 @@ def card_text(config, tokenizer_settings, source_checkpoint,
                   " (training step %d)" % step if step is not None else
                   " (training step not recorded in its name)",
                   os.path.basename(source_config)),
-              "", "## Checks", ""]
+              "", CHECKS_HEADING, ""]
     lines += check_lines(parity, reference_npz)
     lines += ["", "## Licence", "",
               "Apache License 2.0, like the code that produced it. Check "
@@ -157,11 +158,23 @@ def card_text(config, tokenizer_settings, source_checkpoint,
     return "\n".join(lines)
 
 
-def write_card(output_dir, config, tokenizer_settings, source_checkpoint,
-               source_config, parity=None, reference_npz=None):
-    """Writes output_dir/README.md; returns its path (see card_text)."""
-    path = os.path.join(output_dir, CARD_FILE)
-    with tf.io.gfile.GFile(path, "w") as writer:
-        writer.write(card_text(config, tokenizer_settings, source_checkpoint,
-                               source_config, parity, reference_npz))
-    return path
+def with_parity(card, parity, reference_npz):
+    """The card with its Checks section stating measured differences.
+
+    Args:
+      card: the card's text (card_text).
+      parity: {output: max abs difference}.
+      reference_npz: the reference file they were measured against.
+
+    Raises:
+      ValueError: the text has no Checks section.
+    """
+    start = card.find("\n" + CHECKS_HEADING + "\n")
+    if start < 0:
+        raise ValueError("the model card has no %r section" %
+                         CHECKS_HEADING)
+    end = card.find("\n## ", start + 1)
+    end = len(card) if end < 0 else end
+    section = "\n".join(["", CHECKS_HEADING, ""] +
+                        check_lines(parity, reference_npz) + [""])
+    return card[:start] + section + card[end:]

@@ -14,7 +14,8 @@ transformers); it imports no TensorFlow itself. Four commands:
               .venv-tf2/bin/python scripts/verify_pytorch.py outputs \\
                   --model_dir OUT --reference OUT.npz [--atol 1e-4]
             Exit status 1 when a difference exceeds --atol or a class
-            reports missing weights.
+            reports missing weights; a folder that passes gets the
+            measured differences in its model card (README.md).
   hf_outputs
             the other direction: transformers' outputs of a model folder
             on real text, tokenized by the folder's tokenizer, saved with
@@ -48,6 +49,10 @@ import torch
 # The environment also holds TensorFlow: keep transformers on PyTorch alone.
 os.environ.setdefault("USE_TF", "0")
 import transformers  # pylint: disable=wrong-import-position
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from scripts import model_card  # pylint: disable=wrong-import-position
 
 PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
 # Heads and the output that holds their logits.
@@ -198,8 +203,23 @@ def command_outputs(args):
                len(report[model_dir]["max_abs_diff"])))
         for name, diff in sorted(report[model_dir]["max_abs_diff"].items()):
             print("    %-40s %.3g" % (name, diff))
+        if ok:
+            record_parity(model_dir, report[model_dir]["max_abs_diff"],
+                          reference)
     write_report(args.report_json, report)
     return 0 if all_ok else 1
+
+
+def record_parity(model_dir, diffs, reference):
+    """Writes the measured differences into the folder's model card."""
+    path = os.path.join(model_dir, model_card.CARD_FILE)
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        card = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(model_card.with_parity(card, diffs,
+                                       os.path.basename(reference)))
 
 
 def text_inputs(tokenizer, texts, seq_length, seed=12345):

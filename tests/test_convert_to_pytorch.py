@@ -22,6 +22,7 @@ from pretrain import modeling
 from pretrain import tokenization
 from scripts import convert_to_pytorch
 from scripts import export_checkpoint
+from scripts import model_card
 from scripts import transformers_format
 from conftest import REPO, TESTDATA, VARIABLES_DIR, VOCAB, run_ok
 
@@ -461,7 +462,8 @@ def test_unconvertible_models_are_rejected_clearly():
         transformers_format.hf_config(teacher, ["classifier"], ["a", "b"], 3)
 
 
-def test_model_card_names_the_config_source_and_checks(converted):
+def test_model_card_names_the_config_source_and_checks(converted,
+                                                       parity_report):
     for name in ("student_f2_ner", "teacher_classifier"):
         release, converted_dir, reference, _ = converted[name]
         with open(os.path.join(converted_dir, "README.md"),
@@ -475,7 +477,11 @@ def test_model_card_names_the_config_source_and_checks(converted):
                       "hidden_act"):
             assert "| `%s` | `%s` |" % (field, config[field]) in card
         assert os.path.join(release, "model.ckpt") in card
-        assert reference in card and "verify_pytorch.py outputs" in card
+        # verify_pytorch.py outputs wrote the differences it measured.
+        assert os.path.basename(reference) in card
+        measured = parity_report[0][name]["max_abs_diff"]
+        for output, diff in measured.items():
+            assert "| `%s` | %.3g |" % (output, diff) in card
         assert "Apache License 2.0" in card
         assert "do_lower_case=True" in card
     with open(os.path.join(converted["student_f2_ner"][1], "README.md"),
@@ -483,3 +489,14 @@ def test_model_card_names_the_config_source_and_checks(converted):
         card = f.read()
     assert "pipeline_tag: token-classification" in card
     assert "`B-PER`" in card and "num_feedforward_networks" in card
+    assert "| `output/token_logits` |" in card
+    # Before the check, the card says how to run it.
+    fresh = model_card.card_text(
+        {"architectures": ["BertModel"], "model_type": "bert",
+         "num_hidden_layers": 2, "hidden_size": 8, "num_attention_heads": 2,
+         "intermediate_size": 8, "vocab_size": 10,
+         "max_position_embeddings": 16}, {"tokenizer_class": "BertTokenizer"},
+        "ckpt/model.ckpt-1200", "cfg/bert_config.json")
+    assert "training step 1200" in fresh and "verify_pytorch.py" in fresh
+    with pytest.raises(ValueError, match="no '## Checks' section"):
+        model_card.with_parity("# card\n", {"a": 0.0}, "x.npz")
