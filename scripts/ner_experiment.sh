@@ -4,7 +4,7 @@
 # several seeds, against the all-O baseline (F1 0). The table in
 # docs/ner.md comes from this script.
 #
-#   DATA_DIR=../shared/data bash scripts/ner_experiment.sh
+#   DATA_DIR=/path/to/data bash scripts/ner_experiment.sh
 #
 # Environment:
 #   DATA_DIR    folder holding ner/peoples_daily/example.dev
