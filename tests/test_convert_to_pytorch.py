@@ -24,9 +24,8 @@ from scripts import convert_to_pytorch
 from scripts import export_checkpoint
 from scripts import model_card
 from scripts import transformers_format
-from conftest import REPO, TESTDATA, VARIABLES_DIR, VOCAB, run_ok
+from conftest import REPO, SQUAD_SLICES, VARIABLES_DIR, VOCAB, run_ok
 
-CMRC_DEV = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_dev_head.json")
 VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
 ATOL = 1e-4
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
@@ -348,9 +347,15 @@ def test_convert_summary_counts_what_was_written(converted):
 def test_tokenizer_matches_full_tokenizer_on_cmrc2018(converted,
                                                       torch_python,
                                                       tmp_path):
-    with open(CMRC_DEV, encoding="utf-8") as f:
-        data = json.load(f)["data"]
-    contexts = [p["context"] for d in data for p in d["paragraphs"]][:200]
+    # Every context and question of the CMRC 2018 and DRCD (traditional
+    # Chinese) slices: over 50,000 tokens.
+    contexts = []
+    for path in SQUAD_SLICES:
+        with open(path, encoding="utf-8") as f:
+            for article in json.load(f)["data"]:
+                for paragraph in article["paragraphs"]:
+                    contexts.append(paragraph["context"])
+                    contexts.extend(q["question"] for q in paragraph["qas"])
     # Plus full-width Latin letters and an accent, which lower-casing folds.
     texts = contexts + [u"MobileBERT 的 Ｆｕｌｌ-width ＡＢＣ and Café 测"]
     texts_path = str(tmp_path / "texts.json")
