@@ -5,8 +5,8 @@
 #                .venv-tf2 with STACK=tf2), else python3
 #   BERT_CONFIG, VOCAB, INIT_CKPT   from MODEL_DIR unless set one by one
 #   TPU_ARGS     --use_tpu/--tpu_name when TPU_NAME is set
-# and defines run_classifier_task and run_squad_task, which launch the
-# entry points with the published hyper-parameters.
+# and defines run_classifier_task, run_squad_task and run_ner_task, which
+# launch the entry points with the published hyper-parameters.
 
 FINETUNE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_NAME="$(basename "$0")"
@@ -109,6 +109,41 @@ run_squad_task() {
     --n_best_size=20 \
     --max_answer_length=30 \
     --save_checkpoints_steps=1000 \
+    --rand_seed=12345 \
+    --output_dir="${OUTPUT_DIR}" \
+    ${TPU_ARGS[@]+"${TPU_ARGS[@]}"} \
+    "$@"
+}
+
+# run_ner_task NAME TRAIN_FILE EVAL_FILE PREDICT_FILE [extra flags...]
+# Chinese BERT NER recipe: lr 3e-5, 3 epochs, batch 32, length 128,
+# windows 64 characters apart.
+run_ner_task() {
+  local name="$1" train_file="$2" eval_file="$3" predict_file="$4"
+  shift 4
+  resolve_model_paths
+  OUTPUT_DIR="${OUTPUT_DIR:-output/${name}}"
+  exec "${PYTHON}" "${FINETUNE_DIR}/run_ner.py" \
+    --vocab_file="${VOCAB}" \
+    --bert_config_file="${BERT_CONFIG}" \
+    --init_checkpoint="${INIT_CKPT}" \
+    --do_lower_case=true \
+    --do_train=true \
+    --train_file="${train_file}" \
+    --do_eval=true \
+    --eval_file="${eval_file}" \
+    --do_predict=true \
+    --predict_file="${predict_file}" \
+    --train_batch_size=32 \
+    --eval_batch_size=32 \
+    --predict_batch_size=32 \
+    --learning_rate=3e-5 \
+    --num_train_epochs=3 \
+    --warmup_proportion=0.1 \
+    --max_seq_length=128 \
+    --doc_stride=64 \
+    --save_checkpoints_steps=1000 \
+    --iterations_per_loop=1000 \
     --rand_seed=12345 \
     --output_dir="${OUTPUT_DIR}" \
     ${TPU_ARGS[@]+"${TPU_ARGS[@]}"} \

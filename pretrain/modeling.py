@@ -701,6 +701,33 @@ def squad_logits(config, sequence_output):
     return start_logits, end_logits
 
 
+def token_classifier_logits(config, sequence_output, num_labels,
+                            dropout_prob=0.0):
+    """The sequence-labelling head `cls/ner`: a tag score per position.
+
+    Args:
+        config: BertConfig (for the initializer range).
+        sequence_output: [B, S, H].
+        num_labels: number of tags C.
+        dropout_prob: dropout on the sequence output (0 outside training).
+
+    Returns:
+        [B, S, C] logits.
+    """
+    _, seq_length, hidden_size = get_shape_list(sequence_output,
+                                                expected_rank=3)
+    output_weights = tf.get_variable(
+        "cls/ner/output_weights", [num_labels, hidden_size],
+        initializer=create_initializer(config.initializer_range))
+    output_bias = tf.get_variable("cls/ner/output_bias", [num_labels],
+                                  initializer=tf.zeros_initializer())
+    flat = dropout(tf.reshape(sequence_output, [-1, hidden_size]),
+                   dropout_prob)  # [B*S, H]
+    logits = tf.nn.bias_add(
+        tf.matmul(flat, output_weights, transpose_b=True), output_bias)
+    return tf.reshape(logits, [-1, seq_length, num_labels])  # [B, S, C]
+
+
 # ---------------------------------------------------------------------------
 # Row groups (see encoder).
 # ---------------------------------------------------------------------------

@@ -26,12 +26,14 @@ The output is the released-folder layout that every run script accepts:
 The checkpoint holds exactly the variables our graph for the config creates
 (from export_checkpoint.model_variable_shapes) plus the heads the
 model has: `cls.predictions` (masked-LM head) -> `cls/predictions`,
-`classifier` -> `output_weights`/`output_bias`, `qa_outputs` ->
-`cls/squad/...`. Reported and left out: the next-sentence head
-(`cls.seq_relationship`, which the Chinese recipe never trains), the tied
-copies of the word embeddings and MLM bias (checked to be equal), position
-id buffers, MobileBERT's empty extra output weights (E = H) and bottleneck
-tensors transformers itself never uses. Any other tensor is an error. A
+`classifier` -> `output_weights`/`output_bias` (`cls/ner/...` for a
+`...ForTokenClassification`, whose tags, `id2label`, are also written as
+`label_list.txt`), `qa_outputs` -> `cls/squad/...`. Reported and left
+out: the next-sentence head (`cls.seq_relationship`, which the Chinese
+recipe never trains), the tied copies of the word embeddings and MLM bias
+(checked to be equal), position id buffers, MobileBERT's empty extra
+output weights (E = H) and bottleneck tensors transformers itself never
+uses. Any other tensor is an error. A
 model without a pooler (`...ForMaskedLM`) gets a freshly initialised one,
 as transformers gives it when such a model is loaded into `...Model`.
 
@@ -156,6 +158,18 @@ class ArrayReader(object):
 # ---------------------------------------------------------------------------
 
 
+def token_classifier_tags(hf_config_path):
+    """The tags (id2label, in id order) of a `...ForTokenClassification`
+    config.json, or None for any other architecture."""
+    with tf.io.gfile.GFile(hf_config_path, "r") as reader:
+        hf_json = json.loads(reader.read())
+    if not any(a.endswith("ForTokenClassification")
+               for a in hf_json.get("architectures") or ()):
+        return None
+    id2label = hf_json.get("id2label") or {}
+    return [id2label[k] for k in sorted(id2label, key=int)]
+
+
 def read_hf_config(input_dir):
     """(model type, our config fields, warnings, config.json path)."""
     path = os.path.join(input_dir, HF_CONFIG)
@@ -247,14 +261,21 @@ def canonical_names(names, kind):
 # ---------------------------------------------------------------------------
 
 
-def head_shapes(tensors, names, hidden_size):
+def head_shapes(tensors, names, hidden_size, token_classifier=False):
     """Task heads of the transformers model, checked as export does.
 
+    Args:
+      token_classifier: the model is a `...ForTokenClassification`: its
+        `classifier` is our `cls/ner` head.
+
     Returns:
-      OrderedDict {head: {TF name: shape}} for "classifier" / "squad".
+      OrderedDict {head: {TF name: shape}} for "classifier" / "squad" /
+      "ner".
     """
+    other = (export_checkpoint.CLASSIFIER_HEAD if token_classifier else
+             export_checkpoint.NER_HEAD)
     tf_names = {hf: ours for ours, (hf, _) in
-                transformers_format.FIXED_NAMES.items()}
+                transformers_format.FIXED_NAMES.items() if ours not in other}
     tf_shapes = {tf_names[hf]: list(tensors[names[hf]].shape)
                  for hf in HEAD_TENSORS if hf in names}
     heads = export_checkpoint.task_head_shapes(tf_shapes, hidden_size)
@@ -293,7 +314,8 @@ def graph_variable_shapes(config_json):
         modeling.BertConfig.from_dict(json.loads(config_json)))
 
 
-def plan_variables(bert_config, kind, tensors, names):
+def plan_variables(bert_config, kind, tensors, names,
+                   token_classifier=False):
     """Which transformers tensor becomes which of our variables.
 
     Args:
@@ -301,6 +323,7 @@ def plan_variables(bert_config, kind, tensors, names):
       kind: "bert" or "mobilebert".
       tensors: mapping {file name: array}.
       names: canonical_names(tensors, kind).
+      token_classifier: see head_shapes.
 
     Returns:
       Plan(sources: OrderedDict {TF name: (canonical HF name, transpose,
@@ -315,7 +338,8 @@ def plan_variables(bert_config, kind, tensors, names):
         graph_variable_shapes(bert_config.to_json_string()))
     has_mlm = MLM_BIAS in names
     heads = ["mlm"] if has_mlm else []
-    task_heads = head_shapes(tensors, names, bert_config.hidden_size)
+    task_heads = head_shapes(tensors, names, bert_config.hidden_size,
+                             token_classifier)
     heads += list(task_heads)
     for shapes in task_heads.values():
         graph.update(shapes)
@@ -479,7 +503,9 @@ def convert_folder(input_dir, output_dir, model_name=None,
         tensors, weights_path = read_weights(input_dir, torch_python,
                                              work_dir)
         names = canonical_names(list(tensors), kind)
-        plan = plan_variables(bert_config, kind, tensors, names)
+        tags = token_classifier_tags(hf_config_path)
+        plan = plan_variables(bert_config, kind, tensors, names,
+                              token_classifier=tags is not None)
         values, casts = variable_values(plan, tensors, names, bert_config,
                                         seed)
     finally:
@@ -491,6 +517,10 @@ def convert_folder(input_dir, output_dir, model_name=None,
     write_config(config_path, kind, ours)
     export_checkpoint.copy_file(
         vocab_file, os.path.join(output_dir, export_checkpoint.RELEASE_VOCAB))
+    if tags:
+        file_io.write_text_atomically(
+            os.path.join(output_dir, export_checkpoint.LABEL_LIST),
+            "\n".join(tags) + "\n")
 
     params = sum(int(v.size) for v in values.values())
     report = ["Read %s (%s, %d tensors)" % (weights_path, kind, len(names))]
@@ -536,9 +566,12 @@ def compare_outputs(summary, reference_path, atol):
         reference = dict(np.load(reader))
     bert_config = modeling.BertConfig.from_json_file(summary["config_file"])
     num_labels = None
-    if "classifier" in summary["heads"]:
-        num_labels = int(tf.train.load_variable(summary["checkpoint"],
-                                                "output_weights").shape[0])
+    for head, (weights, _) in (("classifier",
+                                export_checkpoint.CLASSIFIER_HEAD),
+                               ("ner", export_checkpoint.NER_HEAD)):
+        if head in summary["heads"]:
+            num_labels = int(tf.train.load_variable(summary["checkpoint"],
+                                                    weights).shape[0])
     inputs = {k: v for k, v in reference.items() if k.startswith("input/")}
     ours = transformers_format.tf_outputs(summary["checkpoint"], bert_config,
                                           summary["heads"], num_labels,

@@ -20,12 +20,17 @@ left out exactly as export_checkpoint.py would. The output holds
     vocab.txt, tokenizer_config.json, special_tokens_map.json
                              a BertTokenizer for Chinese: lower-cased, every
                              CJK character split
+    README.md                the model card: architecture, config values,
+                             tokenizer, source checkpoint and step, checks,
+                             licence (scripts/model_card.py)
 
 and loads with `AutoModel.from_pretrained(OUT)`, `AutoTokenizer`, and
 `MobileBertForMaskedLM` / `MobileBertForPreTraining` (or the `Bert...`
 classes for a teacher). Fine-tuned heads become `...ForSequenceClassification`
-(`output_weights` -> `classifier`) and `...ForQuestionAnswering`
-(`cls/squad/output_weights` -> `qa_outputs`).
+(`output_weights` -> `classifier`), `...ForQuestionAnswering`
+(`cls/squad/output_weights` -> `qa_outputs`) and, for a run_ner.py tagger,
+`...ForTokenClassification` (`cls/ner/output_weights` -> `classifier`, with
+`id2label` from --label_names or the folder's `label_list.txt`).
 
 Conversion runs in the project's TensorFlow environment and needs no
 PyTorch: the safetensors file is written by transformers_format.py, which
@@ -64,6 +69,7 @@ from pretrain import file_io
 from pretrain import modeling
 from pretrain import tokenization
 from scripts import export_checkpoint
+from scripts import model_card
 from scripts import transformers_format
 
 SPECIAL_TOKENS = collections.OrderedDict([
@@ -97,6 +103,7 @@ def write_tokenizer_files(vocab_file, output_dir, do_lower_case,
     write_json(os.path.join(output_dir, "tokenizer_config.json"), settings)
     write_json(os.path.join(output_dir, "special_tokens_map.json"),
                SPECIAL_TOKENS)
+    return settings
 
 
 def write_json(path, data):
@@ -157,8 +164,14 @@ def convert_release(input_dir,
     reader = tf.train.NewCheckpointReader(inputs.checkpoint)
     selection = export_checkpoint.select_model_variables(
         reader.get_variable_to_shape_map(), bert_config, inputs.checkpoint)
-    num_labels = (selection.kept["output_weights"][0]
-                  if "classifier" in selection.heads else None)
+    num_labels = None
+    for head, (weights, _) in (("classifier",
+                                export_checkpoint.CLASSIFIER_HEAD),
+                               ("ner", export_checkpoint.NER_HEAD)):
+        if head in selection.heads:
+            num_labels = selection.kept[weights][0]
+    if "ner" in selection.heads and not label_names:
+        label_names = saved_tags(os.path.dirname(inputs.checkpoint))
     config = transformers_format.hf_config(bert_config, selection.heads,
                                            label_names, num_labels)
     mapped = transformers_format.hf_tensor_shapes(selection.kept,
@@ -182,8 +195,9 @@ def convert_release(input_dir,
     weights_path = os.path.join(output_dir, transformers_format.WEIGHTS_FILE)
     transformers_format.write_safetensors(weights_path, tensors, read_tensor)
     write_json(os.path.join(output_dir, "config.json"), config)
-    write_tokenizer_files(inputs.vocab_file, output_dir, do_lower_case,
-                          bert_config.max_position_embeddings)
+    tokenizer_settings = write_tokenizer_files(
+        inputs.vocab_file, output_dir, do_lower_case,
+        bert_config.max_position_embeddings)
     summary = {
         "model_type": config["model_type"],
         "architectures": config["architectures"],
@@ -201,7 +215,22 @@ def convert_release(input_dir,
         with tf.io.gfile.GFile(reference_npz, "wb") as writer:
             writer.write(buffer.getvalue())
         summary["reference"] = reference_npz
+    summary["card"] = os.path.join(output_dir, model_card.CARD_FILE)
+    with tf.io.gfile.GFile(summary["card"], "w") as writer:
+        writer.write(model_card.card_text(
+            config, tokenizer_settings, inputs.checkpoint,
+            inputs.bert_config_file, reference_npz=reference_npz))
     return summary
+
+
+def saved_tags(input_dir):
+    """The tags in input_dir/label_list.txt (run_ner.py), or None."""
+    path = os.path.join(input_dir, export_checkpoint.LABEL_LIST)
+    if not tf.io.gfile.exists(path):
+        return None
+    return [line.strip() for line in file_io.read_lines(path, what="label "
+                                                        "list")
+            if line.strip()]
 
 
 def define_flags():
@@ -215,7 +244,9 @@ def define_flags():
                       "Tokenizer setting; True for the Chinese models.")
     flags.DEFINE_list(
         "label_names", None, "Comma-separated class names of a fine-tuned "
-        "classifier, in label-id order (default LABEL_0, LABEL_1, ...).")
+        "classifier (or tags of a tagger), in label-id order (default: a "
+        "tagger's label_list.txt in --input_dir, else LABEL_0, LABEL_1, "
+        "...).")
     flags.DEFINE_string(
         "reference_npz", None, "Also run the TF model on fixed inputs and "
         "save inputs and outputs here, for scripts/verify_pytorch.py.")

@@ -4,7 +4,8 @@
 #   pretraining data (whole-word masking) → tiny teacher (MLM) →
 #   layer-wise knowledge transfer + pretraining distillation (student) →
 #   sentiment classification fine-tune + eval → reading comprehension
-#   fine-tune + eval (CMRC 2018 metric) → TFLite export + TFLite eval
+#   fine-tune + eval (CMRC 2018 metric) → named-entity recognition
+#   fine-tune + eval (entity F1) → TFLite export + TFLite eval
 #
 # Usage:
 #   bash scripts/demo.sh                          # bundled data (scripts/demo_data)
@@ -12,7 +13,8 @@
 #   STACK=tf2 bash scripts/demo.sh                # on the modern stack (TF 2.15)
 #
 # Environment:
-#   DEMO_DATA  folder with vocab/, cmrc2018/ and chnsenticorp/ (real-data mode)
+#   DEMO_DATA  folder with vocab/, cmrc2018/ and chnsenticorp/ (real-data mode;
+#              ner/weibo/ too for the NER stage, which is skipped without it)
 #   DEMO_OUT   output folder (default: demo_output/, or demo_output_real/);
 #              it is emptied first, so a second run reuses nothing stale.
 #   DEMO_COMPARE=1  also pretrain the student architecture with plain MLM
@@ -50,6 +52,8 @@ if [ "${MODE}" = real ]; then
   # The real sets are larger: fewer passes, same pipeline.
   TEACHER_STEPS=2500; WARMUP_STEPS=500; STUDENT_STEPS=1000
   SEQ=128; PREDS=20; CLS_SEQ=128; CLS_EPOCHS=1; MRC_EPOCHS=1; DUPE=2
+  NER_TRAIN="${DEMO_DATA}/ner/weibo/weiboNER_2nd_conll.train"
+  NER_DEV="${DEMO_DATA}/ner/weibo/weiboNER_2nd_conll.dev"; NER_EPOCHS=1
 else
   DATA="${ROOT}/scripts/demo_data"
   VOCAB="${DATA}/vocab.txt"
@@ -57,9 +61,16 @@ else
   STUDENT_CONFIG=config/demo_student.json
   TEACHER_STEPS=1500; WARMUP_STEPS=200; STUDENT_STEPS=400
   SEQ=64; PREDS=10; CLS_SEQ=64; CLS_EPOCHS=5; MRC_EPOCHS=20; DUPE=5
+  NER_TRAIN="${DATA}/ner/train.txt"; NER_DEV="${DATA}/ner/dev.txt"
+  NER_EPOCHS=8
 fi
 COMPARE="${DEMO_COMPARE:-0}"
-STAGE_COUNT=$(( COMPARE == 1 ? 12 : 7 ))
+NER_STAGE=1
+if [ ! -f "${NER_TRAIN}" ] || [ ! -f "${NER_DEV}" ]; then
+  echo "demo.sh: no ${NER_TRAIN#${ROOT}/} / ${NER_DEV#${ROOT}/}: skipping the NER stage"
+  NER_STAGE=0
+fi
+STAGE_COUNT=$(( (COMPARE == 1 ? 12 : 7) + NER_STAGE ))
 STAGE_INDEX=0
 
 # run_stage NAME OUTPUT_DIR COMMAND...: runs one stage, logs to
@@ -169,6 +180,21 @@ for entry in "${FINETUNED[@]}"; do
       --num_train_epochs=${MRC_EPOCHS} --warmup_proportion=0.1 \
       --save_checkpoints_steps=100000 --rand_seed=12345
 done
+
+# Named-entity recognition on the distilled student (windows of 64 tokens).
+if [ "${NER_STAGE}" = 1 ]; then
+  run_stage ner_student "${OUT}/ner_student" \
+    "${PY}" finetune/run_ner.py \
+      --train_file="${NER_TRAIN}" --eval_file="${NER_DEV}" \
+      --vocab_file="${VOCAB}" --do_lower_case=True \
+      --bert_config_file="${STUDENT_CONFIG}" \
+      --init_checkpoint="${OUT}/student" \
+      --output_dir="${OUT}/ner_student" --do_train --do_eval \
+      --max_seq_length=64 --doc_stride=32 \
+      --train_batch_size=32 --eval_batch_size=64 --learning_rate=1e-3 \
+      --num_train_epochs=${NER_EPOCHS} --warmup_proportion=0.1 \
+      --save_checkpoints_steps=100000 --rand_seed=12345
+fi
 
 # Export the fine-tuned student classifier and evaluate the TFLite model.
 EXPORT_ARGS=(

@@ -55,6 +55,13 @@ def mrc_metric(output):
                                                  values["TOTAL"])
 
 
+def ner_metric(output):
+    values = read_key_values(os.path.join(output, "eval_results.txt"))
+    return "dev entity F1 %.3f (P %.3f, R %.3f; %s sentences)" % (
+        float(values["f1"]), float(values["precision"]),
+        float(values["recall"]), values.get("sentences", "?"))
+
+
 def export_metric(output):
     sizes = []
     for name in ("model_float.tflite", "model_quant.tflite"):
@@ -74,6 +81,8 @@ def stage_metric(name, output):
         return classification_metric(output)
     if name.startswith("reading_comprehension_"):
         return mrc_metric(output)
+    if name.startswith("ner_"):
+        return ner_metric(output)
     if name == "tflite_export":
         return export_metric(output)
     if name == "tflite_eval":

@@ -9,7 +9,8 @@ A pretraining checkpoint carries much more than the model: the teacher
 This tool keeps exactly the variables that the graph for the config creates
 (`bert/...`, `cls/predictions/...`) plus the fine-tuned task heads when
 present (`output_weights`/`output_bias` of run_classifier.py,
-`cls/squad/output_weights`/`output_bias` of run_squad.py), checks their
+`cls/squad/output_weights`/`output_bias` of run_squad.py,
+`cls/ner/output_weights`/`output_bias` of run_ner.py), checks their
 shapes, and writes
 
     OUT/model.ckpt.index, OUT/model.ckpt.data-*, OUT/checkpoint,
@@ -60,6 +61,9 @@ RELEASE_VOCAB = model_folder.VOCAB_NAME
 MLM_HEAD_PREFIX = "cls/predictions/"
 CLASSIFIER_HEAD = ("output_weights", "output_bias")
 SQUAD_HEAD = ("cls/squad/output_weights", "cls/squad/output_bias")
+NER_HEAD = ("cls/ner/output_weights", "cls/ner/output_bias")
+# A fine-tuned tagger's tags, saved beside its checkpoints by run_ner.py.
+LABEL_LIST = "label_list.txt"
 
 # Groups of dropped variables, in the order they are reported.
 DROP_TEACHER = "teacher (teacher/...)"
@@ -107,14 +111,16 @@ def task_head_shapes(ckpt_shapes, hidden_size):
       hidden_size: the config's hidden_size.
 
     Returns:
-      OrderedDict {head name ("classifier" | "squad"): {variable: shape}}.
+      OrderedDict {head name ("classifier" | "squad" | "ner"): {variable:
+      shape}}.
 
     Raises:
       ValueError: a head is incomplete or its shapes do not fit the config.
     """
     heads = collections.OrderedDict()
     for head, (weights, bias) in (("classifier", CLASSIFIER_HEAD),
-                                  ("squad", SQUAD_HEAD)):
+                                  ("squad", SQUAD_HEAD),
+                                  ("ner", NER_HEAD)):
         present = [n for n in (weights, bias) if n in ckpt_shapes]
         if not present:
             continue
@@ -178,7 +184,7 @@ def select_model_variables(ckpt_shapes, bert_config, checkpoint=""):
     Returns:
       Selection(kept: OrderedDict {name: shape} in graph order, heads last;
       dropped: OrderedDict {group: [names]}; heads: list of head names
-      among "mlm", "classifier", "squad").
+      among "mlm", "classifier", "squad", "ner").
 
     Raises:
       ValueError: listing every missing or mis-shaped variable.
@@ -336,6 +342,9 @@ def export_release(inputs, output_dir):
     copy_file(inputs.bert_config_file,
               os.path.join(output_dir, RELEASE_CONFIG))
     copy_file(inputs.vocab_file, os.path.join(output_dir, RELEASE_VOCAB))
+    label_list = os.path.join(os.path.dirname(inputs.checkpoint), LABEL_LIST)
+    if "ner" in selection.heads and tf.io.gfile.exists(label_list):
+        copy_file(label_list, os.path.join(output_dir, LABEL_LIST))
 
     size_before = checkpoint_files_size(inputs.checkpoint)
     size_after = checkpoint_files_size(output_prefix)

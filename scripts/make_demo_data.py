@@ -34,6 +34,7 @@ import functools
 import json
 import os
 import random
+import re
 import string
 import sys
 
@@ -1038,6 +1039,73 @@ def build_vocab(texts):
 
 
 # ---------------------------------------------------------------------------
+# Named entities: sentences with people (PER), places (LOC) and companies
+# (ORG) from the shared banks, one character and its BIO tag per line.
+
+NER_SENTENCES = {"train": 300, "dev": 60}
+NER_TEMPLATES = (
+    "{PER}在{LOC}的{ORG}工作。",
+    "{ORG}在{LOC}开了一家新店。",
+    "{PER}和{PER}一起去{LOC}旅行。",
+    "来自{LOC}的{PER}加入了{ORG}。",
+    "{PER}说{ORG}的新产品很好用。",
+    "今年{PER}从{LOC}回到了{LOC}。",
+    "{ORG}的员工{PER}住在{LOC}。",
+    "我们在{LOC}见到了{PER}。",
+    "这家公司叫{ORG}，总部在{LOC}。",
+    "{PER}喜欢{LOC}的天气。",
+)
+NER_BANKS = {"PER": PERSON_NAMES, "LOC": CITIES, "ORG": COMPANIES}
+NER_SLOT = re.compile(r"\{(PER|LOC|ORG)\}")
+
+
+def tagged_sentence(rng, template, banks):
+    """Fills a template from `banks`; returns [(character, BIO tag)]."""
+    pairs, position = [], 0
+    for match in NER_SLOT.finditer(template):
+        pairs.extend((c, "O") for c in template[position:match.start()])
+        kind = match.group(1)
+        entity = rng.choice(banks[kind])
+        pairs.extend((c, ("B-" if i == 0 else "I-") + kind)
+                     for i, c in enumerate(entity))
+        position = match.end()
+    pairs.extend((c, "O") for c in template[position:])
+    return pairs
+
+
+def make_ner(rng, vocab):
+    """{"train", "dev"}: lists of tagged sentences, no sentence in both.
+
+    Only entities whose characters are all in `vocab` are drawn, so the
+    NER files add nothing to the vocabulary of the other demo data.
+    """
+    known = set(vocab)
+    banks = {kind: [e for e in bank if set(e) <= known]
+             for kind, bank in NER_BANKS.items()}
+    seen = set()
+    splits = {}
+    for split in ("train", "dev"):
+        splits[split] = draw_unique(
+            rng, lambda r: tagged_sentence(r, r.choice(NER_TEMPLATES),
+                                           banks),
+            lambda pairs: "".join(c for c, _ in pairs),
+            NER_SENTENCES[split], seen, "NER sentence")
+    return splits
+
+
+def check_ner_characters(ner, vocab):
+    """Raises ValueError for a NER character the vocabulary lacks (the NER
+    files reuse the other data's characters, so the vocabulary and the
+    demo configs stay as they are)."""
+    known = set(vocab)
+    missing = sorted(set(c for split in ner.values() for pairs in split
+                         for c, _ in pairs) - known)
+    if missing:
+        raise ValueError("NER templates use characters outside the demo "
+                         "vocabulary: %s" % "".join(missing))
+
+
+# ---------------------------------------------------------------------------
 # Writing.
 
 def corpus_text(documents):
@@ -1050,6 +1118,12 @@ def sentiment_text(rows):
     lines = ["label\ttext_a"]
     lines.extend("%d\t%s" % (label, text) for label, text in rows)
     return "\n".join(lines) + "\n"
+
+
+def ner_text(sentences):
+    """Formats tagged sentences: `char tag` lines, blank line between."""
+    return "".join("".join("%s %s\n" % pair for pair in pairs) + "\n"
+                   for pairs in sentences)
 
 
 def json_text(dataset):
@@ -1080,6 +1154,10 @@ README_ROWS = (
      "CMRC 2018 format: {train_questions} / {dev_questions} questions over "
      "{train_paragraphs} / {dev_paragraphs} paragraphs; dev questions have "
      "1-3 reference answers"),
+    ("`ner/train.txt`, `ner/dev.txt`",
+     "named entities in the People's Daily layout (one character and its "
+     "BIO tag per line, space-separated, blank line between sentences; "
+     "PER, LOC, ORG): {train_ner} / {dev_ner} sentences"),
     ("`vocab.txt`",
      "WordPiece vocabulary of {vocab_size} entries: `[PAD]` `[UNK]` `[CLS]` "
      "`[SEP]` `[MASK]` (ids 0-4), every character of the data, `##a`-`##z`, "
@@ -1095,7 +1173,7 @@ def count_questions(dataset):
                for paragraph in article["paragraphs"])
 
 
-def readme_text(documents, sentiment, mrc, vocab_size, seed):
+def readme_text(documents, sentiment, mrc, ner, vocab_size, seed):
     """Returns the README describing the generated files."""
     template = README_HEADER + "".join(
         "| %s | %s |\n" % row for row in README_ROWS)
@@ -1109,6 +1187,8 @@ def readme_text(documents, sentiment, mrc, vocab_size, seed):
         dev_questions=count_questions(mrc["dev"]),
         train_paragraphs=len(mrc["train"]["data"]),
         dev_paragraphs=len(mrc["dev"]["data"]),
+        train_ner=len(ner["train"]),
+        dev_ner=len(ner["dev"]),
         vocab_size=vocab_size)
 
 
@@ -1150,9 +1230,13 @@ def generate_files(seed):
     for split in ("train", "dev"):
         files["mrc/%s.json" % split] = json_text(mrc[split])
     vocab = build_vocab(texts)
+    ner = make_ner(random.Random("%d-ner" % seed), vocab)
+    check_ner_characters(ner, vocab)
+    for split in ("train", "dev"):
+        files["ner/%s.txt" % split] = ner_text(ner[split])
     files["vocab.txt"] = "\n".join(vocab) + "\n"
-    files["README.md"] = readme_text(documents, sentiment, mrc, len(vocab),
-                                     seed)
+    files["README.md"] = readme_text(documents, sentiment, mrc, ner,
+                                     len(vocab), seed)
     return files
 
 

@@ -57,6 +57,9 @@ FIXED_NAMES = {
     "output_bias": ("classifier.bias", False),
     "cls/squad/output_weights": ("qa_outputs.weight", False),
     "cls/squad/output_bias": ("qa_outputs.bias", False),
+    # A token classifier's head is also `classifier` in transformers.
+    "cls/ner/output_weights": ("classifier.weight", False),
+    "cls/ner/output_bias": ("classifier.bias", False),
     "cls/predictions/output_bias": ("cls.predictions.bias", False),
     # [V, H - E] in TF; MobileBERT's `cls.predictions.dense` is a
     # Linear(V -> H - E) whose weight is [H - E, V].
@@ -66,6 +69,7 @@ FIXED_NAMES = {
 HEAD_CLASSES = collections.OrderedDict([
     ("classifier", "ForSequenceClassification"),
     ("squad", "ForQuestionAnswering"),
+    ("ner", "ForTokenClassification"),
     ("mlm", "ForMaskedLM"),
 ])
 CLASS_PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
@@ -169,8 +173,9 @@ def hf_config(bert_config, heads, label_names=None, num_labels=None):
     Args:
       bert_config: modeling.BertConfig.
       heads: head names from export_checkpoint.select_model_variables.
-      label_names: optional class names of a classifier head.
-      num_labels: rows of the classifier head, when there is one.
+      label_names: optional class (or tag) names of a classifier or
+        token-classifier head.
+      num_labels: rows of that head, when there is one.
 
     Returns:
       dict.
@@ -199,12 +204,13 @@ def hf_config(bert_config, heads, label_names=None, num_labels=None):
     else:
         for field in MOBILEBERT_FIELDS:
             config[field] = getattr(bert_config, field)
-    if "classifier" in heads:
+    if "classifier" in heads or "ner" in heads:
         names = label_names or ["LABEL_%d" % i for i in range(num_labels)]
         if len(names) != num_labels:
             raise ValueError(
-                "--label_names: %d names given for a classifier head with %d "
-                "outputs" % (len(names), num_labels))
+                "--label_names: %d names given for a %s head with %d "
+                "outputs" % (len(names), "classifier" if "classifier" in heads
+                             else "token classifier", num_labels))
         config["id2label"] = {str(i): n for i, n in enumerate(names)}
         config["label2id"] = {n: i for i, n in enumerate(names)}
     return config
@@ -212,9 +218,10 @@ def hf_config(bert_config, heads, label_names=None, num_labels=None):
 
 def architecture(heads):
     """The transformers class suffix for the heads a checkpoint has."""
-    if "classifier" in heads and "squad" in heads:
-        raise ValueError("the checkpoint holds both a classification and a "
-                         "span (cls/squad) head; convert one task at a time")
+    task_heads = [h for h in heads if h in ("classifier", "squad", "ner")]
+    if len(task_heads) > 1:
+        raise ValueError("the checkpoint holds several task heads (%s); "
+                         "convert one task at a time" % ", ".join(task_heads))
     for head, suffix in HEAD_CLASSES.items():
         if head in heads:
             return suffix
@@ -541,6 +548,9 @@ def head_outputs(bert_config, model, heads, num_labels):
             bert_config, model.get_sequence_output())  # [B, S] each
         outputs["output/squad_start_logits"] = start_logits
         outputs["output/squad_end_logits"] = end_logits
+    if "ner" in heads:
+        outputs["output/token_logits"] = modeling.token_classifier_logits(
+            bert_config, model.get_sequence_output(), num_labels)  # [B,S,C]
     return outputs
 
 
@@ -550,8 +560,9 @@ def tf_outputs(checkpoint, bert_config, heads, num_labels, inputs):
     Args:
       checkpoint: checkpoint prefix.
       bert_config: modeling.BertConfig.
-      heads: head names ("mlm", "classifier", "squad").
-      num_labels: rows of the classifier head (None without one).
+      heads: head names ("mlm", "classifier", "squad", "ner").
+      num_labels: rows of the classifier or token-classifier head (None
+        without one).
       inputs: {"input/input_ids", "input/input_mask",
         "input/token_type_ids": int32 [B, S], "input/masked_lm_positions":
         int32 [B, P]}.

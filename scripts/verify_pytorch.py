@@ -14,7 +14,8 @@ transformers); it imports no TensorFlow itself. Four commands:
               .venv-tf2/bin/python scripts/verify_pytorch.py outputs \\
                   --model_dir OUT --reference OUT.npz [--atol 1e-4]
             Exit status 1 when a difference exceeds --atol or a class
-            reports missing weights.
+            reports missing weights; a folder that passes gets the
+            measured differences in its model card (README.md).
   hf_outputs
             the other direction: transformers' outputs of a model folder
             on real text, tokenized by the folder's tokenizer, saved with
@@ -49,12 +50,17 @@ import torch
 os.environ.setdefault("USE_TF", "0")
 import transformers  # pylint: disable=wrong-import-position
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from scripts import model_card  # pylint: disable=wrong-import-position
+
 PREFIX = {"bert": "Bert", "mobilebert": "MobileBert"}
 # Heads and the output that holds their logits.
 HEAD_OUTPUTS = {
     "mlm": "output/mlm_logits",
     "classifier": "output/classifier_logits",
     "squad": "output/squad_start_logits",
+    "ner": "output/token_logits",
 }
 # transformers class suffixes -> the heads they have.
 ARCHITECTURE_HEADS = {
@@ -62,6 +68,7 @@ ARCHITECTURE_HEADS = {
     "ForMaskedLM": ["mlm"],
     "ForSequenceClassification": ["classifier"],
     "ForQuestionAnswering": ["squad"],
+    "ForTokenClassification": ["ner"],
     "Model": [],
 }
 MASKED_PER_ROW = 3
@@ -109,7 +116,7 @@ def model_outputs(model_dir, reference, heads):
     Args:
       model_dir: transformers folder.
       reference: {"input/...": arrays} (see torch_inputs).
-      heads: among "mlm", "classifier", "squad".
+      heads: among "mlm", "classifier", "squad", "ner".
     """
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         prefix = PREFIX[json.load(f)["model_type"]]
@@ -142,6 +149,10 @@ def model_outputs(model_dir, reference, heads):
             result = model(**inputs)
             outputs["output/squad_start_logits"] = result.start_logits
             outputs["output/squad_end_logits"] = result.end_logits
+        if "ner" in heads:
+            model, loading["AutoModelForTokenClassification"] = load(
+                "AutoModelForTokenClassification", model_dir)
+            outputs["output/token_logits"] = model(**inputs).logits
     return {k: v.numpy() for k, v in outputs.items()}, loading
 
 
@@ -192,8 +203,23 @@ def command_outputs(args):
                len(report[model_dir]["max_abs_diff"])))
         for name, diff in sorted(report[model_dir]["max_abs_diff"].items()):
             print("    %-40s %.3g" % (name, diff))
+        if ok:
+            record_parity(model_dir, report[model_dir]["max_abs_diff"],
+                          reference)
     write_report(args.report_json, report)
     return 0 if all_ok else 1
+
+
+def record_parity(model_dir, diffs, reference):
+    """Writes the measured differences into the folder's model card."""
+    path = os.path.join(model_dir, model_card.CARD_FILE)
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        card = f.read()
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(model_card.with_parity(card, diffs,
+                                       os.path.basename(reference)))
 
 
 def text_inputs(tokenizer, texts, seq_length, seed=12345):

@@ -23,7 +23,7 @@ from scripts import convert_to_pytorch
 from scripts import export_checkpoint
 from scripts import transformers_format
 from conftest import REPO, TESTDATA, VOCAB, run_ok
-from test_convert_to_pytorch import build_random_checkpoint, config_dict
+from test_convert_to_pytorch import TAGS, build_random_checkpoint, config_dict
 from test_run_pretraining import make_example
 
 CMRC_DEV = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_dev_head.json")
@@ -313,11 +313,14 @@ def test_converted_teacher_drives_layer_wise_transfer(converted, tmp_path):
 
 # The round trip starts from our checkpoint of the student with the most
 # parts: f4, shared query/key bottleneck, E < H (extra output weights), MLM
-# and classifier heads. (The teacher's and the span head's mapping is
-# checked in both directions against transformers' outputs.)
+# and classifier heads; and a tagger (run_ner.py's cls/ner head, whose
+# transformers name `classifier` it shares with the sentence classifier).
+# (The teacher's and the span head's mapping is checked in both directions
+# against transformers' outputs.)
 ROUND_TRIPS = {
     "student_f4_e32": (dict(config_dict("tiny_student_f4"),
                             embedding_size=32), ("mlm", "classifier")),
+    "student_f2_ner": (config_dict("tiny_student_f2"), ("ner",)),
 }
 
 
@@ -332,6 +335,9 @@ def test_tf_to_pytorch_to_tf_is_bit_identical(name, tmp_path):
     with open(os.path.join(release, name + ".json"), "w") as f:
         json.dump(config_json, f)
     shutil.copy(VOCAB, os.path.join(release, "vocab.txt"))
+    if "ner" in heads:
+        with open(os.path.join(release, "label_list.txt"), "w") as f:
+            f.write("\n".join(TAGS) + "\n")
     hf_dir = str(tmp_path / "hf")
     convert_to_pytorch.convert_release(release, hf_dir)
     back = convert_from_pytorch.convert_folder(hf_dir,
@@ -349,6 +355,9 @@ def test_tf_to_pytorch_to_tf_is_bit_identical(name, tmp_path):
             config_json).to_dict()
     # Our tanh GELU went out as gelu_new and came back without a warning.
     assert back["warnings"] == []
+    if "ner" in heads:  # The tags came back for run_ner.py to read.
+        with open(os.path.join(str(tmp_path / name), "label_list.txt")) as f:
+            assert f.read().split() == TAGS
 
 
 def hf_json(base, **changes):

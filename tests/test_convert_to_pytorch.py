@@ -22,10 +22,10 @@ from pretrain import modeling
 from pretrain import tokenization
 from scripts import convert_to_pytorch
 from scripts import export_checkpoint
+from scripts import model_card
 from scripts import transformers_format
-from conftest import REPO, TESTDATA, VARIABLES_DIR, VOCAB, run_ok
+from conftest import REPO, SQUAD_SLICES, VARIABLES_DIR, VOCAB, run_ok
 
-CMRC_DEV = os.path.join(TESTDATA, "cmrc2018", "cmrc2018_dev_head.json")
 VERIFY = os.path.join(REPO, "scripts", "verify_pytorch.py")
 ATOL = 1e-4
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
@@ -41,7 +41,7 @@ def config_dict(name):
 # converted from the published layout (optimizer and teacher variables still
 # inside) instead of an export_checkpoint.py release folder. Together they
 # cover f2 and f4 students, E < H (extra output weights), the teacher, and
-# both fine-tuned heads.
+# the three fine-tuned heads.
 CASES = {
     "student_f2": (config_dict("tiny_student_f2"), ("mlm",), False),
     "student_f4_squad_published": (config_dict("tiny_student_f4"),
@@ -51,8 +51,10 @@ CASES = {
                                  ("mlm", "classifier"), False),
     "teacher_classifier": (config_dict("tiny_teacher"),
                            ("mlm", "classifier"), False),
+    "student_f2_ner": (config_dict("tiny_student_f2"), ("ner",), False),
 }
 LABELS = ["contradiction", "entailment", "neutral"]
+TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
 
 def random_value(name, shape, rng):
@@ -91,6 +93,10 @@ def build_random_checkpoint(config_json, heads, directory, extras, seed):
             tf.get_variable("cls/squad/output_weights",
                             [2, config.hidden_size])
             tf.get_variable("cls/squad/output_bias", [2])
+        if "ner" in heads:
+            tf.get_variable("cls/ner/output_weights",
+                            [len(TAGS), config.hidden_size])
+            tf.get_variable("cls/ner/output_bias", [len(TAGS)])
         if extras:
             tf.get_variable("bert/embeddings/word_embeddings/adam_m",
                             [config.vocab_size, config.embedding_size])
@@ -119,6 +125,9 @@ def prepare_release(name, root):
     config_path = os.path.join(source, "mobilebert_config.json")
     with open(config_path, "w") as f:
         json.dump(config_json, f)
+    if "ner" in heads:  # Saved beside its checkpoints by run_ner.py.
+        with open(os.path.join(source, "label_list.txt"), "w") as f:
+            f.write("\n".join(TAGS) + "\n")
     if published:
         os.remove(os.path.join(source, "checkpoint"))
         shutil.copy(VOCAB, os.path.join(source, "vocab.txt"))
@@ -213,7 +222,8 @@ def test_pytorch_reproduces_tf_outputs(name, converted, parity_report):
     heads = CASES[name][1]
     expected = {"mlm": "output/mlm_logits",
                 "classifier": "output/classifier_logits",
-                "squad": "output/squad_start_logits"}
+                "squad": "output/squad_start_logits",
+                "ner": "output/token_logits"}
     for head in heads:
         assert expected[head] in diffs
     assert report["not_compared"] == []
@@ -279,6 +289,12 @@ def test_config_json_fields(converted):
     assert read("student_f4_squad_published")["architectures"] == [
         "MobileBertForQuestionAnswering"
     ]
+    tagger = read("student_f2_ner")
+    assert tagger["architectures"] == ["MobileBertForTokenClassification"]
+    # The tags come from the label_list.txt that run_ner.py saved beside
+    # the checkpoint (carried into the release folder by the export).
+    assert tagger["id2label"] == {str(i): t for i, t in enumerate(TAGS)}
+    assert tagger["label2id"] == {t: i for i, t in enumerate(TAGS)}
     with open(os.path.join(converted["teacher_classifier"][1],
                            "tokenizer_config.json")) as f:
         tokenizer = json.load(f)
@@ -338,9 +354,15 @@ def test_convert_summary_counts_what_was_written(converted):
 def test_tokenizer_matches_full_tokenizer_on_cmrc2018(converted,
                                                       torch_python,
                                                       tmp_path):
-    with open(CMRC_DEV, encoding="utf-8") as f:
-        data = json.load(f)["data"]
-    contexts = [p["context"] for d in data for p in d["paragraphs"]][:200]
+    # Every context and question of the CMRC 2018 and DRCD (traditional
+    # Chinese) slices: over 50,000 tokens.
+    contexts = []
+    for path in SQUAD_SLICES:
+        with open(path, encoding="utf-8") as f:
+            for article in json.load(f)["data"]:
+                for paragraph in article["paragraphs"]:
+                    contexts.append(paragraph["context"])
+                    contexts.extend(q["question"] for q in paragraph["qas"])
     # Plus full-width Latin letters and an accent, which lower-casing folds.
     texts = contexts + [u"MobileBERT 的 Ｆｕｌｌ-width ＡＢＣ and Café 测"]
     texts_path = str(tmp_path / "texts.json")
@@ -447,8 +469,48 @@ def test_unconvertible_models_are_rejected_clearly():
     with pytest.raises(ValueError, match="normalization_type"):
         transformers_format.model_type(layer_norm_student)
     teacher = modeling.BertConfig.from_dict(config_dict("tiny_teacher"))
-    with pytest.raises(ValueError, match="both a classification and a span"):
+    with pytest.raises(ValueError, match="several task heads"):
         transformers_format.hf_config(teacher, ["classifier", "squad"],
                                       num_labels=2)
     with pytest.raises(ValueError, match="--label_names: 2 names"):
         transformers_format.hf_config(teacher, ["classifier"], ["a", "b"], 3)
+
+
+def test_model_card_names_the_config_source_and_checks(converted,
+                                                       parity_report):
+    for name in ("student_f2_ner", "teacher_classifier"):
+        release, converted_dir, reference, _ = converted[name]
+        with open(os.path.join(converted_dir, "README.md"),
+                  encoding="utf-8") as f:
+            card = f.read()
+        with open(os.path.join(converted_dir, "config.json")) as f:
+            config = json.load(f)
+        assert card.startswith("---\nlanguage: zh\nlicense: apache-2.0\n")
+        assert "# %s (Chinese)" % config["architectures"][0] in card
+        for field in ("hidden_size", "num_hidden_layers", "vocab_size",
+                      "hidden_act"):
+            assert "| `%s` | `%s` |" % (field, config[field]) in card
+        assert os.path.join(release, "model.ckpt") in card
+        # verify_pytorch.py outputs wrote the differences it measured.
+        assert os.path.basename(reference) in card
+        measured = parity_report[0][name]["max_abs_diff"]
+        for output, diff in measured.items():
+            assert "| `%s` | %.3g |" % (output, diff) in card
+        assert "Apache License 2.0" in card
+        assert "do_lower_case=True" in card
+    with open(os.path.join(converted["student_f2_ner"][1], "README.md"),
+              encoding="utf-8") as f:
+        card = f.read()
+    assert "pipeline_tag: token-classification" in card
+    assert "`B-PER`" in card and "num_feedforward_networks" in card
+    assert "| `output/token_logits` |" in card
+    # Before the check, the card says how to run it.
+    fresh = model_card.card_text(
+        {"architectures": ["BertModel"], "model_type": "bert",
+         "num_hidden_layers": 2, "hidden_size": 8, "num_attention_heads": 2,
+         "intermediate_size": 8, "vocab_size": 10,
+         "max_position_embeddings": 16}, {"tokenizer_class": "BertTokenizer"},
+        "ckpt/model.ckpt-1200", "cfg/bert_config.json")
+    assert "training step 1200" in fresh and "verify_pytorch.py" in fresh
+    with pytest.raises(ValueError, match="no '## Checks' section"):
+        model_card.with_parity("# card\n", {"a": 0.0}, "x.npz")

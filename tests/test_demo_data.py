@@ -191,3 +191,30 @@ def test_template_slot_without_bank_is_named():
 def test_answer_variant_must_be_part_of_the_phrase():
     with pytest.raises(ValueError, match="1988"):
         make_demo_data.Phrase("1987年", ["1988"])
+
+
+def test_ner_files_are_tagged_sentences_in_the_vocab():
+    from finetune import ner_data
+    tokenizer = tokenization.FullTokenizer(
+        os.path.join(DEMO_DIR, "vocab.txt"), do_lower_case=True)
+    texts = {}
+    for split, count in make_demo_data.NER_SENTENCES.items():
+        path = os.path.join(DEMO_DIR, "ner", "%s.txt" % split)
+        sentences, tagged = ner_data.read_sentences(path)
+        assert tagged and len(sentences) == count
+        assert ner_data.labels_of(sentences) == [
+            "O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+        for sentence in sentences:
+            for token, tag in zip(sentence.tokens, sentence.tags):
+                assert tokenizer.tokenize(token) == [token], token
+                if tag != "O":
+                    assert tag[2:] in make_demo_data.NER_BANKS
+        texts[split] = set("".join(s.tokens) for s in sentences)
+        assert len(texts[split]) == count, "duplicates"
+    assert not texts["train"] & texts["dev"]
+
+
+def test_ner_characters_outside_the_vocab_are_named():
+    ner = {"train": [[("鑫", "B-PER"), ("。", "O")]], "dev": []}
+    with pytest.raises(ValueError, match="vocabulary: 鑫"):
+        make_demo_data.check_ner_characters(ner, ["。"])
