@@ -68,11 +68,11 @@ interpreter lacks the newer int8 kernels) run in the TF 2 environment
 (`python -m finetune.export_util convert|summary|run`, see run_in_tf2).
 
 Conventions the model_fn must follow so that exports are usable:
-  * build the serving graph with `use_einsum=False` (reshape + MatMul, the
-    form TFLite runs natively; in TF 1.15.5 `tf.einsum` also lowers to
+  * build the serving graph (serving_graph.ServingModel) with
+    serving_graph.serving_options(): `use_einsum=False` (reshape + MatMul,
+    the form TFLite runs natively; in TF 1.15.5 `tf.einsum` also lowers to
     MatMul/BatchMatMul and converts, but that is a property of this TF
-    version, not a guarantee);
-  * build it with `mask_adder=modeling.SERVING_MASK_ADDER`: with the
+    version, not a guarantee) and `mask_adder=SERVING_MASK_ADDER`: with the
     training graph's -10000 the sum of attention scores and mask gets an
     int8 scale so coarse that the int8 model loses the scores (ChnSentiCorp
     tiny model: 67.8% instead of 87.6%; with -100: 86.8%);
@@ -106,7 +106,7 @@ import tensorflow.compat.v1 as tf
 
 from pretrain import estimator_util
 from pretrain import file_io
-from pretrain import modeling
+from pretrain import serving_graph
 
 DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
 QUANTIZATIONS = ("float", "dynamic", "int8")
@@ -589,7 +589,7 @@ def precompute_word_projections(graph_def, output_names):
     128 tokens), tables of 3 x V x H floats in place of V x E.
 
     Args:
-      graph_def: a frozen GraphDef of a model from modeling.BertModel.
+      graph_def: a frozen GraphDef of a model from serving_graph.ServingModel.
       output_names: the names of the nodes to keep (with what they need).
 
     Returns:
@@ -599,7 +599,7 @@ def precompute_word_projections(graph_def, output_names):
       ValueError: a projection's table, kernel or bias is not a constant
         of the graph (it was not frozen).
     """
-    suffix = "/embeddings/" + modeling.WORD_PROJECTION
+    suffix = "/embeddings/" + serving_graph.WORD_PROJECTION
     projections = [node for node in graph_def.node
                    if node.name.endswith(suffix)]
     if not projections:
@@ -607,14 +607,14 @@ def precompute_word_projections(graph_def, output_names):
     graph_def = copy.deepcopy(graph_def)
     nodes = {node.name: node for node in graph_def.node}
     for projection in projections:
-        scope = projection.name[:-len(modeling.WORD_PROJECTION)]
+        scope = projection.name[:-len(serving_graph.WORD_PROJECTION)]
         table, kernel, bias = [
             constant_value(nodes, scope + name)
             for name in ("word_embeddings",
                          "embedding_transformation/kernel",
                          "embedding_transformation/bias")
         ]
-        ids = nodes[scope + modeling.WORD_IDS]
+        ids = nodes[scope + serving_graph.WORD_IDS]
         lookup = projection_lookup_graph(
             projection_tables(table, kernel, bias),
             tf.as_dtype(ids.attr["T"].type))

@@ -29,6 +29,7 @@ from pretrain import file_io
 from pretrain import modeling
 from pretrain import optimization
 from pretrain import quantization
+from pretrain import serving_graph
 from pretrain import tokenization
 
 
@@ -121,16 +122,47 @@ def validate_export_flags(flag_values):
                          "%d" % flag_values.representative_examples)
 
 
+def encoder_model(bert_config, is_training, input_ids, input_mask,
+                  segment_ids, use_one_hot_embeddings, use_einsum,
+                  graph=None):
+    """The encoder under a task head.
+
+    Args:
+      bert_config: modeling.BertConfig.
+      is_training: bool (dropout).
+      input_ids, input_mask, segment_ids: int32 [B, S].
+      use_one_hot_embeddings: look words up by one-hot matmul (TPU).
+      use_einsum: einsum or reshape+matmul (modeling's graph).
+      graph: serving_graph.GraphOptions of an export, or None for the
+        training and evaluation graph (modeling.BertModel).
+
+    Returns:
+      The model (modeling.BertModel or serving_graph.ServingModel).
+    """
+    if graph is None:
+        return modeling.BertModel(
+            config=bert_config,
+            is_training=is_training,
+            input_ids=input_ids,
+            input_mask=input_mask,
+            token_type_ids=segment_ids,
+            use_one_hot_embeddings=use_one_hot_embeddings,
+            use_einsum=use_einsum)
+    return serving_graph.ServingModel(
+        bert_config, input_ids, input_mask, segment_ids, options=graph,
+        use_one_hot_embeddings=use_one_hot_embeddings)
+
+
 def export_model_fns(build, row_groups=1, quantization_aware=False):
     """The PREDICT model_fns of an export, as export_newest_checkpoint takes.
 
-    Every one is built for serving: matmul layers (TFLite has no Einsum
-    kernel) and the mask adder that int8 quantizes.
+    Every one is built as a serving graph (serving_graph.serving_options:
+    matmul layers, as TFLite has no Einsum kernel, and the mask adder that
+    int8 quantizes).
 
     Args:
       build: the script's model_fn_builder with the model's arguments
-        bound; called with use_einsum, mask_adder and row_groups or
-        fake_quantize.
+        bound; called with `graph` (and `fake_quantize`).
       row_groups: --serving_row_groups of the SavedModel; above 1 the TFLite
         models get a one-group model_fn of their own.
       quantization_aware: the int8 model comes from a fake-quantized graph.
@@ -140,13 +172,15 @@ def export_model_fns(build, row_groups=1, quantization_aware=False):
       TFLite source's and the int8 source's model_fn (None: the
       SavedModel's).
     """
-    serving = dict(use_einsum=False, mask_adder=modeling.SERVING_MASK_ADDER)
-    model_fns = {"model_fn": build(row_groups=row_groups, **serving),
-                 "lite_model_fn": None, "int8_model_fn": None}
+    one_group = serving_graph.serving_options()
+    model_fns = {
+        "model_fn": build(graph=serving_graph.serving_options(row_groups)),
+        "lite_model_fn": None, "int8_model_fn": None}
     if row_groups > 1:
-        model_fns["lite_model_fn"] = build(**serving)
+        model_fns["lite_model_fn"] = build(graph=one_group)
     if quantization_aware:
-        model_fns["int8_model_fn"] = build(fake_quantize=True, **serving)
+        model_fns["int8_model_fn"] = build(graph=one_group,
+                                           fake_quantize=True)
     return model_fns
 
 

@@ -114,29 +114,22 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  labels, num_labels, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False, mask_adder=modeling.MASK_ADDER,
-                 row_groups=1):
+                 fake_quantize=False, graph=None):
     """Pooled output → dropout → linear layer → softmax cross entropy.
 
     Args:
       fake_quantize: build encoder and head with fake-quantized weights and
         activations (quantization-aware training).
-      mask_adder, row_groups: see modeling.BertModel.
+      graph: serving_graph.GraphOptions of an export (see
+        finetune_util.encoder_model), or None.
 
     Returns:
       (mean loss, per-example loss [B], logits [B, C], probabilities [B, C]).
     """
     with finetune_util.fake_quantization_scope(fake_quantize, is_training):
-        model = modeling.BertModel(
-            config=bert_config,
-            is_training=is_training,
-            input_ids=input_ids,
-            input_mask=input_mask,
-            token_type_ids=segment_ids,
-            use_one_hot_embeddings=use_one_hot_embeddings,
-            use_einsum=use_einsum,
-            mask_adder=mask_adder,
-            row_groups=row_groups)
+        model = finetune_util.encoder_model(
+            bert_config, is_training, input_ids, input_mask, segment_ids,
+            use_one_hot_embeddings, use_einsum, graph)
         logits = modeling.classifier_logits(
             model.get_pooled_output(), num_labels,
             dropout_prob=CLASSIFIER_DROPOUT if is_training else 0.0)  # [B, C]
@@ -160,9 +153,7 @@ def metric_fn(per_example_loss, label_ids, logits, is_real_example):
 
 def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
-                     fake_quantize=False,
-                     mask_adder=modeling.MASK_ADDER,
-                     row_groups=1):
+                     fake_quantize=False, graph=None):
     """Returns the TPUEstimator model_fn of the classifier.
 
     Args:
@@ -176,10 +167,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
       schedule: finetune_util.TrainSchedule of --do_train; None for a
         model_fn that only evaluates, predicts and exports.
       fake_quantize: quantization-aware graph (see create_model).
-      mask_adder: see modeling.BertModel; exports use
-        modeling.SERVING_MASK_ADDER.
-      row_groups: see modeling.BertModel (--serving_row_groups of an
-        export).
+      graph: serving_graph.GraphOptions of an export's graph, or None
+        (finetune_util.export_model_fns passes them).
     """
 
     def model_fn(features, labels, mode, params):
@@ -206,8 +195,7 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
             fake_quantize=fake_quantize,
-            mask_adder=mask_adder,
-            row_groups=row_groups)
+            graph=graph)
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                   options.use_tpu,
                                                   tf.trainable_variables())

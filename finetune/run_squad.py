@@ -125,29 +125,22 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask,
                  segment_ids, use_one_hot_embeddings, use_einsum,
-                 fake_quantize=False, mask_adder=modeling.MASK_ADDER,
-                 row_groups=1):
+                 fake_quantize=False, graph=None):
     """Encoder plus the span head `cls/squad`.
 
     Args:
       fake_quantize: build it with fake-quantized weights and activations
         (quantization-aware training).
-      mask_adder, row_groups: see modeling.BertModel.
+      graph: serving_graph.GraphOptions of an export (see
+        finetune_util.encoder_model), or None.
 
     Returns:
       (start_logits, end_logits), each float32 [B, S].
     """
     with finetune_util.fake_quantization_scope(fake_quantize, is_training):
-        model = modeling.BertModel(
-            config=bert_config,
-            is_training=is_training,
-            input_ids=input_ids,
-            input_mask=input_mask,
-            token_type_ids=segment_ids,
-            use_one_hot_embeddings=use_one_hot_embeddings,
-            use_einsum=use_einsum,
-            mask_adder=mask_adder,
-            row_groups=row_groups)
+        model = finetune_util.encoder_model(
+            bert_config, is_training, input_ids, input_mask, segment_ids,
+            use_one_hot_embeddings, use_einsum, graph)
         return modeling.squad_logits(bert_config,
                                      model.get_sequence_output())
 
@@ -167,9 +160,7 @@ def span_loss(start_logits, end_logits, start_positions, end_positions):
 
 def model_fn_builder(bert_config, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
-                     fake_quantize=False,
-                     mask_adder=modeling.MASK_ADDER,
-                     row_groups=1):
+                     fake_quantize=False, graph=None):
     """Returns the TPUEstimator model_fn of the span extractor.
 
     Args:
@@ -181,10 +172,8 @@ def model_fn_builder(bert_config, options, use_einsum=True,
       schedule: finetune_util.TrainSchedule when training; without one the
         model_fn can only predict.
       fake_quantize: quantization-aware graph (see create_model).
-      mask_adder: see modeling.BertModel; exports use
-        modeling.SERVING_MASK_ADDER.
-      row_groups: see modeling.BertModel (--serving_row_groups of an
-        export).
+      graph: serving_graph.GraphOptions of an export's graph, or None
+        (finetune_util.export_model_fns passes them).
     """
 
     def model_fn(features, labels, mode, params):
@@ -200,8 +189,7 @@ def model_fn_builder(bert_config, options, use_einsum=True,
             use_one_hot_embeddings=options.use_tpu,
             use_einsum=use_einsum,
             fake_quantize=fake_quantize,
-            mask_adder=mask_adder,
-            row_groups=row_groups)
+            graph=graph)
         # Trainable variables only: the ranges of quantization-aware
         # training are not in a released checkpoint.
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,

@@ -20,15 +20,18 @@ scope is the name that appears in released TF1 checkpoints:
         cls/squad                            squad_logits()
 
 Shape letters in comments: B batch, S sequence, H hidden_size, E
-embedding_size, I intra-bottleneck size, N heads, D head size, V vocabulary;
-G row groups, S_g the length of group g (see encoder).
+embedding_size, I intra-bottleneck size, N heads, D head size, F
+intermediate size, V vocabulary.
+
+This is the training and evaluation graph. Exports build the same model on
+the same variables through pretrain/serving_graph.py, which adds what only
+serving needs (row groups, joint projections, the serving mask).
 """
 
 from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import contextlib
 import copy
 import math
 import re
@@ -44,16 +47,6 @@ BertConfig = configuration.BertConfig
 
 # Added to the attention scores of masked keys (the published constant).
 MASK_ADDER = -10000.0
-# The same in serving graphs: exp(-100) is as good as zero next to the
-# scores, and the sum of scores and adder keeps a range that an int8 TFLite
-# model can resolve (with -10000 its quantization step swallows the scores).
-SERVING_MASK_ADDER = -100.0
-# Names, in the `embeddings` scope, of the word ids the table is read with
-# and of the projected word embeddings [B, S, H] (before the token-type and
-# position embeddings are added): a frozen serving graph looks the
-# projection up from a precomputed table (export_util).
-WORD_IDS = "word_ids"
-WORD_PROJECTION = "word_projection"
 
 
 def gelu(x):
@@ -84,6 +77,9 @@ class BertModel(object):
         model = BertModel(config, is_training=False, input_ids=ids,
                           input_mask=mask, token_type_ids=segments)
         features = model.get_sequence_output()   # [B, S, H]
+
+    Serving graphs (row groups, joint projections, the serving mask) are
+    built by pretrain/serving_graph.py on the same variables.
     """
 
     def __init__(self,
@@ -94,9 +90,7 @@ class BertModel(object):
                  token_type_ids=None,
                  use_one_hot_embeddings=False,
                  scope=None,
-                 use_einsum=True,
-                 mask_adder=MASK_ADDER,
-                 row_groups=1):
+                 use_einsum=True):
         """Builds the graph.
 
         Args:
@@ -107,26 +101,14 @@ class BertModel(object):
             token_type_ids: int32 [B, S] segment ids (defaults to zeros).
             use_one_hot_embeddings: look words up by one-hot matmul (TPU).
             scope: variable scope, default "bert".
-            use_einsum: einsum or reshape+matmul implementation (same numbers).
-            mask_adder: added to the attention scores of padding keys
-                (MASK_ADDER; SERVING_MASK_ADDER in export graphs).
-            row_groups: inference only: every layer, and the projection
-                of the embeddings, works on this many groups of sequence
-                positions, each its own chain of ops on the same variables
-                (see encoder); same numbers.  1 builds the plain graph.
-
-        Raises:
-            ValueError: row_groups is not between 1 and the (static)
-                sequence length, or is above 1 in a training or
-                fake-quantized graph.
+            use_einsum: einsum or reshape+matmul attention and lookups (the
+                same numbers).
         """
         config = copy.deepcopy(config)
         if not is_training:
             config.hidden_dropout_prob = 0.0
             config.attention_probs_dropout_prob = 0.0
         batch_size, seq_length = get_shape_list(input_ids, expected_rank=2)
-        check_row_groups(row_groups, seq_length, is_training)
-        lengths = group_lengths(seq_length, row_groups)  # G lengths S_g
         if input_mask is None:
             input_mask = tf.ones([batch_size, seq_length], dtype=tf.int32)
         if token_type_ids is None:
@@ -137,13 +119,11 @@ class BertModel(object):
                 (self.embedding_output, self.word_embedding_output,
                  self.embedding_table) = embeddings(
                      config, input_ids, token_type_ids,
-                     use_one_hot_embeddings, use_einsum, lengths)
+                     use_one_hot_embeddings, use_einsum)
             with tf.variable_scope("encoder"):
-                attention_mask = attention_mask_from_input_mask(
-                    input_ids, input_mask)
+                adder = attention_adder(input_ids, input_mask, MASK_ADDER)
                 self.all_encoder_layers, self.all_attention_scores = encoder(
-                    config, self.embedding_output, attention_mask, use_einsum,
-                    mask_adder, lengths)
+                    config, self.embedding_output, adder, use_einsum)
             self.sequence_output = self.all_encoder_layers[-1]
             with tf.variable_scope("pooler"):
                 self.pooled_output = pooler(config, self.sequence_output)
@@ -183,56 +163,59 @@ class BertModel(object):
 
 
 def embeddings(config, input_ids, token_type_ids, use_one_hot_embeddings,
-               use_einsum, lengths):
+               use_einsum):
     """Word (+ trigram) + token-type + position embeddings, normalised.
-
-    Args:
-        lengths: the row groups' lengths S_g (see encoder).  The projection
-            to the hidden width, a student's largest MatMul outside the
-            layers, runs once per group, so that several cores share it as
-            they share the layers.
 
     Returns:
         (embedding_output [B, S, H], word_embedding_output [B, S, E],
           embedding_table [V, E]).
     """
-    initializer = create_initializer(config.initializer_range)
-    embedding_table = tf.get_variable(
-        "word_embeddings", [config.vocab_size, config.embedding_size],
-        initializer=initializer)
-    input_ids = tf.identity(input_ids, name=WORD_IDS)
-    if use_one_hot_embeddings:
-        one_hot = tf.one_hot(input_ids, depth=config.vocab_size)  # [B, S, V]
-        word_output = one_hot_lookup(one_hot, embedding_table, use_einsum)
-    else:
-        word_output = tf.gather(embedding_table, input_ids)  # [B, S, E]
-
+    embedding_table, word_output = word_embeddings(
+        config, input_ids, use_one_hot_embeddings, use_einsum)  # [B, S, E]
     output = word_output
     if config.trigram_input:
         output = trigram(word_output)  # [B, S, 3E]
     if config.trigram_input or config.embedding_size != config.hidden_size:
-        output = join_groups(per_group(
-            lambda rows: dense(rows, config.hidden_size, initializer,
-                               "embedding_transformation", use_einsum),
-            split_groups(output, lengths, axis=1)), axis=1)  # [B, S, H]
-        output = tf.identity(output, name=WORD_PROJECTION)
+        output = dense(output, config.hidden_size,
+                       create_initializer(config.initializer_range),
+                       "embedding_transformation", use_einsum)  # [B, S, H]
+    output = add_position_and_type(config, output, token_type_ids,
+                                   use_einsum)
+    output = normalize(output, config.normalization_type)
+    output = dropout(output, config.hidden_dropout_prob)
+    return output, word_output, embedding_table
 
-    seq_length = get_shape_list(input_ids)[1]
+
+def word_embeddings(config, input_ids, use_one_hot_embeddings, use_einsum):
+    """The word table `word_embeddings` [V, E] and its rows for `input_ids`.
+
+    Returns:
+        (embedding_table [V, E], word embeddings [B, S, E]).
+    """
+    embedding_table = tf.get_variable(
+        "word_embeddings", [config.vocab_size, config.embedding_size],
+        initializer=create_initializer(config.initializer_range))
+    if use_one_hot_embeddings:
+        one_hot = tf.one_hot(input_ids, depth=config.vocab_size)  # [B, S, V]
+        return embedding_table, one_hot_lookup(one_hot, embedding_table,
+                                               use_einsum)
+    return embedding_table, tf.gather(embedding_table, input_ids)
+
+
+def add_position_and_type(config, output, token_type_ids, use_einsum):
+    """Adds the token-type and position embeddings to `output` [B, S, H]."""
+    initializer = create_initializer(config.initializer_range)
+    seq_length = get_shape_list(token_type_ids)[1]
     token_type_table = tf.get_variable(
         "token_type_embeddings", [config.type_vocab_size, config.hidden_size],
         initializer=initializer)
     token_types = tf.one_hot(token_type_ids, depth=config.type_vocab_size)
     output += one_hot_lookup(token_types, token_type_table, use_einsum)
-
     position_table = tf.get_variable(
         "position_embeddings",
         [config.max_position_embeddings, config.hidden_size],
         initializer=initializer)
-    output += tf.expand_dims(position_table[:seq_length], 0)
-
-    output = normalize(output, config.normalization_type)
-    output = dropout(output, config.hidden_dropout_prob)
-    return output, word_output, embedding_table
+    return output + tf.expand_dims(position_table[:seq_length], 0)
 
 
 def one_hot_lookup(one_hot, table, use_einsum):
@@ -264,227 +247,157 @@ def trigram(word_output):
     return tf.concat([next_tokens, word_output, previous_tokens], axis=2)
 
 
-def encoder(config, embedding_output, attention_mask, use_einsum,
-            mask_adder, lengths):
+def attention_adder(input_ids, input_mask, mask_adder):
+    """The additive attention mask [B, 1, S, S]: 0 where a query may see a
+    key, `mask_adder` at padding keys.
+
+    expand_dims rather than mask[:, None]: TFLite converts it.
+    """
+    mask = attention_mask_from_input_mask(input_ids, input_mask)  # [B, S, S]
+    return (1.0 - tf.cast(tf.expand_dims(mask, 1), tf.float32)) * mask_adder
+
+
+def encoder(config, embedding_output, adder, use_einsum):
     """Stacks `num_hidden_layers` transformer layers.
 
-    The layers work on [B*S, H] matrices: every dense layer is then one
-    MatMul whose BiasAdd (and activation, residual Add) the runtime can fuse
-    into it, with no reshape in between.
+    The layers work on [B*S, H] matrices, as BERT's do: every dense layer is
+    then one MatMul whose BiasAdd (and activation, residual Add) the runtime
+    can fuse into it, with no reshape in between.
 
-    With G > 1 row groups (`lengths`: their lengths S_g, from
-    group_lengths) the sequence positions are cut into G consecutive groups
-    before the first layer, and the groups stay apart from layer to layer
-    (each layer's output is joined only for all_encoder_layers): every block
-    runs once per group on the group's [B*S_g, H] rows, with the same
-    variables, and attention takes its queries from the group and its keys
-    and values from all of them.  The G chains of ops only meet at the keys
-    and values, so a session with G inter-op threads runs them side by side:
-    at batch 1 the narrow student layers are too small for one op to use
-    several cores, two chains are not.
+    Args:
+        embedding_output: [B, S, H].
+        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
         (all_encoder_layers: L + 1 tensors [B, S, H], starting with the
           embedding output; all_attention_scores: L tensors [B, N, S, S]).
     """
-    batch_size, _, hidden_size = get_shape_list(embedding_output,
-                                                expected_rank=3)
-    # The additive mask, once for all layers: 0 where attention is allowed,
-    # mask_adder elsewhere.  expand_dims rather than mask[:, None]: TFLite
-    # converts it.
-    adder = (1.0 - tf.cast(tf.expand_dims(attention_mask, 1),
-                           tf.float32)) * mask_adder  # [B, 1, S, S]
-    adders = split_groups(adder, lengths, axis=2)  # G x [B, 1, S_g, S]
+    batch_size, seq_length, hidden_size = get_shape_list(embedding_output,
+                                                         expected_rank=3)
+    layer_output = tf.reshape(embedding_output, [-1, hidden_size])  # [B*S, H]
     all_layers = [embedding_output]
     all_scores = []
-    prev_outputs = [
-        tf.reshape(rows, [-1, hidden_size])
-        for rows in split_groups(embedding_output, lengths, axis=1)
-    ]  # G x [B*S_g, H]
     for layer_idx in range(config.num_hidden_layers):
         with tf.variable_scope("layer_%d" % layer_idx):
-            prev_outputs, scores = transformer_layer(config, prev_outputs,
-                                                     adders, batch_size,
-                                                     lengths, use_einsum)
-        all_layers.append(join_groups([
-            tf.reshape(rows, [batch_size, length, hidden_size])
-            for rows, length in zip(prev_outputs, lengths)
-        ], axis=1))  # [B, S, H]
+            layer_output, scores = transformer_layer(config, layer_output,
+                                                     adder, use_einsum)
+        all_layers.append(tf.reshape(layer_output,
+                                     [batch_size, seq_length, hidden_size]))
         all_scores.append(scores)
     return all_layers, all_scores
 
 
-def transformer_layer(config, layer_inputs, adders, batch_size, lengths,
-                      use_einsum):
+def transformer_layer(config, layer_input, adder, use_einsum):
     """One MobileBERT (or BERT) layer, as in the paper's figure.
 
+    Bottleneck in, multi-head attention, the stacked feed-forward networks,
+    bottleneck out; a BERT layer (no bottleneck) is attention and one FFN.
+
     Args:
-        layer_inputs: the previous layer's output in row groups: G tensors
-            [B*S_g, H] (one group: [B*S, H]).
-        adders: G additive attention masks [B, 1, S_g, S].
-        lengths: the G group lengths S_g.
+        layer_input: [B*S, H], the previous layer's output.
+        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
-        (layer output: G tensors [B*S_g, H], attention scores
-          [B, N, S, S]).
+        (layer output [B*S, H], attention scores [B, N, S, S]).
     """
-    prev_outputs = layer_inputs
     if config.use_bottleneck:
-        inner_inputs, query_keys, values = zip(*per_group(
-            lambda rows: bottleneck(config, rows, use_einsum),
-            prev_outputs))  # each G x [B*S_g, I or H]
+        inner_input, query_key, value = bottleneck(config, layer_input,
+                                                   use_einsum)  # [B*S, I]
     else:
-        inner_inputs = query_keys = values = prev_outputs
-
+        inner_input = query_key = value = layer_input
     with tf.variable_scope("attention"):
-        attention_outputs, scores = attention(config, query_keys, values,
-                                              inner_inputs, adders,
-                                              batch_size, lengths,
-                                              use_einsum)  # G x [B*S_g, I]
-
-    inner_outputs = attention_outputs
+        inner_output, scores = attention(config, query_key, value,
+                                         inner_input, adder,
+                                         use_einsum)  # [B*S, I]
     for ffn_idx in range(config.num_feedforward_networks - 1):
         with tf.variable_scope("ffn_layer_%d" % ffn_idx):
-            inner_outputs = per_group(
-                lambda rows: feed_forward(config, rows, use_einsum),
-                inner_outputs)
-
-    inner_outputs = per_group(
-        lambda rows: feed_forward(config, rows, use_einsum, is_last=True),
-        inner_outputs)  # G x [B*S_g, I]
+            inner_output = feed_forward(config, inner_output, use_einsum)
+    inner_output = feed_forward(config, inner_output, use_einsum,
+                                is_last=True)  # [B*S, I]
     if not config.use_bottleneck:
-        return inner_outputs, scores
+        return inner_output, scores
     with tf.variable_scope("output/bottleneck"):
-        layer_outputs = per_group(
-            lambda inner, prev: output_bottleneck(config, inner, prev,
-                                                  use_einsum),
-            inner_outputs, prev_outputs)  # G x [B*S_g, H]
-    return layer_outputs, scores
+        return output_bottleneck(config, inner_output, layer_input,
+                                 use_einsum), scores  # [B*S, H]
 
 
-def bottleneck(config, prev_output, use_einsum):
+def bottleneck(config, layer_input, use_einsum):
     """Linear projections from the hidden width into the bottleneck.
 
-    With a key/query-shared bottleneck the `input` and `attention`
-    projections read the same tensor, so they run as one MatMul.
+    `bottleneck/input` gives the attention block's residual input (and,
+    with `use_bottleneck_attention`, its query, key and value input);
+    with a key/query-shared bottleneck `bottleneck/attention` gives the
+    query and key input, and the values come from the layer input.
 
     Args:
-        prev_output: [B*S, H].
+        layer_input: [B*S, H].
 
     Returns:
-        (layer_input, query_key, value): the residual input of the attention
+        (inner_input, query_key, value): the residual input of the attention
         block [B*S, I], the query/key input and the value input.
     """
-    initializer = create_initializer(config.initializer_range)
-    width = get_shape_list(prev_output)[-1]
-    scopes = ["input"]
-    if config.key_query_shared_bottleneck and not (
-            config.use_bottleneck_attention):
-        scopes.append("attention")
     with tf.variable_scope("bottleneck"):
-        params = []
-        for scope in scopes:
-            with tf.variable_scope(scope):
-                params.append(
-                    dense_variables(width, config.intra_bottleneck_size,
-                                    initializer, "dense") +
-                    norm_variables(config.intra_bottleneck_size,
-                                   config.normalization_type))
-    joined = joint_dense(prev_output, [p[:2] for p in params],
-                         ["bottleneck/%s/dense" % s for s in scopes],
-                         use_einsum)  # [B*S, K*I]
-    normalized = [
-        apply_normalization(x, p[2], p[3], config.normalization_type,
-                            "%s/%s" % (scope,
-                                       norm_scope(config.normalization_type)))
-        for x, p, scope in zip(tf.split(joined, len(params), axis=-1),
-                               params, scopes)
-    ]  # each [B*S, I]
-    layer_input = normalized[0]
-    if config.use_bottleneck_attention:
-        return layer_input, layer_input, layer_input
-    if config.key_query_shared_bottleneck:
-        return layer_input, normalized[1], prev_output
-    return layer_input, prev_output, prev_output
+        with tf.variable_scope("input"):
+            inner_input = bottleneck_projection(config, layer_input,
+                                                use_einsum)  # [B*S, I]
+        if config.use_bottleneck_attention:
+            return inner_input, inner_input, inner_input
+        if not config.key_query_shared_bottleneck:
+            return inner_input, layer_input, layer_input
+        with tf.variable_scope("attention"):
+            query_key = bottleneck_projection(config, layer_input,
+                                              use_einsum)  # [B*S, I]
+        return inner_input, query_key, layer_input
 
 
-def attention(config, query_keys, values, residuals, adders, batch_size,
-              lengths, use_einsum):
+def bottleneck_projection(config, layer_input, use_einsum):
+    """`dense` into the bottleneck width, then the normalization."""
+    output = dense(layer_input, config.intra_bottleneck_size,
+                   create_initializer(config.initializer_range), "dense",
+                   use_einsum)
+    return normalize(output, config.normalization_type)
+
+
+def attention(config, query_key, value, residual, adder, use_einsum):
     """Multi-head self-attention (`self`) and its output projection (`output`).
 
-    Projections that read the same tensor run as one MatMul: query, key and
-    value when they share their input, otherwise query and key.  Every row
-    group projects its own rows; the keys and values of all groups are
-    joined, and each group's queries attend over them.
-
     Args:
-        query_keys: G tensors [B*S_g, W], input of the query and key
-            projections.
-        values: G tensors [B*S_g, W'], input of the value projection.
-        residuals: G tensors [B*S_g, I] added back after the output
-            projection.
-        adders: G additive attention masks [B, 1, S_g, S].
-        lengths: the G group lengths S_g.
+        query_key: [B*S, W], input of the query and key projections.
+        value: [B*S, W'], input of the value projection.
+        residual: [B*S, I], added back after the output projection.
+        adder: [B, 1, S, S] additive attention mask.
 
     Returns:
-        (attention output: G tensors [B*S_g, I], pre-softmax scores
-          [B, N, S, S]).
+        (attention output [B*S, I], pre-softmax scores [B, N, S, S]).
     """
-    # Per-head layout: [B, S, N, D] with use_einsum, else [B, N, S, D].
-    sequence_axis = 1 if use_einsum else 2
-    with tf.variable_scope("self"):
-        queries, keys, head_values = zip(*per_group(
-            lambda query_key, value, length: project_heads(
-                config, query_key, value, batch_size, length, use_einsum),
-            query_keys, values, lengths))
-        key = join_groups(keys, sequence_axis)  # [B, S, N, D] or [B, N, S, D]
-        value = join_groups(head_values, sequence_axis)
-        contexts, scores = zip(*[
-            attend(config, query, key, value, adder, use_einsum)
-            for query, adder in zip(queries, adders)
-        ])  # G x [B*S_g, N*D], G x [B, N, S_g, S]
-
-    with tf.variable_scope("output"):
-        outputs = per_group(
-            lambda context, residual: attention_output(config, context,
-                                                       residual, use_einsum),
-            contexts, residuals)  # G x [B*S_g, I]
-    return outputs, join_groups(scores, axis=2)
-
-
-def project_heads(config, query_key, value, batch_size, seq_length,
-                  use_einsum):
-    """The query, key and value projections of some rows, split into heads.
-
-    Args:
-        query_key: [B*S, W] input of the query and key projections.
-        value: [B*S, W'] input of the value projection.
-
-    Returns:
-        (query, key, value), each [B, S, N, D] with `use_einsum`, otherwise
-        [B, N, S, D].
-    """
+    batch_size, _, seq_length, _ = get_shape_list(adder, expected_rank=4)
     initializer = create_initializer(config.initializer_range)
     num_heads = config.num_attention_heads
     head_size = config.attention_width // num_heads
-    width = num_heads * head_size
-    params = [
-        dense_variables(get_shape_list(x)[-1], width, initializer, name)
-        for x, name in ((query_key, "query"), (query_key, "key"),
-                        (value, "value"))
-    ]
-    names = ["query", "key", "value"]
-    if value is query_key:
-        groups = [(joint_dense(query_key, params, names, use_einsum), 3)]
-    else:
-        groups = [(joint_dense(query_key, params[:2], names[:2],
-                               use_einsum), 2),
-                  (joint_dense(value, params[2:], names[2:], use_einsum), 1)]
-    heads = []
-    for joined, count in groups:
-        heads.extend(split_heads(joined, count, batch_size, seq_length,
-                                 num_heads, head_size, use_einsum))
-    return tuple(heads)
+    with tf.variable_scope("self"):
+        heads = [
+            to_heads(dense(inputs, num_heads * head_size, initializer, name,
+                           use_einsum),
+                     batch_size, seq_length, num_heads, head_size, use_einsum)
+            for inputs, name in ((query_key, "query"), (query_key, "key"),
+                                 (value, "value"))
+        ]  # 3 x [B, S, N, D] with use_einsum, else [B, N, S, D]
+        context, scores = attend(config, heads[0], heads[1], heads[2], adder,
+                                 use_einsum)  # [B*S, N*D], [B, N, S, S]
+    with tf.variable_scope("output"):
+        return attention_output(config, context, residual,
+                                use_einsum), scores  # [B*S, I]
+
+
+def to_heads(rows, batch_size, seq_length, num_heads, head_size,
+             use_einsum):
+    """[B*S, N*D] projection rows as heads.
+
+    Returns:
+        [B, S, N, D] with `use_einsum`, otherwise [B, N, S, D].
+    """
+    heads = tf.reshape(rows, [batch_size, seq_length, num_heads, head_size])
+    return heads if use_einsum else tf.transpose(heads, [0, 2, 1, 3])
 
 
 def attend(config, query, key, value, adder, use_einsum):
@@ -534,25 +447,6 @@ def attention_output(config, context, residual, use_einsum):
     return normalize(output + residual, config.normalization_type)
 
 
-def split_heads(joined, count, batch_size, seq_length, num_heads, head_size,
-                use_einsum):
-    """Per-head views of `count` projections that came out of one MatMul.
-
-    Args:
-        joined: [B*S, count*N*D], the projections side by side.
-
-    Returns:
-        `count` tensors [B, S, N, D] with `use_einsum`, otherwise `count`
-        tensors [B, N, S, D] (one transpose for all of them).
-    """
-    heads = tf.reshape(joined, [batch_size, seq_length, count * num_heads,
-                                head_size])  # [B, S, count*N, D]
-    if use_einsum:
-        return tf.split(heads, count, axis=2)
-    heads = tf.transpose(heads, [0, 2, 1, 3])  # [B, count*N, S, D]
-    return tf.split(heads, count, axis=1)
-
-
 def feed_forward(config, ffn_input, use_einsum, is_last=False):
     """One feed-forward network: `intermediate` then `output`, residual, norm.
 
@@ -579,12 +473,12 @@ def feed_forward(config, ffn_input, use_einsum, is_last=False):
         return normalize(output + ffn_input, config.normalization_type)
 
 
-def output_bottleneck(config, inner_output, prev_output, use_einsum):
+def output_bottleneck(config, inner_output, layer_input, use_einsum):
     """Projects the bottleneck back to the hidden width, residual with input.
 
     Args:
         inner_output: [B*S, I].
-        prev_output: [B*S, H] input of the layer.
+        layer_input: [B*S, H] input of the layer.
 
     Returns:
         [B*S, H].
@@ -593,7 +487,7 @@ def output_bottleneck(config, inner_output, prev_output, use_einsum):
     output = dense(inner_output, config.hidden_size, initializer, "dense",
                    use_einsum)  # [B*S, H]
     output = dropout(output, config.hidden_dropout_prob)
-    return normalize(output + prev_output, config.normalization_type)
+    return normalize(output + layer_input, config.normalization_type)
 
 
 def pooler(config, sequence_output):
@@ -729,84 +623,6 @@ def token_classifier_logits(config, sequence_output, num_labels,
 
 
 # ---------------------------------------------------------------------------
-# Row groups (see encoder).
-# ---------------------------------------------------------------------------
-
-
-def check_row_groups(row_groups, seq_length, is_training):
-    """Raises ValueError unless `row_groups` can cut this graph's sequence."""
-    if not isinstance(row_groups, int) or row_groups < 1:
-        raise ValueError("row_groups must be a positive integer, got %r" %
-                         (row_groups,))
-    if row_groups == 1:
-        return
-    if is_training or quantization.active():
-        raise ValueError(
-            "row_groups=%d is for inference graphs; training and "
-            "fake-quantized graphs need row_groups=1" % row_groups)
-    if not isinstance(seq_length, int) or row_groups > seq_length:
-        raise ValueError(
-            "row_groups=%d needs a static sequence length of at least %d, "
-            "got %s" % (row_groups, row_groups, seq_length))
-
-
-def group_lengths(seq_length, row_groups):
-    """Lengths of `row_groups` consecutive position groups, as even as can be.
-
-    Example: group_lengths(128, 3) == [43, 43, 42].
-    """
-    if row_groups == 1:
-        return [seq_length]
-    base, extra = divmod(seq_length, row_groups)
-    return [base + (1 if i < extra else 0) for i in range(row_groups)]
-
-
-def split_groups(tensor, lengths, axis):
-    """`tensor` cut along `axis` into pieces of `lengths` (itself for one)."""
-    if len(lengths) == 1:
-        return [tensor]
-    return tf.split(tensor, lengths, axis=axis)
-
-
-def join_groups(tensors, axis):
-    """The pieces of split_groups joined again along `axis`."""
-    if len(tensors) == 1:
-        return tensors[0]
-    return tf.concat(list(tensors), axis=axis)
-
-
-def per_group(block, *groups):
-    """`block` applied to each row group's arguments.
-
-    The first group creates the block's variables; the others reuse them.
-
-    Args:
-        block: function of one tensor per argument list.
-        *groups: argument lists, one entry per group.
-
-    Returns:
-        The list of `block`'s results, one per group.
-    """
-    results = []
-    for index, arguments in enumerate(zip(*groups)):
-        with shared_variables(index > 0):
-            results.append(block(*arguments))
-    return results
-
-
-def shared_variables(reuse):
-    """A context in which tf.get_variable returns the existing variables.
-
-    Op names are left alone (the ops of the second group are `dense_1`,
-    ...).  Without `reuse` it changes nothing.
-    """
-    if not reuse:
-        return contextlib.suppress()
-    return tf.variable_scope(tf.get_variable_scope(), reuse=True,
-                             auxiliary_name_scope=False)
-
-
-# ---------------------------------------------------------------------------
 # Layers.
 # ---------------------------------------------------------------------------
 
@@ -860,44 +676,6 @@ def apply_dense(inputs, kernel, bias, use_einsum, activation=None):
     if len(shape) == 2:
         return output
     return tf.reshape(output, shape[:-1] + [get_shape_list(kernel)[-1]])
-
-
-# Largest joint kernel (in floats) that joint_dense builds.  The kernels are
-# variables, so their concatenation runs on every call: for the teacher's
-# 768 x 2304 query/key/value kernel that copy costs more than the two
-# MatMuls it saves (measured ~10% slower at batch 1); for the students'
-# narrow projections it is small next to the saved per-op cost.
-_MAX_JOINT_KERNEL = 1 << 20
-
-
-def joint_dense(inputs, params, names, use_einsum):
-    """Several dense layers of one input, as one MatMul where that pays.
-
-    Under quantization-aware training each layer runs on its own, its
-    output fake-quantized with its own range (as `dense` does).
-
-    Args:
-        inputs: [..., in].
-        params: (kernel [in, u_k], bias [u_k]) pairs.
-        names: the layers' scopes relative to the current one (where their
-            activation ranges go under quantization-aware training).
-
-    Returns:
-        [..., sum of u_k]: the layers' outputs side by side, in order.
-    """
-    in_width = get_shape_list(inputs)[-1]
-    units = sum(get_shape_list(b)[0] for _, b in params)
-    if (len(params) == 1 or in_width * units > _MAX_JOINT_KERNEL or
-            quantization.active()):
-        outputs = [
-            quantization.quantize_activation(
-                apply_dense(inputs, k, b, use_einsum), name)
-            for (k, b), name in zip(params, names)
-        ]
-        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, -1)
-    kernel = tf.concat([k for k, _ in params], axis=1)  # [in, sum u_k]
-    bias = tf.concat([b for _, b in params], axis=0)
-    return apply_dense(inputs, kernel, bias, use_einsum)
 
 
 def normalize(inputs, normalization_type):

@@ -83,6 +83,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 from pretrain import estimator_util
 from pretrain import modeling
+from pretrain import serving_graph
 from scripts import benchmark_report
 from scripts.benchmark_report import RATIO_CONFIGS
 
@@ -145,7 +146,8 @@ def export_encoder(config, export_dir, checkpoint=None, row_groups=1):
     """Writes the encoder's SavedModel (output `sequence_output`).
 
     Weights come from `checkpoint` when given, random otherwise; the graph
-    has `row_groups` row groups (modeling.BertModel).
+    is an export's (serving_graph.ServingModel) with `row_groups` row
+    groups.
 
     Returns:
       The number of encoder parameters.
@@ -155,10 +157,10 @@ def export_encoder(config, export_dir, checkpoint=None, row_groups=1):
             name: tf.placeholder(tf.int32, [None, SEQ_LENGTH], name=name)
             for name in FEATURES
         }
-        model = modeling.BertModel(config, False, features["input_ids"],
-                                   features["input_mask"],
-                                   features["segment_ids"], use_einsum=False,
-                                   row_groups=row_groups)
+        model = serving_graph.ServingModel(
+            config, features["input_ids"], features["input_mask"],
+            features["segment_ids"],
+            options=serving_graph.serving_options(row_groups))
         output = tf.identity(model.get_sequence_output(),
                              name="sequence_output")
         params = modeling.count_parameters(tf.trainable_variables())

@@ -8,6 +8,7 @@ import tensorflow.compat.v1 as tf
 
 from finetune import export_util
 from pretrain import modeling
+from pretrain import serving_graph
 
 SEQ = 16
 TINY = {
@@ -22,10 +23,9 @@ def encoder_model_fn(features, labels, mode, params):
     """A tiny BERT whose outputs are named after their prediction keys."""
     del labels, params
     config = modeling.BertConfig.from_dict(TINY)
-    model = modeling.BertModel(config, False, features["input_ids"],
-                               features["input_mask"],
-                               features["segment_ids"], use_einsum=False,
-                               mask_adder=modeling.SERVING_MASK_ADDER)
+    model = serving_graph.ServingModel(config, features["input_ids"],
+                                       features["input_mask"],
+                                       features["segment_ids"])
     pooled = tf.identity(model.get_pooled_output(), name="pooled")
     first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
     step = tf.train.get_or_create_global_step()
@@ -215,10 +215,10 @@ def student_saved_model(export_dir, row_groups=1, **fields):
             name: tf.placeholder(tf.int32, [None, SEQ], name=name)
             for name in export_util.DEFAULT_FEATURE_NAMES
         }
-        model = modeling.BertModel(config, False, inputs["input_ids"],
-                                   inputs["input_mask"],
-                                   inputs["segment_ids"], use_einsum=False,
-                                   row_groups=row_groups)
+        model = serving_graph.ServingModel(
+            config, inputs["input_ids"], inputs["input_mask"],
+            inputs["segment_ids"],
+            options=serving_graph.serving_options(row_groups))
         output = tf.identity(model.get_sequence_output(), name="sequence")
         rng = np.random.RandomState(1)
         with tf.Session() as sess:
@@ -287,8 +287,7 @@ def test_frozen_student_reads_projected_words_from_tables(
 def test_teacher_graph_has_no_projection_to_precompute():
     with tf.Graph().as_default() as graph:
         ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
-        modeling.BertModel(modeling.BertConfig.from_dict(TINY), False, ids,
-                           use_einsum=False)
+        serving_graph.ServingModel(modeling.BertConfig.from_dict(TINY), ids)
     graph_def = graph.as_graph_def()
     assert export_util.precompute_word_projections(
         graph_def, ["bert/pooler/dense/Tanh"]) is graph_def
@@ -297,9 +296,9 @@ def test_teacher_graph_has_no_projection_to_precompute():
 def test_unfrozen_projection_is_named():
     with tf.Graph().as_default() as graph:
         ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
-        model = modeling.BertModel(
+        model = serving_graph.ServingModel(
             modeling.BertConfig.from_dict(dict(STUDENT, trigram_input=True)),
-            False, ids, use_einsum=False)
+            ids)
         name = model.get_sequence_output().op.name
     with pytest.raises(ValueError,
                        match="no constant bert/embeddings/word_embeddings"):

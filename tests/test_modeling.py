@@ -1,4 +1,5 @@
 """Model tests: golden parity, the variable contract, configs, checkpoints."""
+import contextlib
 import glob
 import json
 import os
@@ -9,6 +10,8 @@ import tensorflow.compat.v1 as tf
 
 from pretrain import checkpoints
 from pretrain import modeling
+from pretrain import quantization
+from pretrain import serving_graph
 from conftest import GOLDEN_DIR, REPO, VARIABLES_DIR
 
 PUBLISHED = ("student_base_f2", "student_base_f4", "student_large_f2",
@@ -27,15 +30,19 @@ def build_with_head(config,
                     token_type_ids,
                     positions,
                     use_einsum=True,
-                    is_training=False,
-                    row_groups=1):
-    model = modeling.BertModel(config,
-                               is_training,
-                               input_ids,
-                               input_mask,
-                               token_type_ids,
-                               use_einsum=use_einsum,
-                               row_groups=row_groups)
+                    row_groups=None):
+    """The model and its MLM logits: modeling's graph (row_groups None) or
+    the serving graph with that many row groups (and the published mask
+    adder, which the golden scores include)."""
+    if row_groups is None:
+        model = modeling.BertModel(config, False, input_ids, input_mask,
+                                   token_type_ids, use_einsum=use_einsum)
+    else:
+        options = serving_graph.GraphOptions(
+            use_einsum=use_einsum, mask_adder=modeling.MASK_ADDER,
+            row_groups=row_groups)
+        model = serving_graph.ServingModel(config, input_ids, input_mask,
+                                           token_type_ids, options)
     logits = modeling.masked_lm_logits(config, model.get_sequence_output(),
                                        model.get_embedding_table(), positions)
     return model, logits
@@ -51,14 +58,15 @@ def test_golden_files_present():
     assert len(golden_names()) == 4
 
 
-@pytest.mark.parametrize("row_groups", [1, 3])
+@pytest.mark.parametrize("row_groups", [None, 1, 3])
 @pytest.mark.parametrize("use_einsum", [True, False])
 @pytest.mark.parametrize("name", golden_names())
 def test_golden_parity(name, use_einsum, row_groups):
     """Every output of the published implementation, to 1e-5.
 
-    With three row groups (uneven ones for these lengths) the layers run
-    group by group on the same variables, and every output stays the same.
+    For modeling's graph (row_groups None) and the serving graph: with one
+    row group (joint projections) and with three (uneven ones for these
+    lengths: the layers run group by group on the same variables).
     """
     config = modeling.BertConfig.from_json_file(
         os.path.join(GOLDEN_DIR, name + ".json"))
@@ -115,10 +123,11 @@ def read_variable_file(name):
     return shapes, total
 
 
-@pytest.mark.parametrize("row_groups", [1, 2])
+@pytest.mark.parametrize("row_groups", [None, 2])
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_variable_contract(name, row_groups):
-    """The published variables, in order; row groups share them."""
+    """The published variables, in order, in modeling's graph and in the
+    serving graph (whose row groups share them)."""
     expected, total = read_variable_file(name)
     config = repo_config(name)
     with tf.Graph().as_default():
@@ -132,21 +141,24 @@ def test_variable_contract(name, row_groups):
     assert actual == expected
 
 
-@pytest.mark.parametrize("row_groups,is_training,seq_length,message", [
+@pytest.mark.parametrize("row_groups,fake_quantized,seq_length,message", [
     (0, False, 8, "positive integer"),
     (2.0, False, 8, "positive integer"),
-    (2, True, 8, "inference graphs"),
+    (2, True, 8, "fake-quantized graphs need row_groups=1"),
     (9, False, 8, "static sequence length of at least 9"),
     (2, False, None, "static sequence length"),
 ])
-def test_bad_row_groups_rejected(row_groups, is_training, seq_length,
+def test_bad_row_groups_rejected(row_groups, fake_quantized, seq_length,
                                  message):
     config = repo_config("tiny_student_f2")
-    with tf.Graph().as_default():
+    scope = (quantization.fake_quantization(False) if fake_quantized
+             else contextlib.suppress())
+    with tf.Graph().as_default(), scope:
         ids = tf.placeholder(tf.int32, [1, seq_length])
         with pytest.raises(ValueError, match=message):
-            modeling.BertModel(config, is_training, ids,
-                               row_groups=row_groups)
+            serving_graph.ServingModel(
+                config, ids,
+                options=serving_graph.serving_options(row_groups))
 
 
 def variable_read_by(tensor):
@@ -166,8 +178,8 @@ def test_row_groups_split_the_embedding_projection(row_groups, rows):
     config = repo_config("tiny_student_f2")
     with tf.Graph().as_default() as graph:
         ids = tf.placeholder(tf.int32, [1, 8])
-        modeling.BertModel(config, False, ids, use_einsum=False,
-                           row_groups=row_groups)
+        serving_graph.ServingModel(
+            config, ids, options=serving_graph.serving_options(row_groups))
         kernel = "bert/embeddings/embedding_transformation/kernel"
         projections = [
             op for op in graph.get_operations() if op.type == "MatMul"
@@ -179,10 +191,10 @@ def test_row_groups_split_the_embedding_projection(row_groups, rows):
 
 
 def test_group_lengths_are_even_and_cover_the_sequence():
-    assert modeling.group_lengths(128, 1) == [128]
-    assert modeling.group_lengths(128, 2) == [64, 64]
-    assert modeling.group_lengths(128, 3) == [43, 43, 42]
-    assert modeling.group_lengths(5, 5) == [1, 1, 1, 1, 1]
+    assert serving_graph.group_lengths(128, 1) == [128]
+    assert serving_graph.group_lengths(128, 2) == [64, 64]
+    assert serving_graph.group_lengths(128, 3) == [43, 43, 42]
+    assert serving_graph.group_lengths(5, 5) == [1, 1, 1, 1, 1]
 
 
 def test_published_parameter_totals():
@@ -193,6 +205,13 @@ def test_published_parameter_totals():
 
 def test_einsum_matmul_and_serving_mask_agree_on_padded_batch():
     """The export graph (matmuls, SERVING_MASK_ADDER) computes the same."""
+
+    def build(ids, mask, use_einsum, serving):
+        if serving:
+            return serving_graph.ServingModel(config, ids, mask)
+        return modeling.BertModel(config, False, ids, mask,
+                                  use_einsum=use_einsum)
+
     config = repo_config("tiny_student_f4")
     rng = np.random.RandomState(0)
     ids = rng.randint(0, config.vocab_size, size=(2, 9)).astype(np.int32)
@@ -200,16 +219,11 @@ def test_einsum_matmul_and_serving_mask_agree_on_padded_batch():
     mask[1, 6:] = 0
     outputs = []
     weights = None
-    for use_einsum, mask_adder in ((True, modeling.MASK_ADDER),
-                                   (False, modeling.MASK_ADDER),
-                                   (False, modeling.SERVING_MASK_ADDER)):
+    for use_einsum, serving in ((True, False), (False, False),
+                                (False, True)):
         with tf.Graph().as_default():
-            model = modeling.BertModel(config,
-                                       False,
-                                       tf.constant(ids),
-                                       tf.constant(mask),
-                                       use_einsum=use_einsum,
-                                       mask_adder=mask_adder)
+            model = build(tf.constant(ids), tf.constant(mask), use_einsum,
+                          serving)
             with tf.Session() as sess:
                 sess.run(tf.global_variables_initializer())
                 if weights is None:
