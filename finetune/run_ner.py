@@ -127,27 +127,23 @@ def define_flags():
 
 def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
                  label_ids, label_weights, num_labels, use_one_hot_embeddings,
-                 use_einsum, fake_quantize=False,
-                 mask_adder=modeling.MASK_ADDER, row_groups=1):
+                 use_einsum, fake_quantize=False, graph=None):
     """Sequence output -> dropout -> per-position linear layer -> softmax.
 
     The loss is the cross entropy of the labelled positions (the first
     piece of every character; label_weights 1), averaged over them.
 
+    Args:
+      graph: serving_graph.GraphOptions of an export (see
+        finetune_util.encoder_model), or None.
+
     Returns:
       (mean loss, probabilities [B, S, C]).
     """
     with finetune_util.fake_quantization_scope(fake_quantize, is_training):
-        model = modeling.BertModel(
-            config=bert_config,
-            is_training=is_training,
-            input_ids=input_ids,
-            input_mask=input_mask,
-            token_type_ids=segment_ids,
-            use_one_hot_embeddings=use_one_hot_embeddings,
-            use_einsum=use_einsum,
-            mask_adder=mask_adder,
-            row_groups=row_groups)
+        model = finetune_util.encoder_model(
+            bert_config, is_training, input_ids, input_mask, segment_ids,
+            use_one_hot_embeddings, use_einsum, graph)
         logits = modeling.token_classifier_logits(
             bert_config, model.get_sequence_output(), num_labels,
             dropout_prob=TAGGER_DROPOUT if is_training else 0.0)
@@ -166,8 +162,7 @@ def create_model(bert_config, is_training, input_ids, input_mask, segment_ids,
 
 def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
                      init_checkpoint=None, schedule=None,
-                     fake_quantize=False, mask_adder=modeling.MASK_ADDER,
-                     row_groups=1):
+                     fake_quantize=False, graph=None):
     """Returns the TPUEstimator model_fn of the tagger.
 
     Args:
@@ -179,7 +174,8 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
       schedule: finetune_util.TrainSchedule of --do_train; None for a
         model_fn that only predicts and exports.
       fake_quantize: quantization-aware graph.
-      mask_adder, row_groups: see modeling.BertModel.
+      graph: serving_graph.GraphOptions of an export's graph, or None
+        (finetune_util.export_model_fns passes them).
     """
 
     def model_fn(features, labels, mode, params):
@@ -194,8 +190,7 @@ def model_fn_builder(bert_config, num_labels, options, use_einsum=True,
             bert_config, is_training, input_ids, features["input_mask"],
             features["segment_ids"], label_ids, label_weights, num_labels,
             use_one_hot_embeddings=options.use_tpu, use_einsum=use_einsum,
-            fake_quantize=fake_quantize, mask_adder=mask_adder,
-            row_groups=row_groups)
+            fake_quantize=fake_quantize, graph=graph)
         scaffold_fn = checkpoints.restore_by_name(init_checkpoint,
                                                   options.use_tpu,
                                                   tf.trainable_variables())
