@@ -336,7 +336,8 @@ def test_script_flags_are_defined_and_hyper_parameters_published(
     # The flags themselves live in the shared run_squad_task.
     with open(os.path.join(REPO, "finetune", "common.sh")) as reader:
         common = reader.read()
-    text += common[common.index("run_squad_task() {"):]
+    start = common.index("run_squad_task() {")
+    text += common[start:common.index("\n}\n", start)]
     passed = set(re.findall(r"--([a-z_]+)=", text))
     missing = passed - defined_flags
     assert not missing, "%s passes undefined flags %s" % (script, missing)
