@@ -23,10 +23,6 @@ fingerprint (data file content, vocabulary, SentencePiece model, max length,
 lower-casing, task, split) matches and the entry is complete.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import hashlib
 import json

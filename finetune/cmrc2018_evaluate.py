@@ -20,10 +20,6 @@ Usage:
 prints one JSON object with the keys AVERAGE, F1, EM, TOTAL, SKIP and FILE.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import collections
 import json

@@ -26,10 +26,6 @@ tag from the window where it has the most context on both sides, so every
 input token gets exactly one prediction.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import re
 

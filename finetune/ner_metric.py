@@ -15,10 +15,6 @@ Also runnable alone on a `token gold pred` file:
   python finetune/ner_metric.py predictions.txt
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import collections
 import io

@@ -30,10 +30,6 @@ input_mask, segment_ids -> probabilities [B, S, tags]), its frozen copy,
 entity F1 on it and its agreement with the float model.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import functools
 import os
 import sys

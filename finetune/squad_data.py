@@ -22,10 +22,6 @@ input_fn_builder reads back for the estimator; squad_predictions turns the
 windows' logits back into answer text.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 
 import tensorflow.compat.v1 as tf

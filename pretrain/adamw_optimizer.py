@@ -6,10 +6,6 @@
 LAMBOptimizer (lamb_optimizer.py) extends it; optimization.py chooses one.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import re
 
 import tensorflow.compat.v1 as tf

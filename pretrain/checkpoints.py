@@ -23,10 +23,6 @@ A variable whose shape differs from the checkpoint's is never mapped: it is
 reported by name with both shapes.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import enum
 import re

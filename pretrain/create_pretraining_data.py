@@ -54,10 +54,6 @@ Usage:
       --max_predictions_per_seq=75 --do_whole_word_mask --num_workers=2
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import contextlib
 import gc

@@ -22,10 +22,6 @@ TensorFlow is imported only for remote paths (gs://...): the CMRC 2018
 metric reads local files without loading it.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import contextlib
 import functools
 import hashlib

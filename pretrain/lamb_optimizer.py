@@ -23,10 +23,6 @@ step of each phase).  (The published gate also multiplies the weight-decay
 term; with a zero gate the whole update is zero, so the step is the same.)
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import tensorflow.compat.v1 as tf
 
 from pretrain import adamw_optimizer

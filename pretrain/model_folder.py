@@ -24,10 +24,6 @@ pretrain/run.pretrain.sh), only those of the parts named:
 and on failure one line on stderr, exit status 2.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import os
 import re

@@ -28,10 +28,6 @@ the same variables through pretrain/serving_graph.py, which adds what only
 serving needs (row groups, joint projections, the serving mask).
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import copy
 import math
 import re

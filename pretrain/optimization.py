@@ -7,10 +7,6 @@ The optimizers themselves live in adamw_optimizer.py (AdamW, the base) and
 lamb_optimizer.py (LAMB, which extends it).
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import tensorflow.compat.v1 as tf
 
 from pretrain import adamw_optimizer

@@ -25,10 +25,6 @@ DistillSettings from them and passes them in, with the functions that build
 a stage's model_fn and input_fn.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import contextlib
 import os

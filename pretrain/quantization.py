@@ -28,10 +28,6 @@ QAT graph: `checkpoints.restore_by_name` restores trainable variables only
 and the ranges start from the first batch.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import contextlib
 import threading
 

@@ -21,10 +21,6 @@ the C code does not model), jieba's own cut is used, with the same result,
 only slower.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import ctypes
 import logging
 import os

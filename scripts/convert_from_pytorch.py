@@ -49,10 +49,6 @@ environment) and compares every hidden state and logit with transformers'
 (exit status 1 beyond --atol).
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import functools
 import importlib.util

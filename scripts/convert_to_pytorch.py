@@ -43,10 +43,6 @@ head logits) so that `scripts/verify_pytorch.py outputs` can compare the
 PyTorch model against it in the torch environment.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import io
 import json

@@ -13,10 +13,6 @@ writes into --output_dir:
   mrc/dev.json       the first --dev_paragraphs paragraphs of CMRC 2018 dev.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import io
 import json

@@ -7,10 +7,6 @@ Reads `stages.tsv` (written by scripts/demo.sh: name, seconds, output
 path) and each stage's own result file.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import io
 import json

@@ -34,10 +34,6 @@ for all the steps, no layer-wise transfer) and `ratio_1.0` (layer-wise
 transfer, then plain MLM instead of soft targets).
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import collections
 import concurrent.futures

@@ -28,10 +28,6 @@ checkpoint such as `mobilebert.ckpt*`, one config `*.json`, `vocab.txt`)
 needs neither `--bert_config_file` nor `--vocab_file`.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import json
 import os

@@ -25,10 +25,6 @@ a few minutes on a CPU. Usage:
     python scripts/make_demo_data.py [--output_dir=scripts/demo_data]
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import functools
 import json

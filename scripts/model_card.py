@@ -11,10 +11,6 @@ how the conversion was checked, under the Apache-2.0 licence.
 (with_parity). Plain Python: the PyTorch environment imports it too.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import os
 import re
 

@@ -19,10 +19,6 @@ Usage:
       --input_file a.txt,b.txt --output_file /tmp/out.tfrecord
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import importlib
 import io

@@ -20,10 +20,6 @@ convert_from_pytorch.py: transformers -> ours) lives here once:
              inputs, named as scripts/verify_pytorch.py names transformers'.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import collections.abc
 import json
