@@ -399,8 +399,9 @@ def check_against_saved_model(saved_model_dir, outputs, feature_dicts, flag,
     return difference
 
 
-def synthetic_features(saved_model_dir, count=8, max_id=100, seed=0):
-    """Random id features for a SavedModel's inputs (checks without data)."""
+def synthetic_features(saved_model_dir, count=8, max_id=20, seed=0):
+    """Random id features for a SavedModel's inputs (checks without data):
+    ids below `max_id`, within any vocabulary."""
     _, signature = export_util.frozen_signature(saved_model_dir)
     rng = np.random.RandomState(seed)
     rows = []

@@ -57,11 +57,21 @@ def define_flags():
         "in verification.json.")
 
 
-def validate_flags(flag_values):
-    """Raises ValueError for an ONNX or bfloat16 flag that cannot work."""
+def validate_flags(flag_values, training_flag):
+    """Raises ValueError for an ONNX or bfloat16 flag that cannot work.
+
+    Args:
+      training_flag: the flag naming the training data (static int8
+        calibrates on it), e.g. "data_dir".
+    """
     for name in ("export_onnx", "verify_bfloat16"):
         if flag_values[name].value and not flag_values.export_dir:
             raise ValueError("--%s needs --export_dir" % name)
+    if (flag_values.export_onnx and flag_values.onnx_int8_method == "static"
+            and not flag_values[training_flag].value):
+        raise ValueError("--onnx_int8_method=static needs --%s: its "
+                         "training examples calibrate model_int8.onnx" %
+                         training_flag)
     if flag_values.verify_bfloat16:
         try:
             bf16_serving.check_support()
