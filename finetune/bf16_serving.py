@@ -61,7 +61,8 @@ def check_support(cpuinfo=CPUINFO):
     Returns:
       The CPU's bfloat16 flags.
     """
-    from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from tensorflow.core.protobuf import rewriter_config_pb2
     fields = rewriter_config_pb2.RewriterConfig.DESCRIPTOR.fields_by_name
     if REWRITE_OPTION not in fields:
         raise ValueError(
@@ -84,7 +85,8 @@ def session_config(config=None, cpuinfo=CPUINFO):
       ValueError: see check_support.
     """
     check_support(cpuinfo)
-    from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=import-outside-toplevel
+    # pylint: disable=import-outside-toplevel
+    from tensorflow.core.protobuf import rewriter_config_pb2
     result = tf.ConfigProto()
     if config is not None:
         result.CopyFrom(config)

@@ -65,8 +65,9 @@ MODULE = "finetune.onnx_export"
 def has_onnx_runtime():
     """Whether this environment has tf2onnx and ONNX Runtime."""
     try:
-        import onnxruntime  # pylint: disable=unused-import,import-outside-toplevel
-        import tf2onnx  # pylint: disable=unused-import,import-outside-toplevel
+        # pylint: disable=unused-import,import-outside-toplevel
+        import onnxruntime
+        import tf2onnx
     except ImportError:
         return False
     return True

@@ -483,7 +483,7 @@ def validate_flags(flag_values):
         raise ValueError("--lite_model_path: %s not found" %
                          flag_values.lite_model_path)
     finetune_util.validate_export_flags(flag_values)
-    onnx_flags.validate_flags(flag_values)
+    onnx_flags.validate_flags(flag_values, "data_dir")
     if (flag_values.export_quantization or
             flag_values.quantization_aware_training and
             flag_values.export_dir) and not flag_values.data_dir:
@@ -563,7 +563,8 @@ def main(_):
     if FLAGS.export_dir:
         quantizations = finetune_util.export_quantizations(FLAGS)
         representative = None
-        if "int8" in quantizations or FLAGS.export_onnx:
+        if "int8" in quantizations or (FLAGS.export_onnx and
+                                       FLAGS.data_dir):
             representative = finetune_util.representative_sample(
                 classifier_data.read_features(split_features("train")[0],
                                               FLAGS.max_seq_length),

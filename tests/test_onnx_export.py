@@ -150,10 +150,11 @@ def test_onnx_inputs_and_outputs_are_the_signature_keys(exported):
 @in_modern_stack
 def test_int8_model_has_integer_matmuls(exported):
     import onnx
-    ops = {node.op_type for node in onnx.load(exported["onnx_int8"]).graph.node}
+    ops = {n.op_type for n in onnx.load(exported["onnx_int8"]).graph.node}
     assert "MatMulInteger" in ops or "QLinearMatMul" in ops
     assert "DynamicQuantizeLinear" in ops
-    float_ops = {n.op_type for n in onnx.load(exported["onnx_float"]).graph.node}
+    float_ops = {n.op_type
+                 for n in onnx.load(exported["onnx_float"]).graph.node}
     assert "MatMulInteger" not in float_ops
 
 
