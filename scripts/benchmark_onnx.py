@@ -18,6 +18,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import gc
 import os
 import shutil
 import sys
@@ -117,40 +118,46 @@ def config_runners(name, work):
         for threads in ORT_THREADS:
             runners[(name, label, threads)] = onnx_runner(path, threads,
                                                           feed)
+    frozen = {}
     for label, threads, groups, bf16 in tf_settings():
-        graphs, _ = benchmark.export_serving_graphs(
-            benchmark.load_config(name),
-            os.path.join(work, "%s_tf_g%d" % (name, groups)),
-            row_groups=groups)
-        runners[(name, label, threads)] = tf_runner(graphs["frozen"],
-                                                    threads, groups, feed,
-                                                    bf16)
+        if groups not in frozen:
+            frozen[groups] = benchmark.export_serving_graphs(
+                benchmark.load_config(name),
+                os.path.join(work, "%s_tf_g%d" % (name, groups)),
+                row_groups=groups)[0]["frozen"]
+        runners[(name, label, threads)] = tf_runner(frozen[groups], threads,
+                                                    groups, feed, bf16)
     return runners, sizes
 
 
 def onnx_rows(names, iterations):
-    """Batch-1 latency rows of every config and runtime, one run."""
+    """Batch-1 latency rows of every config and runtime, one run.
+
+    The runtimes of one config are timed side by side (round-robin); the
+    configs one after the other, each one's models freed before the next
+    is built (the teacher's conversion alone takes several GB).
+    """
     cores = os.cpu_count()
     benchmark.pin_thread_pools(cores, cores)
-    work = tempfile.mkdtemp(prefix="benchmark_onnx_")
-    try:
-        runners, sizes = {}, {}
-        for name in names:
-            more, more_sizes = config_runners(name, work)
-            runners.update(more)
-            sizes.update(more_sizes)
-        timed = benchmark.time_round_robin(runners, iterations)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     rows = []
-    for (name, label, threads), stats in sorted(timed.items()):
-        row = {"config": name, "runtime": label, "threads": threads,
-               "batch": 1, "iterations": iterations,
-               "int8_method": onnx_export.DEFAULT_INT8_METHOD}
-        if (name, label) in sizes:
-            row["size_mb"] = sizes[(name, label)] / 1e6
-        row.update(stats)
-        rows.append(row)
+    for name in names:
+        work = tempfile.mkdtemp(prefix="benchmark_onnx_")
+        try:
+            runners, sizes = config_runners(name, work)
+            timed = benchmark.time_round_robin(runners, iterations)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        del runners
+        gc.collect()
+        for (config, label, threads), stats in sorted(timed.items()):
+            row = {"config": config, "runtime": label, "threads": threads,
+                   "batch": 1, "iterations": iterations,
+                   "int8_method": onnx_export.DEFAULT_INT8_METHOD}
+            if (config, label) in sizes:
+                row["size_mb"] = sizes[(config, label)] / 1e6
+            row.update(stats)
+            rows.append(row)
+        sys.stderr.write("onnx section: %s timed\n" % name)
     return rows
 
 
