@@ -375,12 +375,14 @@ def convert_int8_in_tf2(saved_model_dir, output_path, representative,
                     "bytes)", output_path, os.path.getsize(output_path))
 
 
-def run_in_tf2(args, python, what):
-    """Runs `python -m finetune.export_util ARGS` in the TF 2 environment.
+def run_in_tf2(args, python, what, module="finetune.export_util"):
+    """Runs `python -m MODULE ARGS` in the TF 2 environment.
 
     Used under TF 1.15 for what only TF 2's TFLite converter and
     interpreter can do (int8 conversion; running int8 models, whose kernels
-    TF 1.15's interpreter lacks).
+    TF 1.15's interpreter lacks), and for ONNX export and inference
+    (`module` finetune.onnx_export: tf2onnx and ONNX Runtime are installed
+    in the TF 2 environment only).
 
     Returns:
       The command's output.
@@ -397,7 +399,7 @@ def run_in_tf2(args, python, what):
             "int8 kernels): %s not found; build it with `STACK=tf2 bash "
             "scripts/setup_env.sh` or pass --int8_converter_python" %
             (what, tf.__version__, python))
-    command = [python, "-m", "finetune.export_util"] + list(args)
+    command = [python, "-m", module] + list(args)
     tf.logging.info("%s by TF 2: %s", what, " ".join(command))
     result = subprocess.run(command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT,

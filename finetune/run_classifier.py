@@ -14,10 +14,12 @@ Example (CPU):
 Outputs in --output_dir: checkpoints, `eval_results.txt` (dev),
 `test_eval_results.txt` (--do_test), `test_results.tsv` (--do_predict: one
 row of class probabilities per test example), `lite_eval_results.txt` and
-`lite_test_eval_results.txt` (--lite_model_path). --export_dir receives a
+`lite_test_eval_results.txt` (--lite_model_path), `onnx_eval_results.txt`
+(--onnx_model_path). --export_dir receives a
 SavedModel, `model_float.tflite`, with --use_post_quantization
 `model_quant.tflite` (dynamic range), with --export_quantization=int8 or
 --quantization_aware_training `model_int8.tflite` (full integer), and, when
+--export_onnx `model.onnx` and `model_int8.onnx`, and, when
 the dev split is at hand (--data_dir), `verification.json`: every exported
 model's dev accuracy, size and agreement with the float model.
 """
@@ -45,6 +47,8 @@ if not __package__:
 from finetune import classifier_data
 from finetune import export_util
 from finetune import finetune_util
+from finetune import onnx_export
+from finetune import onnx_flags
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -56,6 +60,10 @@ EVAL_FILES = {"dev": "eval_results.txt", "test": "test_eval_results.txt"}
 LITE_EVAL_FILES = {
     "dev": "lite_eval_results.txt",
     "test": "lite_test_eval_results.txt",
+}
+ONNX_EVAL_FILES = {
+    "dev": "onnx_eval_results.txt",
+    "test": "onnx_test_eval_results.txt",
 }
 PREDICT_FILE = "test_results.tsv"
 CLASSIFIER_DROPOUT = 0.1
@@ -89,6 +97,7 @@ def define_flags():
         "lite_model_path", None,
         "Evaluate this TFLite model on the dev split (and the test split "
         "with --do_test); writes lite_eval_results.txt.")
+    onnx_flags.define_flags()
     finetune_util.define_schedule_flags(learning_rate=5e-5,
                                         num_train_epochs=3.0)
     finetune_util.define_export_flags(
@@ -311,17 +320,18 @@ def export(bert_config, num_labels, options, model_dir, max_seq_length,
 
 
 def lite_probabilities(lite_model_path, examples, num_labels,
-                       max_seq_length, flag="--lite_model_path"):
-    """Class probabilities [N, C] of a TFLite classifier.
+                       max_seq_length, flag="--lite_model_path",
+                       run_checked=export_util.run_checked):
+    """Class probabilities [N, C] of a TFLite (or, with onnx_export's
+    `run_checked`, ONNX) classifier.
 
     Raises:
       ValueError: the model belongs to another task, sequence length or
         label set.
     """
-    shapes, outputs = export_util.run_checked(lite_model_path, examples,
-                                              ["probabilities"],
-                                              max_seq_length, flag)
-    if shapes["probabilities"][-1] != num_labels:
+    shapes, outputs = run_checked(lite_model_path, examples,
+                                  ["probabilities"], max_seq_length, flag)
+    if shapes and shapes["probabilities"][-1] != num_labels:
         raise ValueError(
             "%s %s: a classifier of %d classes, the task has %d" %
             (flag, lite_model_path, shapes["probabilities"][-1], num_labels))
@@ -343,18 +353,27 @@ def verify_exports(paths, record_file, num_labels, max_seq_length,
     labels = np.array([e["label_ids"] for e in examples])
     report = {}
     reference = None
-    for quantization in export_util.QUANTIZATIONS:
+    for quantization in (export_util.QUANTIZATIONS +
+                         onnx_flags.VERIFIED_KINDS):
         if quantization not in paths:
             continue
+        # --- ONNX / bf16 hook (onnx_flags): runs those models instead.
+        run_checked = (functools.partial(onnx_flags.run_kind, quantization)
+                       if quantization in onnx_flags.VERIFIED_KINDS
+                       else export_util.run_checked)
         probabilities = lite_probabilities(paths[quantization], examples,
                                            num_labels, max_seq_length,
-                                           flag="--export_dir")
+                                           flag="--export_dir",
+                                           run_checked=run_checked)
         if reference is None:  # "float" comes first.
             reference = probabilities
         results = lite_metrics(probabilities, labels)
+        results.update(onnx_flags.check_float(
+            quantization, paths, {"probabilities": probabilities}, examples))
         results.update({
             "eval_examples": len(examples),
-            "size_bytes": os.path.getsize(paths[quantization]),
+            "size_bytes": onnx_flags.size_bytes(quantization,
+                                                paths[quantization]),
             "label_agreement_with_float": float(np.mean(
                 np.argmax(probabilities, -1) == np.argmax(reference, -1))),
             "max_probability_difference": float(
@@ -366,20 +385,24 @@ def verify_exports(paths, record_file, num_labels, max_seq_length,
 
 
 def evaluate_lite(lite_model_path, split, record_file, num_examples,
-                  num_labels, max_seq_length, output_dir):
+                  num_labels, max_seq_length, output_dir, onnx=False):
     """Accuracy and loss of a TFLite model on every example of a split.
 
-    Writes them to `output_dir`/LITE_EVAL_FILES[split] and returns them.
+    Writes them to `output_dir`/LITE_EVAL_FILES[split] and returns them;
+    with `onnx`, an ONNX model's (--onnx_model_path) to ONNX_EVAL_FILES.
     """
     examples = classifier_data.read_features(record_file, max_seq_length)
-    probabilities = lite_probabilities(lite_model_path, examples, num_labels,
-                                       max_seq_length)
+    flag = "--onnx_model_path" if onnx else "--lite_model_path"
+    probabilities = lite_probabilities(
+        lite_model_path, examples, num_labels, max_seq_length, flag,
+        onnx_export.run_checked if onnx else export_util.run_checked)
     labels = np.array([e["label_ids"] for e in examples])
     results = lite_metrics(probabilities, labels)
     results["eval_examples"] = num_examples
-    results["lite_model_path"] = lite_model_path
-    write_results(os.path.join(output_dir, LITE_EVAL_FILES[split]), results,
-                  "TFLite %s results" % split)
+    results[flag[2:]] = lite_model_path
+    files = ONNX_EVAL_FILES if onnx else LITE_EVAL_FILES
+    write_results(os.path.join(output_dir, files[split]), results,
+                  "%s %s results" % ("ONNX" if onnx else "TFLite", split))
     return results
 
 
@@ -425,12 +448,13 @@ def builds_model(flag_values):
 
 def validate_flags(flag_values):
     """Raises ValueError naming the first missing or contradictory flag."""
-    if not (builds_model(flag_values) or flag_values.lite_model_path):
+    scores_file = flag_values.lite_model_path or flag_values.onnx_model_path
+    if not (builds_model(flag_values) or scores_file):
         raise ValueError("Nothing to do: pass at least one of --do_train, "
                          "--do_eval, --do_test, --do_predict, --export_dir, "
-                         "--lite_model_path")
+                         "--lite_model_path, --onnx_model_path")
     required = ["task_name", "output_dir"]
-    if uses_estimator(flag_values) or flag_values.lite_model_path:
+    if uses_estimator(flag_values) or scores_file:
         required.append("data_dir")
     if builds_model(flag_values):
         required.append("bert_config_file")
@@ -447,6 +471,7 @@ def validate_flags(flag_values):
         raise ValueError("--lite_model_path: %s not found" %
                          flag_values.lite_model_path)
     finetune_util.validate_export_flags(flag_values)
+    onnx_flags.validate_flags(flag_values, "data_dir")
     if (flag_values.export_quantization or
             flag_values.quantization_aware_training and
             flag_values.export_dir) and not flag_values.data_dir:
@@ -526,7 +551,8 @@ def main(_):
     if FLAGS.export_dir:
         quantizations = finetune_util.export_quantizations(FLAGS)
         representative = None
-        if "int8" in quantizations:
+        if "int8" in quantizations or (FLAGS.export_onnx and
+                                       FLAGS.data_dir):
             representative = finetune_util.representative_sample(
                 classifier_data.read_features(split_features("train")[0],
                                               FLAGS.max_seq_length),
@@ -538,16 +564,17 @@ def main(_):
                        converter_python=FLAGS.int8_converter_python,
                        quantization_aware=FLAGS.quantization_aware_training,
                        serving_row_groups=FLAGS.serving_row_groups)
+        paths = onnx_flags.export(FLAGS, paths, representative)
         if FLAGS.data_dir:
             verify_exports(paths, split_features("dev")[0], num_labels,
                            FLAGS.max_seq_length, FLAGS.export_dir)
-    if FLAGS.lite_model_path:
-        lite_splits = ["dev", "test"] if FLAGS.do_test else ["dev"]
-        for split in lite_splits:
+    lite_splits = ["dev", "test"] if FLAGS.do_test else ["dev"]
+    for path, onnx in ((FLAGS.lite_model_path, False),
+                       (FLAGS.onnx_model_path, True)):
+        for split in (lite_splits if path else []):
             record_file, num_examples = split_features(split)
-            evaluate_lite(FLAGS.lite_model_path, split, record_file,
-                          num_examples, num_labels, FLAGS.max_seq_length,
-                          FLAGS.output_dir)
+            evaluate_lite(path, split, record_file, num_examples, num_labels,
+                          FLAGS.max_seq_length, FLAGS.output_dir, onnx)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ Example (CPU):
 answer text), `nbest_predictions.json` and, when the predict file has
 reference answers, `eval_results.json` with the CMRC 2018 metric (also
 printed). --lite_model_path scores a TFLite model the same way
-(`lite_predictions.json`, `lite_eval_results.json`). --export_dir receives
+(`lite_predictions.json`, `lite_eval_results.json`), --onnx_model_path an
+ONNX model (`onnx_predictions.json`, `onnx_eval_results.json`).
+--export_dir receives
 a SavedModel, `model_float.tflite`, `model_quant.tflite`
 (--use_post_quantization), `model_int8.tflite` (--export_quantization=int8
-or --quantization_aware_training, calibrated on training windows) and, with
+or --quantization_aware_training, calibrated on training windows),
+`model.onnx` and `model_int8.onnx` (--export_onnx) and, with
 --predict_file, `verification.json`: each exported model's CMRC 2018 score,
 size and agreement with the float model. How contexts are split and answers
 mapped back is described in squad_data.py.
@@ -50,6 +53,8 @@ import tensorflow.compat.v1 as tf
 from finetune import cmrc2018_evaluate
 from finetune import export_util
 from finetune import finetune_util
+from finetune import onnx_export
+from finetune import onnx_flags
 from finetune import squad_data
 from finetune import squad_predictions
 from pretrain import checkpoints
@@ -66,6 +71,8 @@ NBEST_FILE = "nbest_predictions.json"
 EVAL_RESULTS_FILE = "eval_results.json"
 LITE_PREDICTIONS_FILE = "lite_predictions.json"
 LITE_EVAL_RESULTS_FILE = "lite_eval_results.json"
+ONNX_PREDICTIONS_FILE = "onnx_predictions.json"
+ONNX_EVAL_RESULTS_FILE = "onnx_eval_results.json"
 LOGIT_NAMES = ("start_logits", "end_logits")
 # [CLS] question [SEP] context [SEP] needs room for at least one context
 # token besides its three special tokens.
@@ -105,6 +112,7 @@ def define_flags():
         "lite_model_path", None,
         "Score this TFLite model on --predict_file with the CMRC 2018 "
         "metric; writes lite_predictions.json and lite_eval_results.json.")
+    onnx_flags.define_flags()
     finetune_util.define_output_flags()
     estimator_util.define_model_flags(
         init_checkpoint_help="Checkpoint to start from (prefix, .index or "
@@ -347,8 +355,10 @@ def window_dicts(features):
 
 
 def lite_predict(lite_model_path, examples, features, n_best_size,
-                 max_answer_length, max_seq_length, flag):
-    """Answers of a TFLite span extractor.
+                 max_answer_length, max_seq_length, flag,
+                 run_checked=export_util.run_checked):
+    """Answers of a TFLite span extractor (ONNX with onnx_export's
+    `run_checked`).
 
     Returns:
       ({question id: answer text}, run_tflite outputs).
@@ -356,9 +366,8 @@ def lite_predict(lite_model_path, examples, features, n_best_size,
     Raises:
       ValueError: the model belongs to another task or sequence length.
     """
-    _, outputs = export_util.run_checked(lite_model_path,
-                                         window_dicts(features), LOGIT_NAMES,
-                                         max_seq_length, flag)
+    _, outputs = run_checked(lite_model_path, window_dicts(features),
+                             LOGIT_NAMES, max_seq_length, flag)
     results = [
         squad_predictions.RawResult(f.unique_id, start.tolist(), end.tolist())
         for f, start, end in zip(features, outputs["start_logits"],
@@ -371,14 +380,17 @@ def lite_predict(lite_model_path, examples, features, n_best_size,
 
 def evaluate_lite(lite_model_path, predict_file, examples, features,
                   n_best_size, max_answer_length, max_seq_length,
-                  output_dir):
-    """Writes lite_predictions.json and scores it like the estimator's."""
-    predictions, _ = lite_predict(lite_model_path, examples, features,
-                                  n_best_size, max_answer_length,
-                                  max_seq_length, "--lite_model_path")
-    write_json(os.path.join(output_dir, LITE_PREDICTIONS_FILE), predictions)
-    return score_predictions(predict_file, predictions, output_dir,
-                             LITE_PREDICTIONS_FILE, LITE_EVAL_RESULTS_FILE)
+                  output_dir, onnx=False):
+    """Writes lite_predictions.json and scores it like the estimator's
+    (with `onnx`, an ONNX model's: onnx_predictions.json)."""
+    predictions, _ = lite_predict(
+        lite_model_path, examples, features, n_best_size, max_answer_length,
+        max_seq_length, "--onnx_model_path" if onnx else "--lite_model_path",
+        onnx_export.run_checked if onnx else export_util.run_checked)
+    names = ((ONNX_PREDICTIONS_FILE, ONNX_EVAL_RESULTS_FILE) if onnx else
+             (LITE_PREDICTIONS_FILE, LITE_EVAL_RESULTS_FILE))
+    write_json(os.path.join(output_dir, names[0]), predictions)
+    return score_predictions(predict_file, predictions, output_dir, *names)
 
 
 def verify_exports(paths, predict_file, examples, features, n_best_size,
@@ -393,23 +405,31 @@ def verify_exports(paths, predict_file, examples, features, n_best_size,
     has_answers = squad_data.dataset_has_answers(dataset, predict_file)
     report = {}
     reference = None
-    for quantization in export_util.QUANTIZATIONS:
+    for quantization in (export_util.QUANTIZATIONS +
+                         onnx_flags.VERIFIED_KINDS):
         if quantization not in paths:
             continue
+        # --- ONNX / bf16 hook (onnx_flags): runs those models instead.
+        run_checked = (functools.partial(onnx_flags.run_kind, quantization)
+                       if quantization in onnx_flags.VERIFIED_KINDS
+                       else export_util.run_checked)
         predictions, outputs = lite_predict(paths[quantization], examples,
                                             features, n_best_size,
                                             max_answer_length, max_seq_length,
-                                            "--export_dir")
+                                            "--export_dir", run_checked)
         if reference is None:  # "float" comes first.
             reference = (predictions, outputs)
         same = [predictions[k] == reference[0][k] for k in predictions]
-        results = {
+        results = onnx_flags.check_float(quantization, paths, outputs,
+                                         window_dicts(features))
+        results.update({
             "questions": len(predictions),
-            "size_bytes": os.path.getsize(paths[quantization]),
+            "size_bytes": onnx_flags.size_bytes(quantization,
+                                                paths[quantization]),
             "answer_agreement_with_float": float(sum(same)) / len(same),
             "max_logit_difference": export_util.max_abs_difference(
                 reference[1], outputs),
-        }
+        })
         if has_answers:
             f1, em, _, _ = cmrc2018_evaluate.evaluate(dataset, predictions,
                                                       source=predict_file)
@@ -435,10 +455,16 @@ def validate_flags(flag_values):
     if not (flag_values.vocab_file or flag_values.spm_model_file):
         raise ValueError("--vocab_file (or --spm_model_file) is required")
     if not (flag_values.do_train or flag_values.do_predict or
-            flag_values.export_dir or flag_values.lite_model_path):
+            flag_values.export_dir or flag_values.lite_model_path or
+            flag_values.onnx_model_path):
         raise ValueError("Nothing to do: pass at least one of --do_train, "
-                         "--do_predict, --export_dir, --lite_model_path.")
+                         "--do_predict, --export_dir, --lite_model_path, "
+                         "--onnx_model_path.")
     finetune_util.validate_export_flags(flag_values)
+    onnx_flags.validate_flags(flag_values, "train_file")
+    if flag_values.onnx_model_path and not flag_values.predict_file:
+        raise ValueError("--onnx_model_path needs --predict_file to score "
+                         "the model on.")
     if ("int8" in finetune_util.export_quantizations(flag_values) and
             flag_values.export_dir and not flag_values.train_file):
         raise ValueError("an int8 export needs --train_file: its windows "
@@ -554,7 +580,8 @@ def main(_):
     if FLAGS.export_dir:
         quantizations = finetune_util.export_quantizations(FLAGS)
         representative = None
-        if "int8" in quantizations:
+        if "int8" in quantizations or (FLAGS.export_onnx and
+                                       FLAGS.train_file):
             if train_features is None:
                 train_features = write_windows(
                     read_train_examples(FLAGS.train_file, tokenizer,
@@ -571,14 +598,17 @@ def main(_):
                        converter_python=FLAGS.int8_converter_python,
                        quantization_aware=FLAGS.quantization_aware_training,
                        serving_row_groups=FLAGS.serving_row_groups)
+        paths = onnx_flags.export(FLAGS, paths, representative)
         if FLAGS.predict_file:
             verify_exports(paths, FLAGS.predict_file, examples, features,
                            FLAGS.n_best_size, FLAGS.max_answer_length,
                            FLAGS.max_seq_length, FLAGS.export_dir)
-    if FLAGS.lite_model_path:
-        evaluate_lite(FLAGS.lite_model_path, FLAGS.predict_file, examples,
-                      features, FLAGS.n_best_size, FLAGS.max_answer_length,
-                      FLAGS.max_seq_length, FLAGS.output_dir)
+    for path, onnx in ((FLAGS.lite_model_path, False),
+                       (FLAGS.onnx_model_path, True)):
+        if path:
+            evaluate_lite(path, FLAGS.predict_file, examples, features,
+                          FLAGS.n_best_size, FLAGS.max_answer_length,
+                          FLAGS.max_seq_length, FLAGS.output_dir, onnx)
 
 
 if __name__ == "__main__":

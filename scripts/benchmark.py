@@ -33,7 +33,11 @@ Sections (--sections, comma list):
                work) in turn on the same files: characters per CPU second
                of each, and their ratio;
   train_speed  training steps/sec of tiny configs on each stack;
-  gpu          full-size training per precision (scripts/gpu_check.sh).
+  gpu          full-size training per precision (scripts/gpu_check.sh);
+  onnx         teacher and base students in ONNX Runtime float32 and int8
+               (1 and 2 threads) beside the TF frozen graph at its best
+               setting and its bfloat16 rewrite, in one .venv-tf2 process
+               (scripts/benchmark_onnx.py).
 Then every speed ratio side by side with the level aimed at: the
 inference ones at each thread count and with each model at its fastest
 setting, and the pretraining-data one.
@@ -967,7 +971,9 @@ def parse_args(argv):
                         "train_speed",
                         help="comma list of inference, tflite, pytorch, "
                         "distill, preprocess, train_speed, gpu (full-size "
-                        "training per precision, for scripts/gpu_check.sh)")
+                        "training per precision, for scripts/gpu_check.sh), "
+                        "onnx (ONNX Runtime fp32/int8 and TF bf16 beside "
+                        "TF fp32)")
     parser.add_argument("--shared_data",
                         default=os.environ.get("DATA_DIR") or os.path.join(
                             REPO, os.pardir, "shared", "data"),
@@ -999,7 +1005,8 @@ def parse_args(argv):
 
 # Sections that run in each stack's own interpreter; --worker NAME prints
 # the section's results as one JSON line.
-WORKERS = ("inference", "tflite", "pytorch", "distill", "train_speed")
+WORKERS = ("inference", "tflite", "pytorch", "distill", "train_speed",
+           "onnx")
 # Workers that run once per thread count (--threads).
 THREADED_WORKERS = ("inference", "pytorch")
 
@@ -1023,6 +1030,9 @@ def worker_results(args):
                             threads, row_groups)
     if args.worker == "distill":
         return distill_step_stats(args.iterations)
+    if args.worker == "onnx":  # --- onnx section (scripts/benchmark_onnx.py)
+        from scripts import benchmark_onnx
+        return benchmark_onnx.onnx_rows(names, args.iterations)
     return train_speed_stats(args.iterations)
 
 
@@ -1149,6 +1159,11 @@ def main(argv=None):
     if "gpu" in sections:
         results["gpu"] = gpu_rows(args.iterations)
         print_gpu_table(results["gpu"])
+    if "onnx" in sections and "tf2" in stack_pythons():
+        # ONNX Runtime runs in the modern stack only.
+        results["onnx"] = json_from_subprocess(
+            stack_pythons()["tf2"], args, "onnx", args.iterations)
+        print_lines(benchmark_report.onnx_table(results["onnx"]))
     results["ratios"] = benchmark_report.ratio_rows(results)
     if results["ratios"]:
         print_lines(benchmark_report.ratio_table(results["ratios"]))

@@ -29,7 +29,8 @@ STACK_NAMES = {"tf1": "TF 1.15", "tf2": "TF 2.15"}
 # Ratios the project aims at (teacher time / student time, or our speed
 # against another implementation's), with the level aimed at.
 GOALS = {"latency_f2": 7.0, "latency_f4": 5.0, "throughput": 5.0,
-         "pytorch": 1.0, "tflite": 8.0, "pretraining_data": 5.0}
+         "pytorch": 1.0, "tflite": 8.0, "pretraining_data": 5.0,
+         "onnx_int8": 2.0}
 BASELINE_LABEL = "before the speed work"
 
 
@@ -164,6 +165,30 @@ def pytorch_ratio_rows(pytorch):
     return rows
 
 
+def best_tf_ms(onnx_rows, name):
+    """The best TF float32 frozen latency of `name` in the ONNX section
+    (None when the section did not time it)."""
+    times = [r["min_ms"] for r in onnx_rows if r["config"] == name and
+             r["runtime"].startswith("TF frozen fp32")]
+    return min(times) if times else None
+
+
+def onnx_ratio_rows(onnx_rows):
+    """Best TF float32 time / ONNX Runtime int8 time, per config."""
+    rows = []
+    for name in RATIO_CONFIGS:
+        tf_ms = best_tf_ms(onnx_rows, name)
+        int8 = [r for r in onnx_rows
+                if r["config"] == name and r["runtime"] == "ORT int8"]
+        if tf_ms and int8:
+            best = min(int8, key=lambda r: r["min_ms"])
+            rows.append(ratio_row(
+                "tf2: b=1, %s, best TF float32 frozen / ONNX Runtime int8"
+                % name, tf_ms / best["min_ms"], GOALS["onnx_int8"],
+                "ORT int8, %s" % threads_label(best["threads"])))
+    return rows
+
+
 def ratio_rows(results):
     """Every ratio of a run's results, each with the level aimed at."""
     rows = serving_ratio_rows(results.get("serving", {}),
@@ -177,6 +202,7 @@ def ratio_rows(results):
                 "%s: TFLite float b=1, teacher / student_base_f2" % stack,
                 latency[TEACHER] / latency["student_base_f2"],
                 GOALS["tflite"], "one interpreter thread"))
+    rows += onnx_ratio_rows(results.get("onnx", []))
     for row in results.get("pretraining_data_comparison", []):
         rows.append(ratio_row(
             "%s: pretraining data, characters per CPU second, now / %s" %
@@ -271,6 +297,23 @@ def pytorch_table(rows):
         lines.append("| %s | %s | %d | %d | %.1f / %.1f |" %
                      (r["config"], pytorch_runtime_label(r), r["threads"],
                       r["batch"], r["min_ms"], r["median_ms"]))
+    return lines
+
+
+def onnx_table(rows):
+    """ONNX Runtime and TF bfloat16 beside TF float32, batch 1."""
+    if not rows:
+        return []
+    lines = ["## ONNX Runtime and bfloat16 beside TF float32 (batch 1 x %d)"
+             % SEQ_LENGTH, "",
+             "| config | runtime | threads | min / median (ms) | "
+             "x best TF float32 |",
+             "|---|---|---:|---:|---:|"]
+    for r in rows:
+        best = best_tf_ms(rows, r["config"])
+        lines.append("| %s | %s | %d | %.1f / %.1f | %s |" % (
+            r["config"], r["runtime"], r["threads"], r["min_ms"],
+            r["median_ms"], "%.2f" % (r["min_ms"] / best) if best else "-"))
     return lines
 
 
@@ -385,10 +428,9 @@ def best_latencies(results):
             offer(r["config"], "PyTorch (Hugging Face)", r["min_ms"],
                   threads_label(r["threads"]))
     for r in results.get("onnx", []):
-        if r.get("batch", 1) == 1:
+        if r.get("batch", 1) == 1 and r["runtime"].startswith("ORT"):
             offer(r["config"], "ONNX Runtime", r["min_ms"],
-                  "%s, %s" % (r.get("precision", "float32"),
-                              threads_label(r["threads"])))
+                  "%s, %s" % (r["runtime"], threads_label(r["threads"])))
     order = ("TF 1.15", "TF 2.15", "TFLite float", "PyTorch (Hugging Face)",
              "ONNX Runtime")
     return {config: [(name,) + runtimes[name] for name in order
@@ -508,6 +550,7 @@ def report_markdown(results, plot_name=None, command=None):
     if results.get("tflite"):
         lines += section(tflite_table(results["tflite"]))
     lines += section(pytorch_table(results.get("pytorch", [])))
+    lines += section(onnx_table(results.get("onnx", [])))
     if results.get("distill"):
         lines += section(distill_table(results["distill"]))
     if results.get("train_speed"):

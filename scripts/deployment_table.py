@@ -1,18 +1,22 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""The deployment table: float, dynamic-range, int8 PTQ and int8 QAT TFLite.
+"""The deployment table: TFLite (float, dynamic range, int8 PTQ and QAT),
+ONNX (float, int8) and TF bfloat16.
 
 For a ChnSentiCorp classifier and a CMRC 2018 span extractor (the tiny
 real-data runs of the README, random initialisation) this script
   1. fine-tunes in float and exports model_float.tflite, model_quant.tflite
      (dynamic range) and model_int8.tflite (post-training, calibrated on
      training examples);
+     and, with --export_onnx, model.onnx and model_int8.onnx (and, where
+     the fine-tuning stack is tf2 and the CPU has bfloat16, the frozen
+     SavedModel under oneDNN's bfloat16 rewrite, --verify_bfloat16);
   2. continues from that checkpoint with --quantization_aware_training for
      --qat_epochs and exports its model_int8.tflite;
   3. reads each export's verification.json (dev metric, agreement with the
-     float model) and times batch-1 inference in the TFLite interpreter with
-     one thread;
+     float model) and times batch-1 inference with one thread (TFLite
+     interpreter; ONNX Runtime; TF session for bf16);
 and prints one markdown table. Run it with the TF 2 interpreter (it times
 int8 models, which TF 1.15's runtime cannot load); the fine-tuning runs use
 --stack's environment:
@@ -39,7 +43,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if not __package__:
     sys.path.insert(0, REPO)
 
-from finetune import export_util  # pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from finetune import bf16_serving
+from finetune import export_util
+from finetune import onnx_export
 from scripts import demo_prepare_real  # pylint: disable=wrong-import-position
 SHARED_DATA = os.path.join(REPO, os.pardir, "shared", "data")
 VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")
@@ -47,6 +54,10 @@ CONFIG = os.path.join(REPO, "config", "tiny_student_f2.json")
 STACKS = {"tf1": ".venv", "tf2": ".venv-tf2"}
 ROWS = (("float", "float"), ("dynamic range", "dynamic"),
         ("int8 PTQ", "int8"))
+# Rows of the float run's export beside the TFLite ones, where present.
+EXTRA_ROWS = (("ONNX float (model.onnx)", "onnx_float"),
+              ("ONNX int8 (model_int8.onnx)", "onnx_int8"),
+              ("TF bf16 (frozen SavedModel)", "tf_bf16"))
 
 
 def run(command, log_path):
@@ -62,6 +73,18 @@ def run(command, log_path):
             tail = log.read()[-3000:]
         raise RuntimeError("%s failed (%d):\n%s" % (command[1], code, tail))
     print("  done in %.0f s" % (time.time() - start), flush=True)
+
+
+def export_extras(python):
+    """The float run's ONNX and (on tf2, where the CPU has it) bf16 flags."""
+    extras = ["--export_onnx"]
+    if python.endswith(os.path.join(STACKS["tf2"], "bin", "python")):
+        try:
+            bf16_serving.check_support()
+            extras.append("--verify_bfloat16")
+        except ValueError as error:
+            print("no bf16 row: %s" % error)
+    return extras
 
 
 def fine_tuning_commands(python, script, common, work, epochs, qat_epochs,
@@ -85,7 +108,7 @@ def fine_tuning_commands(python, script, common, work, epochs, qat_epochs,
         "--num_train_epochs=%g" % epochs, "--learning_rate=%g" % float_lr,
         "--export_dir=" + os.path.join(work, "float", "export"),
         "--use_post_quantization", "--export_quantization=int8",
-    ]
+    ] + export_extras(python)
     qat_run = [python, script] + common + [
         "--output_dir=" + os.path.join(work, "qat"), "--do_train",
         "--init_checkpoint=" + os.path.join(work, "float"),
@@ -150,6 +173,71 @@ def latency_ms(model_path, iterations):
     return 1000.0 * float(np.median(times))
 
 
+def onnx_latency_ms(model_path, iterations):
+    """Median batch-1 latency (ms), ONNX Runtime with one thread."""
+    feed = latency_feed([(value.name, value.shape[-1]) for value in
+                         onnx_export.session(model_path, 1).get_inputs()])
+    sess = onnx_export.session(model_path, 1)
+    return median_ms(lambda: sess.run(None, feed), iterations)
+
+
+def bf16_latency_ms(saved_model_dir, iterations):
+    """Median batch-1 latency (ms), TF session with the bfloat16 rewrite,
+    one thread."""
+    import tensorflow.compat.v1 as tf
+    config = bf16_serving.session_config(tf.ConfigProto(
+        intra_op_parallelism_threads=1, inter_op_parallelism_threads=1))
+    graph = tf.Graph()
+    sess = tf.Session(graph=graph, config=config)
+    signature = tf.saved_model.loader.load(
+        sess, [tf.saved_model.tag_constants.SERVING],
+        saved_model_dir).signature_def["serving_default"]
+    feed = latency_feed([(key, info.tensor_shape.dim[-1].size)
+                         for key, info in signature.inputs.items()])
+    fetches = [info.name for info in signature.outputs.values()]
+    tensors = {signature.inputs[key].name: value
+               for key, value in feed.items()}
+    return median_ms(lambda: sess.run(fetches, tensors), iterations)
+
+
+def latency_feed(inputs):
+    """{name: int32 [1, length]} like latency_ms's TFLite inputs."""
+    rng = np.random.RandomState(0)
+    feed = {}
+    for name, length in inputs:
+        value = np.zeros((1, length), np.int32)
+        if name == "input_ids":
+            value[:] = rng.randint(1, 100, (1, length))
+        elif name == "input_mask":
+            value[:] = 1
+        feed[name] = value
+    return feed
+
+
+def median_ms(run_once, iterations):
+    """Median milliseconds of `iterations` calls after one warm-up."""
+    run_once()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        run_once()
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def model_latency_ms(directory, key, iterations):
+    """Latency of one exported model of `directory` (an export dir)."""
+    if key in onnx_export.ONNX_NAMES:
+        return onnx_latency_ms(
+            os.path.join(directory, onnx_export.ONNX_NAMES[key]), iterations)
+    if key == "tf_bf16":
+        frozen = os.path.join(directory, "frozen")
+        return bf16_latency_ms(
+            os.path.join(frozen, sorted(os.listdir(frozen))[-1]), iterations)
+    return latency_ms(os.path.join(directory, export_util.TFLITE_NAMES[key]),
+                      iterations)
+
+
 def table_rows(work, metric_names, iterations):
     """One row per model: name, metrics, agreement, size, latency."""
     with open(os.path.join(work, "float", "export", "verification.json")) as f:
@@ -160,9 +248,10 @@ def table_rows(work, metric_names, iterations):
                for label, key in ROWS]
     entries.append(("int8 QAT", qat["int8"],
                     os.path.join(work, "qat", "export"), "int8"))
+    entries.extend((label, ptq[key], os.path.join(work, "float", "export"),
+                    key) for label, key in EXTRA_ROWS if key in ptq)
     rows = []
     for label, report, directory, key in entries:
-        path = os.path.join(directory, export_util.TFLITE_NAMES[key])
         agreement = [v for k, v in report.items() if k.endswith(
             "agreement_with_float")][0]
         rows.append([label] + [
@@ -171,7 +260,7 @@ def table_rows(work, metric_names, iterations):
         ] + [
             "%.1f%%" % (100.0 * agreement),
             "%.2f" % (report["size_bytes"] / 1e6),
-            "%.2f" % latency_ms(path, iterations),
+            "%.2f" % model_latency_ms(directory, key, iterations),
         ])
     return rows
 

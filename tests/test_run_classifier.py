@@ -20,6 +20,7 @@ import pytest
 from conftest import DATA_DIR, REPO, VOCAB, data_file, has_data, run_ok
 from finetune import classifier_data
 from finetune import export_util
+from finetune import onnx_export
 from pretrain import tokenization
 
 # Real ChnSentiCorp rows where DATA_DIR has them (it has no licence to be
@@ -663,6 +664,39 @@ def test_lite_model_of_another_task_or_length_is_named(trained):
     with pytest.raises(ValueError, match="a model of another task"):
         export_util.check_lite_model(path, run_squad.LOGIT_NAMES, SEQ,
                                      "--lite_model_path")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (onnx_export.has_onnx_runtime() or os.path.isfile(
+    export_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
+    "(tf2onnx, onnxruntime)")
+def test_onnx_export_is_verified_and_scored(trained):
+    from finetune import run_classifier
+    base, _ = trained
+    export_dir = base / "onnx_export"
+    run_ok([sys.executable, "run_classifier.py", "--task_name=chnsenticorp",
+            "--data_dir=" + str(base / "data"), "--vocab_file=" + VOCAB,
+            "--bert_config_file=" + str(base / "tiny.json"),
+            "--output_dir=" + str(base / "out"),
+            "--export_dir=" + str(export_dir), "--export_onnx",
+            "--representative_examples=32",
+            "--onnx_model_path=" + str(export_dir / "model_int8.onnx")] +
+           common_args(base), merge_stderr=True, cwd=FINETUNE)
+    report = read_verification(export_dir)
+    assert set(report) == {"float", "onnx_float", "onnx_int8"}
+    onnx_float, int8 = report["onnx_float"], report["onnx_int8"]
+    assert onnx_float["max_difference_from_saved_model"] <= 1e-4
+    assert onnx_float["eval_accuracy"] == report["float"]["eval_accuracy"]
+    assert onnx_float["label_agreement_with_float"] == 1.0
+    assert int8["label_agreement_with_float"] >= 0.9
+    assert int8["eval_examples"] == report["float"]["eval_examples"]
+    scored = read_results(base / "out" / "onnx_eval_results.txt")
+    assert float(scored["eval_accuracy"]) == pytest.approx(
+        int8["eval_accuracy"])
+    with pytest.raises(ValueError, match="2 classes, the task has 3"):
+        run_classifier.lite_probabilities(
+            str(export_dir / "model.onnx"), [], 3, SEQ, "--onnx_model_path",
+            onnx_export.run_checked)
 
 
 @pytest.mark.slow

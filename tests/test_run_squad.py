@@ -19,6 +19,7 @@ import tensorflow.compat.v1 as tf
 from conftest import REPO, SQUAD_SLICES, VOCAB
 from finetune import cmrc2018_evaluate
 from finetune import export_util
+from finetune import onnx_export
 
 RUN_SQUAD = os.path.join(REPO, "finetune", "run_squad.py")
 SCRIPTS = [
@@ -284,6 +285,36 @@ def test_int8_export_scores_with_the_cmrc_metric(trained):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not (onnx_export.has_onnx_runtime() or os.path.isfile(
+    export_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
+    "(tf2onnx, onnxruntime)")
+def test_onnx_export_of_a_row_group_graph_is_verified(files, trained):
+    from finetune import run_squad
+    export_dir = str(files["root"] / "onnx_export")
+    proc = run([
+        sys.executable, RUN_SQUAD, "--bert_config_file=" + files["config"],
+        "--vocab_file=" + VOCAB, "--predict_file=" + files["predict"],
+        "--output_dir=" + trained["output_dir"], "--export_dir=" + export_dir,
+        "--export_onnx", "--serving_row_groups=2",
+        "--onnx_model_path=" + os.path.join(export_dir, "model_int8.onnx")
+    ] + SMALL_RUN)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(os.path.join(export_dir, export_util.VERIFICATION_FILE)) as f:
+        report = json.load(f)
+    assert set(report) == {"float", "onnx_float", "onnx_int8"}
+    onnx_float, int8 = report["onnx_float"], report["onnx_int8"]
+    assert onnx_float["max_difference_from_saved_model"] <= 1e-4
+    assert onnx_float["answer_agreement_with_float"] == 1.0
+    assert onnx_float["f1"] == report["float"]["f1"]
+    assert 0.0 <= int8["em"] <= int8["f1"] <= 100.0
+    assert int8["questions"] == report["float"]["questions"]
+    with open(os.path.join(trained["output_dir"],
+                           run_squad.ONNX_EVAL_RESULTS_FILE)) as f:
+        scored = json.load(f)
+    assert scored["F1"] == "%.3f" % int8["f1"]
+
+
+@pytest.mark.slow
 def test_script_predicts_from_index_file_in_any_directory(
         files, trained, tmp_path):
     """run.cmrc2018.sh from another directory, extra flags overriding its
@@ -391,6 +422,9 @@ def test_bad_training_file_fails_before_tensorflow(files, tmp_path, content,
      "got 0"),
     (["--serving_row_groups=129", "--export_dir=x", "--max_seq_length=128"],
      "got 129"),
+    (["--export_onnx"], "--export_onnx needs --export_dir"),
+    (["--export_onnx", "--export_dir=x", "--onnx_int8_method=static"],
+     "--onnx_int8_method=static needs --train_file"),
 ])
 @pytest.mark.slow
 def test_bad_serving_row_groups_rejected(files, tmp_path, extra, message):

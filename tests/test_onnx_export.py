@@ -1,0 +1,262 @@
+"""Tests for finetune/onnx_export.py, bf16_serving.py, scripts/export_onnx.py.
+
+Under TF 1.15 the conversion and ONNX Runtime run in the modern stack's
+environment (.venv-tf2), as the int8 TFLite export does; those tests skip
+where that environment is missing.
+"""
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from finetune import bf16_serving
+from finetune import export_util
+from finetune import onnx_export
+from pretrain import modeling
+
+SEQ = 16
+TINY = {
+    "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "intermediate_size": 16,
+    "max_position_embeddings": 32, "type_vocab_size": 2,
+    "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+}
+OUTPUTS = ["first", "pooled"]
+
+pytestmark = [pytest.mark.skipif(
+    not (onnx_export.has_onnx_runtime() or
+         os.path.isfile(export_util.DEFAULT_CONVERTER_PYTHON)),
+    reason="needs tf2onnx and onnxruntime (the modern stack: STACK=tf2 "
+    "bash scripts/setup_env.sh)")]
+if not onnx_export.has_onnx_runtime():
+    # Every ONNX call starts the modern stack's interpreter.
+    pytestmark.append(pytest.mark.slow)
+in_modern_stack = pytest.mark.skipif(
+    not onnx_export.has_onnx_runtime(),
+    reason="inspects ONNX files: needs onnx in this environment")
+
+
+def model_fn(features, labels, mode, params):
+    """A tiny BERT whose outputs are named after their prediction keys."""
+    del labels, params
+    config = modeling.BertConfig.from_dict(TINY)
+    model = modeling.BertModel(config, False, features["input_ids"],
+                               features["input_mask"],
+                               features["segment_ids"], use_einsum=False,
+                               mask_adder=modeling.SERVING_MASK_ADDER)
+    pooled = tf.identity(model.get_pooled_output(), name="pooled")
+    first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
+    step = tf.train.get_or_create_global_step()
+    if mode == tf.estimator.ModeKeys.TRAIN:
+        return tf.estimator.EstimatorSpec(mode, loss=tf.reduce_sum(pooled),
+                                          train_op=step.assign_add(1))
+    return tf.estimator.EstimatorSpec(
+        mode, predictions={"pooled": pooled, "first": first})
+
+
+def random_features(count, seed=0):
+    rng = np.random.RandomState(seed)
+    result = []
+    for _ in range(count):
+        length = rng.randint(3, SEQ + 1)
+        mask = np.array([1] * length + [0] * (SEQ - length), np.int32)
+        result.append({
+            "input_ids": rng.randint(1, TINY["vocab_size"], SEQ) * mask,
+            "input_mask": mask,
+            "segment_ids": (np.arange(SEQ) >= length // 2) * mask,
+        })
+    return result
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny SavedModel, its frozen copy and their ONNX models."""
+    base = tmp_path_factory.mktemp("onnx")
+    estimator = tf.estimator.Estimator(
+        model_fn, model_dir=str(base / "model"),
+        config=tf.estimator.RunConfig(tf_random_seed=3))
+
+    def train_input_fn():
+        batch = {k: np.stack([f[k] for f in random_features(2)])
+                 for k in export_util.DEFAULT_FEATURE_NAMES}
+        return tf.data.Dataset.from_tensors(batch).repeat()
+
+    estimator.train(train_input_fn, max_steps=1)
+    paths = export_util.export_models(
+        estimator, export_util.serving_input_receiver_fn_builder(SEQ),
+        str(base / "export"), quantizations=())
+    paths.update(onnx_export.export_onnx(
+        paths["saved_model_frozen"], str(base / "export"), int8=True,
+        calibration_features=random_features(16, seed=5),
+        reference_dir=paths["saved_model"]))
+    return paths
+
+
+def run(path, features, outputs=OUTPUTS, length=SEQ, flag="--flag"):
+    return onnx_export.run_checked(path, features, outputs, length, flag)
+
+
+def test_export_writes_both_models_beside_the_others(exported):
+    export_dir = os.path.dirname(exported["onnx_float"])
+    assert os.path.basename(exported["onnx_float"]) == "model.onnx"
+    assert os.path.basename(exported["onnx_int8"]) == "model_int8.onnx"
+    assert os.path.dirname(exported["onnx_int8"]) == export_dir
+    assert os.path.isdir(exported["saved_model"])
+
+
+def test_float_onnx_equals_the_saved_model(exported):
+    features = random_features(20, seed=11)
+    shapes, outputs = run(exported["onnx_float"], features)
+    assert shapes == {"first": [-1, 2], "pooled": [-1, 16]}
+    reference = onnx_export.saved_model_outputs(exported["saved_model"],
+                                                features)
+    assert sorted(reference) == OUTPUTS
+    for key in OUTPUTS:
+        assert outputs[key].shape == reference[key].shape == (
+            (20, 2) if key == "first" else (20, 16))
+        np.testing.assert_allclose(outputs[key], reference[key], atol=1e-4)
+    assert onnx_export.check_against_saved_model(
+        exported["saved_model"], outputs, features, "--x") <= 1e-4
+
+
+def test_a_float_model_off_by_more_than_the_tolerance_is_refused(exported):
+    features = random_features(4, seed=2)
+    outputs = onnx_export.saved_model_outputs(exported["saved_model"],
+                                              features)
+    outputs["pooled"] = outputs["pooled"] + 1e-3
+    with pytest.raises(ValueError, match="differs from the SavedModel"):
+        onnx_export.check_against_saved_model(exported["saved_model"],
+                                              outputs, features, "--x")
+
+
+def test_int8_onnx_is_close_to_float(exported):
+    features = random_features(20, seed=11)
+    _, float_outputs = run(exported["onnx_float"], features)
+    _, int8_outputs = run(exported["onnx_int8"], features)
+    difference = export_util.max_abs_difference(float_outputs, int8_outputs)
+    assert 0 < difference < 0.1
+
+
+@in_modern_stack
+def test_onnx_inputs_and_outputs_are_the_signature_keys(exported):
+    summary = onnx_export.describe(exported["onnx_float"])
+    assert [d["name"] for d in summary["inputs"]] == sorted(
+        export_util.DEFAULT_FEATURE_NAMES)
+    assert all(d["shape"] == [-1, SEQ] for d in summary["inputs"])
+    assert sorted(d["name"] for d in summary["outputs"]) == OUTPUTS
+
+
+@in_modern_stack
+def test_int8_model_has_integer_matmuls(exported):
+    import onnx
+    ops = {n.op_type for n in onnx.load(exported["onnx_int8"]).graph.node}
+    assert "MatMulInteger" in ops or "QLinearMatMul" in ops
+    assert "DynamicQuantizeLinear" in ops
+    float_ops = {n.op_type
+                 for n in onnx.load(exported["onnx_float"]).graph.node}
+    assert "MatMulInteger" not in float_ops
+
+
+@in_modern_stack
+def test_static_int8_needs_calibration_and_runs_with_it(exported, tmp_path):
+    with pytest.raises(ValueError, match="needs calibration features"):
+        onnx_export.quantize(exported["onnx_float"], str(tmp_path / "s.onnx"),
+                             "static")
+    with pytest.raises(ValueError, match="must be one of dynamic, static"):
+        onnx_export.quantize(exported["onnx_float"], str(tmp_path / "s.onnx"),
+                             "float16")
+    path = onnx_export.quantize(exported["onnx_float"],
+                                str(tmp_path / "s.onnx"), "static",
+                                random_features(8, seed=1), per_channel=True)
+    features = random_features(10, seed=3)
+    outputs = onnx_export.run_onnx(path, features)
+    reference = onnx_export.run_onnx(exported["onnx_float"], features)
+    assert export_util.max_abs_difference(reference, outputs) < 0.2
+
+
+def test_another_task_length_or_input_set_is_named(exported):
+    path = exported["onnx_float"]
+    with pytest.raises(ValueError, match="a model of another task: it has "
+                       "the outputs first, pooled"):
+        run(path, [], outputs=["probabilities"])
+    with pytest.raises(ValueError, match="input input_ids has length 16, "
+                       "--max_seq_length is 128"):
+        run(path, [], length=128)
+    features = [{k: v for k, v in f.items() if k != "segment_ids"}
+                for f in random_features(2)]
+    with pytest.raises(ValueError, match="input 'segment_ids' the task's "
+                       "features lack"):
+        run(path, features)
+
+
+def test_a_file_that_is_not_onnx_is_named(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"TFL3 not an onnx file at all")
+    with pytest.raises(ValueError, match="--onnx_model_path .*model.onnx: "
+                       "not an ONNX model"):
+        run(str(bad), [], flag="--onnx_model_path")
+    with pytest.raises(ValueError, match="not found"):
+        run(str(tmp_path / "missing.onnx"), [], flag="--onnx_model_path")
+
+
+@pytest.mark.slow
+def test_export_script_converts_a_saved_model(exported, tmp_path):
+    import subprocess
+    import sys
+    script = os.path.join(export_util.REPO_ROOT, "scripts", "export_onnx.py")
+    result = subprocess.run(
+        [sys.executable, script, "--saved_model_dir",
+         exported["saved_model"], "--output_dir", str(tmp_path), "--int8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(os.listdir(str(tmp_path))) == ["model.onnx",
+                                                 "model_int8.onnx"]
+    result = subprocess.run(
+        [sys.executable, script, "--saved_model_dir", str(tmp_path),
+         "--output_dir", str(tmp_path / "x")], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, universal_newlines=True)
+    assert result.returncode == 1
+    assert "--saved_model_dir: %s holds no saved_model.pb" % tmp_path in (
+        result.stderr)
+
+
+def test_bf16_is_refused_without_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    with pytest.raises(ValueError, match="bfloat16|TensorFlow 2.9"):
+        bf16_serving.session_config(cpuinfo=str(cpuinfo))
+    assert bf16_serving.cpu_flags(str(cpuinfo)) == []
+
+
+def test_bf16_config_turns_the_rewrite_on(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx512f avx512_bf16 amx_bf16\n")
+    assert bf16_serving.cpu_flags(str(cpuinfo)) == ["avx512_bf16",
+                                                    "amx_bf16"]
+    if tf.__version__.startswith("1."):
+        with pytest.raises(ValueError, match="TensorFlow 2.9 or later"):
+            bf16_serving.session_config(cpuinfo=str(cpuinfo))
+        return
+    base = tf.ConfigProto(inter_op_parallelism_threads=2)
+    config = bf16_serving.session_config(base, cpuinfo=str(cpuinfo))
+    options = config.graph_options.rewrite_options
+    assert options.auto_mixed_precision_onednn_bfloat16 == 1  # ON
+    assert config.inter_op_parallelism_threads == 2
+    assert (base.graph_options.rewrite_options.
+            auto_mixed_precision_onednn_bfloat16 == 0)  # DEFAULT: unchanged
+
+
+@pytest.mark.skipif(not bf16_serving.cpu_flags() or
+                    tf.__version__.startswith("1."),
+                    reason="needs TF 2 and a CPU with AVX512_BF16 or AMX")
+def test_bf16_serving_is_close_to_float(exported):
+    features = random_features(8, seed=4)
+    reference = onnx_export.saved_model_outputs(
+        exported["saved_model_frozen"], features)
+    bf16 = onnx_export.saved_model_outputs(
+        exported["saved_model_frozen"], features,
+        config=bf16_serving.session_config())
+    difference = export_util.max_abs_difference(reference, bf16)
+    assert difference < 0.1
