@@ -15,10 +15,6 @@ served as it is. It only pays on CPUs with bfloat16 instructions
   PLATFORM_CONFIG: the TF Serving --platform_config_file with the rewrite
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import tensorflow.compat.v1 as tf
 
 CPU_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -89,10 +89,6 @@ layer (`dense(x) + position_table[:S]`) into that layer's bias, keeping only
 the first row. See guard_constant_operands.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import copy
 import json

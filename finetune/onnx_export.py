@@ -32,10 +32,6 @@ Shared by `run_classifier.py`, `run_squad.py` (--export_onnx,
                             flag) -> max |difference|
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import importlib.util
 import json

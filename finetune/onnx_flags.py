@@ -17,10 +17,6 @@
       by TF with the bfloat16 session config.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import os
 
 from absl import flags

@@ -54,10 +54,6 @@ Usage:
       [--markdown docs/benchmark.md --plot docs/benchmark.png]
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import functools
 import io

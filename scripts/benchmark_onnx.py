@@ -14,10 +14,6 @@ modern stack (tf2onnx, ONNX Runtime); scripts/benchmark.py --sections onnx
 runs it there.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import gc
 import os
 import shutil

@@ -24,10 +24,6 @@ int8 models, which TF 1.15's runtime cannot load); the fine-tuning runs use
   .venv-tf2/bin/python scripts/deployment_table.py --work_dir=/tmp/deploy
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import json
 import os

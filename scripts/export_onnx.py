@@ -16,10 +16,6 @@ Under TF 1.15 the conversion runs in the modern stack's environment
 (.venv-tf2, or --converter_python) on the same SavedModel.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import json
 import os

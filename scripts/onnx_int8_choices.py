@@ -19,10 +19,6 @@ run_classifier.py --export_dir, its output dir holding train/dev.tf_record):
       --latency_config student_base_f2 --json choices.json
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import glob
 import json
