@@ -705,7 +705,7 @@ def main(_):
     if FLAGS.do_train:
         stages_lib.run_training_stages(recipe, distill, build_model_fn,
                                        build_input_fn, options)
-    if FLAGS.do_eval:
+    if FLAGS.do_eval and estimator_util.continues_after_training(options):
         stages_lib.run_eval(recipe, distill, build_model_fn, build_input_fn,
                             options, FLAGS.eval_batch_size,
                             FLAGS.max_eval_steps)
