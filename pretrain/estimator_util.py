@@ -232,9 +232,18 @@ RunOptions = collections.namedtuple("RunOptions", [
 
 
 def run_options_from_flags(flag_values):
-    """RunOptions from the TPU, accelerator and run flag groups."""
-    return RunOptions(**{name: getattr(flag_values, name)
-                         for name in RunOptions._fields})
+    """RunOptions from the TPU, accelerator and run flag groups.
+
+    With --distribution_strategy=multi_worker, TF_CONFIG is checked here,
+    before any work: a bad one ends the run with a ValueError naming what
+    is wrong (see multi_worker.cluster_from_environment).
+    """
+    options = RunOptions(**{name: getattr(flag_values, name)
+                            for name in RunOptions._fields})
+    if multi_worker.is_multi_worker(options):
+        multi_worker.check_own_address(
+            multi_worker.cluster_from_environment())
+    return options
 
 
 def single_device_options(**overrides):

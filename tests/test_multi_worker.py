@@ -353,6 +353,22 @@ def test_distillation_stages_two_workers_like_one(tmp_path):
             np.testing.assert_array_equal(one[name], two[name])
 
 
+@pytest.mark.slow
+def test_script_stops_at_once_on_a_bad_tf_config(tmp_path):
+    config = two_workers(2)
+    proc = subprocess.run(
+        classifier_command(tmp_path / "out", 0.1),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        universal_newlines=True, timeout=300,
+        env=dict(os.environ, TF_CONFIG=json.dumps(config),
+                 TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 1
+    assert ("ERROR: TF_CONFIG (--distribution_strategy=multi_worker): task "
+            "index 2 is out of range" in proc.stderr), proc.stderr[-2000:]
+    # Stopped before converting any data.
+    assert not (tmp_path / "out").exists()
+
+
 def classifier_command(output_dir, epochs):
     return [
         sys.executable, RUN_CLASSIFIER, "--task_name=chnsenticorp",
