@@ -2,7 +2,9 @@
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Pieces every entry point shares: TPU flags, input file lists, record
-decoding, metrics, RunConfig and progress logging."""
+decoding, metrics, RunConfig, the estimator factory (one device, TPU,
+tf.distribute strategies; multi-worker pieces in multi_worker.py) and
+progress logging."""
 
 from __future__ import absolute_import
 from __future__ import division
