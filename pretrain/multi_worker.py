@@ -334,8 +334,12 @@ class PeerWatchdog(object):
         return self
 
     def __exit__(self, *unused_exc_info):
-        self._stop.set()
+        self.stop_watching()
         self._thread.join()
+
+    def stop_watching(self):
+        """Ends the watch (other workers may now finish and exit)."""
+        self._stop.set()
 
     def _peers(self):
         return [(name, address) for i, (name, address) in enumerate(
@@ -401,6 +405,26 @@ def _fresh_collective_keys(strategy):
             _train_calls[0] * _GROUP_KEYS_PER_CALL)
 
 
+class _LastStepHook(tf.train.SessionRunHook):
+    """Stops the watchdog once the last training step has run: the other
+    workers exit then, while the chief still writes its last checkpoint."""
+
+    def __init__(self, watchdog, max_steps):
+        self._watchdog = watchdog
+        self._max_steps = max_steps
+        self._step = None
+
+    def begin(self):
+        self._step = tf.train.get_global_step()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs(self._step)
+
+    def after_run(self, run_context, run_values):
+        if run_values.results + 1 >= self._max_steps:
+            self._watchdog.stop_watching()
+
+
 def train(estimator, input_fn, max_steps, cluster, watchdog_settings):
     """Trains with the distribute coordinator while watching the peers.
 
@@ -414,13 +438,15 @@ def train(estimator, input_fn, max_steps, cluster, watchdog_settings):
     """
     tf.logging.info("Multi-worker training: this is %s; training to step "
                     "%d", describe(cluster), max_steps)
-    train_spec = tf.estimator.TrainSpec(input_fn=input_fn,
-                                        max_steps=max_steps)
     # Only an `evaluator` task would run the EvalSpec; the cluster has none
     # (see cluster_from_environment), evaluation follows on the chief.
     eval_spec = tf.estimator.EvalSpec(input_fn=input_fn, steps=1)
     # (Estimator.config is a copy; the coordinator copies _config's.)
     _fresh_collective_keys(
         estimator._config.train_distribute)  # pylint: disable=protected-access
-    with PeerWatchdog(cluster, watchdog_settings, estimator.model_dir):
+    with PeerWatchdog(cluster, watchdog_settings,
+                      estimator.model_dir) as watchdog:
+        train_spec = tf.estimator.TrainSpec(
+            input_fn=input_fn, max_steps=max_steps,
+            hooks=[_LastStepHook(watchdog, max_steps)])
         tf.estimator.train_and_evaluate(estimator, train_spec, eval_spec)
