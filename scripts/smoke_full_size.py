@@ -47,11 +47,12 @@ STUDENT_CONFIG = os.path.join(ROOT, "config", "student_base_f2.json")
 LAUNCHER = os.path.join(ROOT, "scripts", "launch_local_workers.sh")
 
 # Steps of each stage: the layer-wise transfer gives each of the 12 layers
-# one step; the first round and the distillation two each.
+# one step; the first round and the distillation four each (a process's
+# first logged step includes its warm-up and is not counted).
 WARMUP_STEPS = 12
-FIRST_STEPS = 2
-MAIN_STEPS = 4  # Counts the first round's.
-FINETUNE_EPOCHS = 0.03  # 800 reviews: 3 steps at batch 8.
+FIRST_STEPS = 4
+MAIN_STEPS = 8  # Counts the first round's.
+FINETUNE_EPOCHS = 0.04  # 800 reviews: 4 steps at batch 8.
 
 # One measured stage.
 StageResult = collections.namedtuple(
@@ -84,9 +85,9 @@ def write_teacher(folder):
 
 
 def seconds_per_step(log_text):
-    """Median seconds per step from the progress lines (batch 8 global):
-    the first logged interval (graph warm-up) is left out when there are
-    more."""
+    """Median seconds per step from the progress lines (batch 8 global);
+    the first logged interval, which includes the process's warm-up (tens
+    of seconds at full size), is left out when there are more."""
     rates = [float(r) for r in re.findall(
         r"step \d+ .*examples/sec=([0-9.e+]+)", log_text)]
     if len(rates) > 1:
