@@ -6,7 +6,10 @@
 #   BERT_CONFIG, VOCAB, INIT_CKPT   from MODEL_DIR unless set one by one
 #   TPU_ARGS     --use_tpu/--tpu_name when TPU_NAME is set
 # and defines run_classifier_task, run_squad_task and run_ner_task, which
-# launch the entry points with the published hyper-parameters.
+# launch the entry points with the published hyper-parameters.  Extra
+# arguments are passed on, e.g. --distribution_strategy=mirrored (local
+# GPUs) or --distribution_strategy=multi_worker (several hosts, each with
+# its own TF_CONFIG; see docs/scale_out.md).
 
 FINETUNE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT_NAME="$(basename "$0")"

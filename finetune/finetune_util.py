@@ -430,8 +430,9 @@ def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
 
     A run resumed from a checkpoint in the estimator's model_dir with a
     `seed` skips the examples the finished steps consumed, so its input
-    order continues the uninterrupted run's (one input pipeline: not on TPU
-    or with multi_worker, where every host reads its own). Dropout masks
+    order continues the uninterrupted run's (one input pipeline, also
+    shared by the workers of a multi_worker run; not on TPU, where every
+    host reads its own). Dropout masks
     restart their random sequence at the resumed step, so a resumed run is
     close to, not identical with, an uninterrupted one.
 
@@ -446,8 +447,9 @@ def train(estimator, input_fn_builder, train_file, max_seq_length, schedule,
       options: estimator_util.RunOptions (None: one input pipeline).
     """
     skip_records = 0
-    single_pipeline = options is None or not (
-        options.use_tpu or options.distribution_strategy == "multi_worker")
+    # With multi_worker every worker reads the one stream and keeps its
+    # share of it (see pretrain/multi_worker.py): one pipeline too.
+    single_pipeline = options is None or not options.use_tpu
     step = checkpoints.latest_step(estimator.model_dir)
     if step and seed is not None and single_pipeline:
         skip_records = min(step, schedule.num_train_steps) * (

@@ -537,6 +537,8 @@ def main(_):
         finetune_util.train(estimator, classifier_data.input_fn_builder,
                             train_file, FLAGS.max_seq_length, schedule,
                             seed=FLAGS.rand_seed, options=options)
+    if not estimator_util.continues_after_training(options):
+        return
     for split, requested in (("dev", FLAGS.do_eval), ("test", FLAGS.do_test)):
         if requested:
             record_file, num_examples = split_features(split)

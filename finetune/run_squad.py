@@ -560,6 +560,8 @@ def main(_):
                             os.path.join(FLAGS.output_dir, TRAIN_RECORD),
                             FLAGS.max_seq_length, schedule,
                             seed=FLAGS.rand_seed, options=options)
+    if not estimator_util.continues_after_training(options):
+        return
     if FLAGS.predict_file:
         examples, _ = squad_data.read_squad_examples(FLAGS.predict_file,
                                                      tokenizer,

@@ -313,8 +313,25 @@ def soft_target_mlm_loss(student_logits, label_ids, label_weights,
     per_example = -tf.reduce_sum(
         targets * tf.nn.log_softmax(student_logits), axis=-1)  # [M]
     loss = tf.reduce_sum(label_weights * per_example) / (
-        tf.reduce_sum(label_weights) + 1e-5)
+        replica_mean_of(tf.reduce_sum(label_weights)) + 1e-5)
     return loss, per_example
+
+
+def replica_mean_of(value):
+    """The mean of a scalar over the replicas of a tf.distribute strategy.
+
+    Normalising a replica's weighted loss sum by the mean weight over all
+    replicas (rather than its own) makes the mean of the replicas' losses
+    the global batch's weighted mean: N replicas then update as one with
+    the whole batch, also when they hold different numbers of masked
+    positions.  Without a strategy, `value` itself.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                               tf.stop_gradient(value))
+    return total / context.num_replicas_in_sync
 
 
 def masked_lm_accuracy(logits, label_ids, label_weights):

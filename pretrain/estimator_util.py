@@ -2,7 +2,9 @@
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 """Pieces every entry point shares: TPU flags, input file lists, record
-decoding, metrics, RunConfig and progress logging."""
+decoding, metrics, RunConfig, the estimator factory (one device, TPU,
+tf.distribute strategies; multi-worker pieces in multi_worker.py) and
+progress logging."""
 
 from __future__ import absolute_import
 from __future__ import division
@@ -13,6 +15,8 @@ import time
 
 from absl import flags
 import tensorflow.compat.v1 as tf
+
+from pretrain import multi_worker
 
 
 # ---------------------------------------------------------------------------
@@ -89,6 +93,14 @@ def define_accelerator_flags():
     flags.DEFINE_integer("num_gpus", None,
                          "With 'mirrored': use this many local GPUs "
                          "(default: all visible).")
+    flags.DEFINE_integer(
+        "worker_timeout_secs", 60,
+        "With 'multi_worker': a worker whose server stops answering for "
+        "this long stops the others (with a message naming it).")
+    flags.DEFINE_integer(
+        "worker_startup_timeout_secs", 600,
+        "With 'multi_worker': how long to wait for a worker that has not "
+        "started its server yet.")
 
 
 def require_flags(flag_values, names):
@@ -217,14 +229,23 @@ RunOptions = collections.namedtuple("RunOptions", [
     "num_tpu_cores", "iterations_per_loop", "use_xla", "precision",
     "gradient_accumulation_steps", "distribution_strategy", "num_gpus",
     "save_checkpoints_steps", "keep_checkpoint_max", "rand_seed",
-    "log_every_steps"
+    "log_every_steps", "worker_timeout_secs", "worker_startup_timeout_secs"
 ])
 
 
 def run_options_from_flags(flag_values):
-    """RunOptions from the TPU, accelerator and run flag groups."""
-    return RunOptions(**{name: getattr(flag_values, name)
-                         for name in RunOptions._fields})
+    """RunOptions from the TPU, accelerator and run flag groups.
+
+    With --distribution_strategy=multi_worker, TF_CONFIG is checked here,
+    before any work: a bad one ends the run with a ValueError naming what
+    is wrong (see multi_worker.cluster_from_environment).
+    """
+    options = RunOptions(**{name: getattr(flag_values, name)
+                            for name in RunOptions._fields})
+    if multi_worker.is_multi_worker(options):
+        multi_worker.check_own_address(
+            multi_worker.cluster_from_environment())
+    return options
 
 
 def single_device_options(**overrides):
@@ -248,7 +269,9 @@ def single_device_options(**overrides):
                   save_checkpoints_steps=1000,
                   keep_checkpoint_max=5,
                   rand_seed=None,
-                  log_every_steps=50)
+                  log_every_steps=50,
+                  worker_timeout_secs=60,
+                  worker_startup_timeout_secs=600)
     values.update(overrides)
     return RunOptions(**values)
 
@@ -294,6 +317,10 @@ def distribution_strategy(options):
                 devices = ["/gpu:%d" % i for i in range(options.num_gpus)]
             _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=devices)
         else:
+            # A clear error for a bad TF_CONFIG before the strategy reads it
+            # (and, under TF 2, starts this worker's server).
+            multi_worker.check_own_address(
+                multi_worker.cluster_from_environment())
             _STRATEGIES[key] = (
                 tf.distribute.experimental.MultiWorkerMirroredStrategy())
     return _STRATEGIES[key]
@@ -393,7 +420,46 @@ def make_estimator(model_fn,
         tf.estimator.ModeKeys.EVAL: eval_batch_size,
         tf.estimator.ModeKeys.PREDICT: predict_batch_size,
     }
-    return DistributedEstimator(model_fn, run_config, batch_sizes)
+    workers = None
+    if multi_worker.is_multi_worker(options):
+        workers = multi_worker_setup(options, model_dir, iterations_per_loop)
+    return DistributedEstimator(model_fn, run_config, batch_sizes, workers)
+
+
+# How a DistributedEstimator trains on several workers:
+#   cluster: multi_worker.WorkerCluster of this process;
+#   watchdog: multi_worker.WatchdogSettings;
+#   local_config: RunConfig without strategy or cluster, for evaluation,
+#     prediction and export on the chief.
+MultiWorkerSetup = collections.namedtuple(
+    "MultiWorkerSetup", ["cluster", "watchdog", "local_config"])
+
+
+def multi_worker_setup(options, model_dir, iterations_per_loop=None):
+    """The MultiWorkerSetup of a multi_worker run (TF_CONFIG checked)."""
+    cluster = multi_worker.cluster_from_environment()
+    with multi_worker.without_tf_config():
+        local_config = make_run_config(
+            options._replace(distribution_strategy="none"), model_dir,
+            iterations_per_loop)
+    watchdog = multi_worker.WatchdogSettings(
+        lost_after_secs=options.worker_timeout_secs,
+        startup_secs=options.worker_startup_timeout_secs,
+        probe_every_secs=min(5.0, max(0.5, options.worker_timeout_secs / 6)))
+    return MultiWorkerSetup(cluster, watchdog, local_config)
+
+
+def continues_after_training(options):
+    """False on a multi-worker run's non-chief workers (logged): they stop
+    after training; the chief evaluates, predicts and exports."""
+    if not multi_worker.is_multi_worker(options):
+        return True
+    cluster = multi_worker.cluster_from_environment()
+    if multi_worker.is_chief(cluster):
+        return True
+    tf.logging.info("%s: training done; the chief evaluates, predicts and "
+                    "exports.", cluster.names[cluster.global_index])
+    return False
 
 
 def first_replica_aggregation(next_creator, **kwargs):
@@ -418,9 +484,11 @@ class DistributedEstimator(object):
     attribute is the wrapped estimator's.)
     """
 
-    def __init__(self, model_fn, run_config, batch_sizes):
-        """Args: TPUEstimator-style model_fn; RunConfig; {mode: batch}."""
+    def __init__(self, model_fn, run_config, batch_sizes, workers=None):
+        """Args: TPUEstimator-style model_fn; RunConfig; {mode: batch};
+        MultiWorkerSetup of a multi-worker run, else None."""
         self._batch_sizes = batch_sizes
+        self._workers = workers
 
         def estimator_model_fn(features, labels, mode, params):
             params = dict(params, batch_size=batch_sizes[mode])
@@ -433,6 +501,14 @@ class DistributedEstimator(object):
         self.estimator = tf.estimator.Estimator(model_fn=estimator_model_fn,
                                                 config=run_config,
                                                 params={})
+        self._local_estimator = self.estimator
+        if workers is not None:
+            # Evaluation and prediction run in this process alone.
+            with multi_worker.without_tf_config():
+                self._local_estimator = tf.estimator.Estimator(
+                    model_fn=estimator_model_fn,
+                    config=workers.local_config,
+                    params={})
 
     def _with_batch_size(self, input_fn, mode):
         batch_size = self._batch_sizes[mode]
@@ -442,21 +518,48 @@ class DistributedEstimator(object):
 
         return input_fn_with_batch_size
 
-    def train(self, input_fn, **kwargs):
-        """Estimator.train with params["batch_size"] the per-replica batch."""
-        return self.estimator.train(
-            self._with_batch_size(input_fn, tf.estimator.ModeKeys.TRAIN),
-            **kwargs)
+    def _worker_share(self, input_fn):
+        """input_fn of this worker's share of the training batches."""
+        cluster = self._workers.cluster
+        strategy = self.estimator.config.train_distribute
+        local_replicas = max(
+            1, strategy.num_replicas_in_sync // len(cluster.addresses))
+
+        def worker_input_fn(params):
+            return multi_worker.shard_for_worker(input_fn(params), cluster,
+                                                 local_replicas)
+
+        return worker_input_fn
+
+    def train(self, input_fn, max_steps=None, **kwargs):
+        """Estimator.train with params["batch_size"] the per-replica batch.
+
+        On several workers: train_and_evaluate through the distribute
+        coordinator (see multi_worker.py), each worker on its share of the
+        batches; only `max_steps` is supported there.
+        """
+        input_fn = self._with_batch_size(input_fn,
+                                         tf.estimator.ModeKeys.TRAIN)
+        if self._workers is None:
+            return self.estimator.train(input_fn, max_steps=max_steps,
+                                        **kwargs)
+        if kwargs or max_steps is None:
+            raise ValueError("multi-worker training takes max_steps only, "
+                             "got %s" % sorted(kwargs))
+        multi_worker.train(self.estimator, self._worker_share(input_fn),
+                           max_steps, self._workers.cluster,
+                           self._workers.watchdog)
+        return self
 
     def evaluate(self, input_fn, **kwargs):
         """Estimator.evaluate with params["batch_size"] the eval batch."""
-        return self.estimator.evaluate(
+        return self._local_estimator.evaluate(
             self._with_batch_size(input_fn, tf.estimator.ModeKeys.EVAL),
             **kwargs)
 
     def predict(self, input_fn, **kwargs):
         """Estimator.predict with params["batch_size"] the predict batch."""
-        return self.estimator.predict(
+        return self._local_estimator.predict(
             self._with_batch_size(input_fn, tf.estimator.ModeKeys.PREDICT),
             **kwargs)
 

@@ -23,6 +23,10 @@
 #   bash pretrain/run.pretrain.sh --distribution_strategy=mirrored \
 #     --gradient_accumulation_steps=4 --precision=fp16
 # splits it over the local GPUs and 4 accumulated micro-batches per update.
+# On several hosts, run the same command on each with its own TF_CONFIG and
+#   --distribution_strategy=multi_worker
+# (OUTPUT_DIR on storage every host reaches, e.g. gs://; see
+# docs/scale_out.md; scripts/launch_local_workers.sh tries it on one host).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -208,13 +208,15 @@ def check_first_record(path, max_seq_length, max_predictions_per_seq):
 
 
 def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
-                     is_training, num_cpu_threads=4):
+                     is_training, num_cpu_threads=4, seed=None):
     """Returns a TPUEstimator input_fn over pretraining TFRecords.
 
     Training interleaves shuffled files, shuffles records and repeats;
     evaluation reads the files once, in order.  Batches always have the
     full batch size (TPU requirement): params["batch_size"], the micro-batch
-    of one replica that the estimator asks for.
+    of one replica that the estimator asks for.  `seed` (--rand_seed) fixes
+    the shuffles' order whatever the rest of the graph: the workers of a
+    multi-worker run, and one process, then read one stream.
     """
     features = record_features(max_seq_length, max_predictions_per_seq)
 
@@ -223,13 +225,14 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
         if is_training:
             files = tf.data.Dataset.from_tensor_slices(
                 tf.constant(input_files))
-            files = files.repeat().shuffle(buffer_size=len(input_files))
+            files = files.repeat().shuffle(buffer_size=len(input_files),
+                                           seed=seed)
             cycle_length = min(num_cpu_threads, len(input_files))
             dataset = files.interleave(
                 tf.data.TFRecordDataset,
                 cycle_length=cycle_length,
                 num_parallel_calls=cycle_length)
-            dataset = dataset.shuffle(buffer_size=100)
+            dataset = dataset.shuffle(buffer_size=100, seed=seed)
         else:
             dataset = tf.data.TFRecordDataset(input_files)
         dataset = dataset.map(
@@ -240,9 +243,9 @@ def input_fn_builder(input_files, max_seq_length, max_predictions_per_seq,
     return input_fn
 
 
-def stage_input_fn(stage, is_training, max_predictions_per_seq):
+def stage_input_fn(stage, is_training, max_predictions_per_seq, seed=None):
     """The input_fn of `stage`, once the first record of every input file
-    has the right lengths.
+    has the right lengths (`seed`: see input_fn_builder).
 
     Raises:
       ValueError: see check_first_record.
@@ -251,7 +254,7 @@ def stage_input_fn(stage, is_training, max_predictions_per_seq):
         check_first_record(path, stage.max_seq_length,
                            max_predictions_per_seq)
     return input_fn_builder(stage.input_files, stage.max_seq_length,
-                            max_predictions_per_seq, is_training)
+                            max_predictions_per_seq, is_training, seed=seed)
 
 
 # ---------------------------------------------------------------------------
@@ -700,12 +703,13 @@ def main(_):
         summary_root=(os.path.join(FLAGS.output_dir, SUMMARY_SUBDIR)
                       if FLAGS.use_summary else None))
     build_input_fn = functools.partial(
-        stage_input_fn, max_predictions_per_seq=FLAGS.max_predictions_per_seq)
+        stage_input_fn, max_predictions_per_seq=FLAGS.max_predictions_per_seq,
+        seed=FLAGS.rand_seed)
     file_io.check_writable_dir(FLAGS.output_dir, "output_dir")
     if FLAGS.do_train:
         stages_lib.run_training_stages(recipe, distill, build_model_fn,
                                        build_input_fn, options)
-    if FLAGS.do_eval:
+    if FLAGS.do_eval and estimator_util.continues_after_training(options):
         stages_lib.run_eval(recipe, distill, build_model_fn, build_input_fn,
                             options, FLAGS.eval_batch_size,
                             FLAGS.max_eval_steps)

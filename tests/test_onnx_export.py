@@ -14,6 +14,7 @@ from finetune import bf16_serving
 from finetune import export_util
 from finetune import onnx_export
 from pretrain import modeling
+from pretrain import serving_graph
 
 SEQ = 16
 TINY = {
@@ -41,10 +42,9 @@ def model_fn(features, labels, mode, params):
     """A tiny BERT whose outputs are named after their prediction keys."""
     del labels, params
     config = modeling.BertConfig.from_dict(TINY)
-    model = modeling.BertModel(config, False, features["input_ids"],
-                               features["input_mask"],
-                               features["segment_ids"], use_einsum=False,
-                               mask_adder=modeling.SERVING_MASK_ADDER)
+    model = serving_graph.ServingModel(config, features["input_ids"],
+                                       features["input_mask"],
+                                       features["segment_ids"])
     pooled = tf.identity(model.get_pooled_output(), name="pooled")
     first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
     step = tf.train.get_or_create_global_step()
