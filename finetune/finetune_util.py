@@ -10,10 +10,6 @@ groups, the step schedule, the tokenizer and model config with their checks,
 the training TPUEstimatorSpec and the training loop.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import contextlib
 import json

@@ -24,10 +24,6 @@ the dev split is at hand (--data_dir), `verification.json`: every exported
 model's dev accuracy, size and agreement with the float model.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import functools
 import os
 import sys

@@ -29,10 +29,6 @@ size and agreement with the float model. How contexts are split and answers
 mapped back is described in squad_data.py.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import functools
 import json
 import os

@@ -13,10 +13,6 @@ Shape letters: B batch, S sequence, H hidden size, N heads, M = B * number
 of masked positions, V vocabulary.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import re
 

@@ -6,10 +6,6 @@ decoding, metrics, RunConfig, the estimator factory (one device, TPU,
 tf.distribute strategies; multi-worker pieces in multi_worker.py) and
 progress logging."""
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import time
 

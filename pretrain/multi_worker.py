@@ -28,10 +28,6 @@ This module adds what the estimator does not do:
   stops this one, with a message naming it.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import contextlib
 import errno

@@ -30,10 +30,6 @@ Example (tiny):
     --distill_ground_truth_ratio=0.5
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import collections
 import functools
 import os

@@ -18,10 +18,6 @@ median seconds per step, peak resident memory (largest process) and wall
 time.
 """
 
-from __future__ import absolute_import
-from __future__ import division
-from __future__ import print_function
-
 import argparse
 import collections
 import os
