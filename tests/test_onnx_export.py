@@ -13,16 +13,10 @@ import tensorflow.compat.v1 as tf
 from finetune import bf16_serving
 from finetune import export_util
 from finetune import onnx_export
-from pretrain import modeling
-from pretrain import serving_graph
+# The tiny encoder and features of the export tests.
+from test_export_util import SEQ, random_features
+from test_export_util import encoder_model_fn as model_fn
 
-SEQ = 16
-TINY = {
-    "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 1,
-    "num_attention_heads": 2, "intermediate_size": 16,
-    "max_position_embeddings": 32, "type_vocab_size": 2,
-    "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
-}
 OUTPUTS = ["first", "pooled"]
 
 pytestmark = [pytest.mark.skipif(
@@ -36,37 +30,6 @@ if not onnx_export.has_onnx_runtime():
 in_modern_stack = pytest.mark.skipif(
     not onnx_export.has_onnx_runtime(),
     reason="inspects ONNX files: needs onnx in this environment")
-
-
-def model_fn(features, labels, mode, params):
-    """A tiny BERT whose outputs are named after their prediction keys."""
-    del labels, params
-    config = modeling.BertConfig.from_dict(TINY)
-    model = serving_graph.ServingModel(config, features["input_ids"],
-                                       features["input_mask"],
-                                       features["segment_ids"])
-    pooled = tf.identity(model.get_pooled_output(), name="pooled")
-    first = tf.identity(model.get_sequence_output()[:, 0, :2], name="first")
-    step = tf.train.get_or_create_global_step()
-    if mode == tf.estimator.ModeKeys.TRAIN:
-        return tf.estimator.EstimatorSpec(mode, loss=tf.reduce_sum(pooled),
-                                          train_op=step.assign_add(1))
-    return tf.estimator.EstimatorSpec(
-        mode, predictions={"pooled": pooled, "first": first})
-
-
-def random_features(count, seed=0):
-    rng = np.random.RandomState(seed)
-    result = []
-    for _ in range(count):
-        length = rng.randint(3, SEQ + 1)
-        mask = np.array([1] * length + [0] * (SEQ - length), np.int32)
-        result.append({
-            "input_ids": rng.randint(1, TINY["vocab_size"], SEQ) * mask,
-            "input_mask": mask,
-            "segment_ids": (np.arange(SEQ) >= length // 2) * mask,
-        })
-    return result
 
 
 @pytest.fixture(scope="module")
