@@ -666,40 +666,10 @@ def json_text(dataset):
     return json.dumps(dataset, ensure_ascii=False, indent=1) + "\n"
 
 
-README_HEADER = """# Demo data (generated, do not edit)
-
-Synthetic Chinese data for `scripts/demo.sh`, written by
-`scripts/make_demo_data.py --random_seed={seed}` from hand-written templates
-and word banks; nothing here is copied from a public data set. People,
-companies, products, towns and sights are invented (cities, provinces and
-dynasties are real). Regenerate with `python scripts/make_demo_data.py`; the
-output is byte-identical.
-
-| file | content |
-|---|---|
-"""
-README_ROWS = (
-    ("`corpus.txt`",
-     "pretraining text, one sentence per line, blank line between "
-     "documents: {documents} documents, {sentences} sentences"),
-    ("`sentiment/train.tsv`, `sentiment/dev.tsv`",
-     "reviews in the ChnSentiCorp layout (`label<TAB>text_a`, 1 = "
-     "positive): {train_reviews} / {dev_reviews} rows, half of each label"),
-    ("`mrc/train.json`, `mrc/dev.json`",
-     "CMRC 2018 format: {train_questions} / {dev_questions} questions over "
-     "{train_paragraphs} / {dev_paragraphs} paragraphs; dev questions have "
-     "1-3 reference answers"),
-    ("`ner/train.txt`, `ner/dev.txt`",
-     "named entities in the People's Daily layout (one character and its "
-     "BIO tag per line, space-separated, blank line between sentences; "
-     "PER, LOC, ORG): {train_ner} / {dev_ner} sentences"),
-    ("`vocab.txt`",
-     "WordPiece vocabulary of {vocab_size} entries: `[PAD]` `[UNK]` `[CLS]` "
-     "`[SEP]` `[MASK]` (ids 0-4), every character of the data, `##a`-`##z`, "
-     "`##0`-`##9`, and the Latin words and numbers used; "
-     "`config/demo_teacher.json` and `config/demo_student.json` use this "
-     "vocabulary size"),
-)
+# The README of the generated files: a header, then one row per file, with
+# the counts filled in (demo_word_banks.json).
+README_HEADER = WORDS["readme_header"]
+README_ROWS = [tuple(row) for row in WORDS["readme_rows"]]
 
 
 def count_questions(dataset):
