@@ -15,7 +15,7 @@ Shared by `run_classifier.py`, `run_squad.py` (--export_onnx,
       model is checked against `reference_dir` (default: the SavedModel
       itself) to FLOAT_TOLERANCE. Under TF 1.15 (no tf2onnx, no ONNX
       Runtime in that environment) the conversion runs in the TF 2
-      environment on the same SavedModel (export_util.run_in_tf2).
+      environment on the same SavedModel (tflite_util.run_in_tf2).
   quantize(float_path, output_path, method, calibration_features=None,
            per_channel=..., exclude_nodes=(), op_types=...)
       "dynamic" (int8 weights, activations quantized per call) or "static"
@@ -42,6 +42,8 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from finetune import export_util
+from finetune import graph_rewrites
+from finetune import tflite_util
 
 ONNX_NAMES = {"onnx_float": "model.onnx", "onnx_int8": "model_int8.onnx"}
 ONNX_KINDS = ("onnx_float", "onnx_int8")
@@ -73,7 +75,7 @@ def has_onnx_runtime():
 def convert(saved_model_dir, output_path, opset=OPSET):
     """Converts a SavedModel's serving signature to float32 ONNX.
 
-    The graph is frozen (export_util.frozen_signature) and converted by
+    The graph is frozen (graph_rewrites.frozen_signature) and converted by
     tf2onnx; the ONNX inputs and outputs are renamed to the signature's
     keys (input_ids, ..., probabilities), with a free batch dimension.
 
@@ -82,7 +84,7 @@ def convert(saved_model_dir, output_path, opset=OPSET):
     """
     import onnx  # pylint: disable=import-outside-toplevel
     import tf2onnx  # pylint: disable=import-outside-toplevel
-    graph_def, signature = export_util.frozen_signature(saved_model_dir)
+    graph_def, signature = graph_rewrites.frozen_signature(saved_model_dir)
     inputs = sorted(signature.inputs.items())
     outputs = sorted(signature.outputs.items())
     model, _ = tf2onnx.convert.from_graph_def(
@@ -323,7 +325,7 @@ def run_in_tf2(model_path, feature_dicts, python, check_args):
                                             for f in feature_dicts])
                             for name in names
                             if all(name in f for f in feature_dicts)})
-        stdout = export_util.run_in_tf2(
+        stdout = tflite_util.run_in_tf2(
             ["run", model_path, inputs, outputs,
              "--check_outputs=" + ",".join(output_names),
              "--max_seq_length=%d" % max_seq_length, "--flag=" + flag],
@@ -354,7 +356,7 @@ def saved_model_outputs(saved_model_dir, feature_dicts, output_names=None,
             tf.Session(graph=graph, config=config) as sess:
         meta = tf.saved_model.loader.load(
             sess, [tf.saved_model.tag_constants.SERVING], saved_model_dir)
-        signature = meta.signature_def[export_util.SIGNATURE_KEY]
+        signature = meta.signature_def[graph_rewrites.SIGNATURE_KEY]
         keys = sorted(output_names or signature.outputs)
         fetches = [signature.outputs[key].name for key in keys]
         results = {key: [] for key in keys}
@@ -395,7 +397,7 @@ def check_against_saved_model(saved_model_dir, outputs, feature_dicts, flag,
 def synthetic_features(saved_model_dir, count=8, max_id=20, seed=0):
     """Random id features for a SavedModel's inputs (checks without data):
     ids below `max_id`, within any vocabulary."""
-    _, signature = export_util.frozen_signature(saved_model_dir)
+    _, signature = graph_rewrites.frozen_signature(saved_model_dir)
     rng = np.random.RandomState(seed)
     rows = []
     for _ in range(count):
@@ -471,7 +473,7 @@ def convert_in_tf2(saved_model_dir, output_dir, int8, method,
                 name: np.stack([np.asarray(f[name]) for f in
                                 calibration_features]) for name in names})
             args.append("--calibration_npz=" + data_file)
-        export_util.run_in_tf2(args, python,
+        tflite_util.run_in_tf2(args, python,
                                "ONNX export of %s" % saved_model_dir,
                                module=MODULE)
 
@@ -497,7 +499,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     tf.logging.set_verbosity(tf.logging.INFO)
     if args.command == "convert":
-        features = (export_util.rows_of(args.calibration_npz)
+        features = (tflite_util.rows_of(args.calibration_npz)
                     if args.calibration_npz else None)
         paths = {"onnx_float": os.path.join(args.output_dir,
                                             ONNX_NAMES["onnx_float"])}
@@ -507,7 +509,7 @@ def main(argv=None):
                      os.path.join(args.output_dir, ONNX_NAMES["onnx_int8"]),
                      args.method, features)
     elif args.command == "run":
-        rows = export_util.rows_of(args.inputs_npz)
+        rows = tflite_util.rows_of(args.inputs_npz)
         outputs = [n for n in args.check_outputs.split(",") if n]
         shapes = {}
         if args.max_seq_length:

@@ -45,6 +45,7 @@ from finetune import export_util
 from finetune import finetune_util
 from finetune import onnx_export
 from finetune import onnx_flags
+from finetune import tflite_util
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -294,7 +295,7 @@ def export(bert_config, num_labels, options, model_dir, max_seq_length,
     Args:
       quantizations: see export_util.export_models.
       representative_features: training feature dicts calibrating "int8".
-      int8_outputs, converter_python: see export_util.convert_to_tflite.
+      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
       quantization_aware: the checkpoint comes from quantization-aware
         training: the int8 model is converted from the fake-quantized graph.
       serving_row_groups: row groups of the SavedModel (see
@@ -317,7 +318,7 @@ def export(bert_config, num_labels, options, model_dir, max_seq_length,
 
 def lite_probabilities(lite_model_path, examples, num_labels,
                        max_seq_length, flag="--lite_model_path",
-                       run_checked=export_util.run_checked):
+                       run_checked=tflite_util.run_checked):
     """Class probabilities [N, C] of a TFLite (or, with onnx_export's
     `run_checked`, ONNX) classifier.
 
@@ -349,14 +350,14 @@ def verify_exports(paths, record_file, num_labels, max_seq_length,
     labels = np.array([e["label_ids"] for e in examples])
     report = {}
     reference = None
-    for quantization in (export_util.QUANTIZATIONS +
+    for quantization in (tflite_util.QUANTIZATIONS +
                          onnx_flags.VERIFIED_KINDS):
         if quantization not in paths:
             continue
         # --- ONNX / bf16 hook (onnx_flags): runs those models instead.
         run_checked = (functools.partial(onnx_flags.run_kind, quantization)
                        if quantization in onnx_flags.VERIFIED_KINDS
-                       else export_util.run_checked)
+                       else tflite_util.run_checked)
         probabilities = lite_probabilities(paths[quantization], examples,
                                            num_labels, max_seq_length,
                                            flag="--export_dir",
@@ -391,7 +392,7 @@ def evaluate_lite(lite_model_path, split, record_file, num_examples,
     flag = "--onnx_model_path" if onnx else "--lite_model_path"
     probabilities = lite_probabilities(
         lite_model_path, examples, num_labels, max_seq_length, flag,
-        onnx_export.run_checked if onnx else export_util.run_checked)
+        onnx_export.run_checked if onnx else tflite_util.run_checked)
     labels = np.array([e["label_ids"] for e in examples])
     results = lite_metrics(probabilities, labels)
     results["eval_examples"] = num_examples

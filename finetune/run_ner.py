@@ -51,6 +51,7 @@ from finetune import export_util
 from finetune import finetune_util
 from finetune import ner_data
 from finetune import ner_metric
+from finetune import tflite_util
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -379,10 +380,10 @@ def verify_exports(paths, sentences, tagged, windows, labels,
     """
     features = ner_data.window_feature_dicts(windows)
     report, reference = {}, None
-    for quantization in export_util.QUANTIZATIONS:
+    for quantization in tflite_util.QUANTIZATIONS:
         if quantization not in paths:
             continue
-        shapes, outputs = export_util.run_checked(
+        shapes, outputs = tflite_util.run_checked(
             paths[quantization], features, ["probabilities"],
             max_seq_length, "--export_dir")
         if shapes["probabilities"][-1] != len(labels):

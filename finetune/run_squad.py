@@ -53,6 +53,7 @@ from finetune import onnx_export
 from finetune import onnx_flags
 from finetune import squad_data
 from finetune import squad_predictions
+from finetune import tflite_util
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -324,7 +325,7 @@ def export(bert_config, options, model_dir, max_seq_length, export_dir,
     Args:
       quantizations: see export_util.export_models.
       representative_features: training window dicts calibrating "int8".
-      int8_outputs, converter_python: see export_util.convert_to_tflite.
+      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
       quantization_aware: the int8 model comes from the fake-quantized
         graph (the checkpoint of quantization-aware training).
       serving_row_groups: row groups of the SavedModel (see
@@ -352,7 +353,7 @@ def window_dicts(features):
 
 def lite_predict(lite_model_path, examples, features, n_best_size,
                  max_answer_length, max_seq_length, flag,
-                 run_checked=export_util.run_checked):
+                 run_checked=tflite_util.run_checked):
     """Answers of a TFLite span extractor (ONNX with onnx_export's
     `run_checked`).
 
@@ -382,7 +383,7 @@ def evaluate_lite(lite_model_path, predict_file, examples, features,
     predictions, _ = lite_predict(
         lite_model_path, examples, features, n_best_size, max_answer_length,
         max_seq_length, "--onnx_model_path" if onnx else "--lite_model_path",
-        onnx_export.run_checked if onnx else export_util.run_checked)
+        onnx_export.run_checked if onnx else tflite_util.run_checked)
     names = ((ONNX_PREDICTIONS_FILE, ONNX_EVAL_RESULTS_FILE) if onnx else
              (LITE_PREDICTIONS_FILE, LITE_EVAL_RESULTS_FILE))
     write_json(os.path.join(output_dir, names[0]), predictions)
@@ -401,14 +402,14 @@ def verify_exports(paths, predict_file, examples, features, n_best_size,
     has_answers = squad_data.dataset_has_answers(dataset, predict_file)
     report = {}
     reference = None
-    for quantization in (export_util.QUANTIZATIONS +
+    for quantization in (tflite_util.QUANTIZATIONS +
                          onnx_flags.VERIFIED_KINDS):
         if quantization not in paths:
             continue
         # --- ONNX / bf16 hook (onnx_flags): runs those models instead.
         run_checked = (functools.partial(onnx_flags.run_kind, quantization)
                        if quantization in onnx_flags.VERIFIED_KINDS
-                       else export_util.run_checked)
+                       else tflite_util.run_checked)
         predictions, outputs = lite_predict(paths[quantization], examples,
                                             features, n_best_size,
                                             max_answer_length, max_seq_length,

@@ -16,7 +16,7 @@ inside `fake_quantization(is_training)`:
     `<layer>/activation_quant/{min,max}`, not trainable, kept in the
     checkpoint and in the exported graph).  The int8 conversion keeps these
     ranges (carried through reshapes and slices by
-    `export_util.keep_learnt_ranges`) and calibrates the other tensors
+    `graph_rewrites.keep_learnt_ranges`) and calibrates the other tensors
     (attention scores, residual sums) on the representative examples.
 
 The fake-quantization ops pass gradients straight through inside the range

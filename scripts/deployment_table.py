@@ -41,8 +41,8 @@ if not __package__:
 
 # pylint: disable=wrong-import-position
 from finetune import bf16_serving
-from finetune import export_util
 from finetune import onnx_export
+from finetune import tflite_util
 from scripts import demo_prepare_real  # pylint: disable=wrong-import-position
 SHARED_DATA = os.path.join(REPO, os.pardir, "shared", "data")
 VOCAB = os.path.join(SHARED_DATA, "vocab", "chinese_vocab.txt")
@@ -230,7 +230,7 @@ def model_latency_ms(directory, key, iterations):
         frozen = os.path.join(directory, "frozen")
         return bf16_latency_ms(
             os.path.join(frozen, sorted(os.listdir(frozen))[-1]), iterations)
-    return latency_ms(os.path.join(directory, export_util.TFLITE_NAMES[key]),
+    return latency_ms(os.path.join(directory, tflite_util.TFLITE_NAMES[key]),
                       iterations)
 
 

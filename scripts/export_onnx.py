@@ -28,8 +28,8 @@ if not __package__:
 # pylint: disable=wrong-import-position
 import tensorflow.compat.v1 as tf
 
-from finetune import export_util
 from finetune import onnx_export
+from finetune import tflite_util
 from pretrain import file_io
 
 
@@ -67,7 +67,7 @@ def main(argv=None):
     if args.calibration_npz:
         file_io.read_bytes(args.calibration_npz, "calibration_npz",
                            ".npz file")
-        features = export_util.rows_of(args.calibration_npz)
+        features = tflite_util.rows_of(args.calibration_npz)
     paths = onnx_export.export_onnx(
         args.saved_model_dir, args.output_dir, int8=args.int8,
         calibration_features=features, method=args.int8_method,

@@ -18,9 +18,9 @@ import tensorflow.compat.v1 as tf
 from conftest import REPO, VOCAB
 from finetune import classifier_data
 from finetune import cmrc2018_evaluate
-from finetune import export_util
 from finetune import finetune_util
 from finetune import squad_data
+from finetune import tflite_util
 from pretrain import file_io
 from pretrain import modeling
 from pretrain import pretraining_text
@@ -262,7 +262,7 @@ def test_a_file_that_is_not_a_tflite_model(tmp_path):
     path = write_bytes(tmp_path / "model.tflite", b"\x00" * 64)
     with pytest.raises(ValueError, match=r"model.tflite \(--lite_model_path"
                        r"\): not a TFLite model"):
-        export_util.read_tflite_model(path)
+        tflite_util.read_tflite_model(path)
 
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tests for finetune/export_util.py: SavedModel and TFLite export."""
+"""Tests for finetune/export_util.py, graph_rewrites.py and tflite_util.py:
+SavedModel, frozen copy and TFLite export."""
 import collections
 import os
 
@@ -7,6 +8,8 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from finetune import export_util
+from finetune import graph_rewrites
+from finetune import tflite_util
 from pretrain import modeling
 from pretrain import serving_graph
 
@@ -68,7 +71,7 @@ def exported(tmp_path_factory):
         estimator,
         export_util.serving_input_receiver_fn_builder(SEQ),
         str(base / "export"),
-        quantizations=export_util.QUANTIZATIONS,
+        quantizations=tflite_util.QUANTIZATIONS,
         representative_features=random_features(32, seed=5),
         int8_outputs=True)
     return estimator, paths
@@ -88,12 +91,12 @@ def test_export_writes_all_models(exported):
     _, paths = exported
     assert os.path.isfile(os.path.join(paths["saved_model"], "saved_model.pb"))
     names = {key: os.path.basename(paths[key])
-             for key in export_util.QUANTIZATIONS}
+             for key in tflite_util.QUANTIZATIONS}
     # The published file names.
     assert names == {"float": "model_float.tflite",
                      "dynamic": "model_quant.tflite",
                      "int8": "model_int8.tflite"}
-    for key in export_util.QUANTIZATIONS:
+    for key in tflite_util.QUANTIZATIONS:
         assert os.path.getsize(paths[key]) > 0
 
 
@@ -102,7 +105,7 @@ def test_saved_model_signature(exported):
     with tf.Graph().as_default(), tf.Session() as sess:
         meta = tf.saved_model.loader.load(
             sess, [tf.saved_model.tag_constants.SERVING], paths["saved_model"])
-    signature = meta.signature_def[export_util.SIGNATURE_KEY]
+    signature = meta.signature_def[graph_rewrites.SIGNATURE_KEY]
     assert set(signature.inputs) == set(export_util.DEFAULT_FEATURE_NAMES)
     for info in signature.inputs.values():
         assert info.dtype == tf.int32.as_datatype_enum
@@ -123,7 +126,7 @@ def test_frozen_saved_model_has_no_variables_and_same_outputs(exported):
             sess, [tf.saved_model.tag_constants.SERVING], frozen)
         ops = {op.type for op in graph.get_operations()}
         assert not ops & {"VariableV2", "VarHandleOp", "ReadVariableOp"}
-        signature = meta.signature_def[export_util.SIGNATURE_KEY]
+        signature = meta.signature_def[graph_rewrites.SIGNATURE_KEY]
         assert set(signature.inputs) == set(export_util.DEFAULT_FEATURE_NAMES)
         assert set(signature.outputs) == {"pooled", "first"}
         outputs = sess.run(
@@ -138,7 +141,7 @@ def test_float_tflite_matches_estimator(exported):
     estimator, paths = exported
     features = random_features(6, seed=1)
     expected = estimator_predictions(estimator, features)
-    lite = export_util.run_tflite(paths["float"], features)
+    lite = tflite_util.run_tflite(paths["float"], features)
     assert set(lite) == {"pooled", "first"}
     for key in lite:
         assert lite[key].shape == expected[key].shape
@@ -148,7 +151,7 @@ def test_float_tflite_matches_estimator(exported):
 def test_quantized_tflite_runs_and_is_close(exported):
     estimator, paths = exported
     features = random_features(4, seed=2)
-    lite = export_util.run_tflite(paths["dynamic"], features)
+    lite = tflite_util.run_tflite(paths["dynamic"], features)
     expected = estimator_predictions(estimator, features)
     assert lite["pooled"].shape == expected["pooled"].shape
     assert np.all(np.isfinite(lite["pooled"]))
@@ -161,7 +164,7 @@ def test_run_tflite_names_missing_input(exported):
     features = random_features(1)
     del features[0]["segment_ids"]
     with pytest.raises(ValueError, match="segment_ids"):
-        export_util.run_tflite(paths["float"], features)
+        tflite_util.run_tflite(paths["float"], features)
 
 
 def test_export_without_checkpoint_is_an_error(tmp_path):
@@ -182,7 +185,7 @@ def test_guard_keeps_biases_and_guards_per_position_constants():
         with_bias = tf.add(dense, tf.constant([1.0, 2.0, 3.0]), name="bias")
         table = tf.constant(np.arange(24, dtype=np.float32).reshape(8, 3))
         tf.add(with_bias, tf.expand_dims(table[:4], 0), name="position")
-    rewritten = export_util.guard_constant_operands(graph.as_graph_def())
+    rewritten = graph_rewrites.guard_constant_operands(graph.as_graph_def())
     nodes = {n.name: n for n in rewritten.node}
     assert nodes["position"].input[0] == "position/tflite_guard"
     assert nodes["position/tflite_guard"].op == "Maximum"
@@ -242,7 +245,7 @@ def frozen_sequence(frozen_dir):
     with tf.Graph().as_default() as graph, tf.Session() as sess:
         meta = tf.saved_model.loader.load(
             sess, [tf.saved_model.tag_constants.SERVING], frozen_dir)
-        signature = meta.signature_def[export_util.SIGNATURE_KEY]
+        signature = meta.signature_def[graph_rewrites.SIGNATURE_KEY]
         output = sess.run(signature.outputs["sequence"].name, {
             signature.inputs[k].name: np.stack([f[k] for f in features])
             for k in signature.inputs
@@ -264,11 +267,11 @@ def test_frozen_student_reads_projected_words_from_tables(
     expected = student_saved_model(str(tmp_path / "saved"), row_groups,
                                    **fields)
     plain, plain_counts, _ = frozen_sequence(
-        export_util.write_frozen_saved_model(
+        graph_rewrites.write_frozen_saved_model(
             str(tmp_path / "saved"), str(tmp_path / "plain"),
             precompute_word_projection=False))
     output, counts, constants = frozen_sequence(
-        export_util.write_frozen_saved_model(str(tmp_path / "saved"),
+        graph_rewrites.write_frozen_saved_model(str(tmp_path / "saved"),
                                              str(tmp_path / "frozen")))
     np.testing.assert_allclose(plain, expected, atol=1e-6)
     np.testing.assert_allclose(output, expected, atol=1e-5)
@@ -289,7 +292,7 @@ def test_teacher_graph_has_no_projection_to_precompute():
         ids = tf.placeholder(tf.int32, [None, SEQ], name="input_ids")
         serving_graph.ServingModel(modeling.BertConfig.from_dict(TINY), ids)
     graph_def = graph.as_graph_def()
-    assert export_util.precompute_word_projections(
+    assert graph_rewrites.precompute_word_projections(
         graph_def, ["bert/pooler/dense/Tanh"]) is graph_def
 
 
@@ -302,13 +305,13 @@ def test_unfrozen_projection_is_named():
         name = model.get_sequence_output().op.name
     with pytest.raises(ValueError,
                        match="no constant bert/embeddings/word_embeddings"):
-        export_util.precompute_word_projections(graph.as_graph_def(),
+        graph_rewrites.precompute_word_projections(graph.as_graph_def(),
                                                 [name])
 
 
 def test_int8_model_has_int8_tensors_and_outputs(exported):
     estimator, paths = exported
-    summary = export_util.model_summary(paths["int8"], with_violations=True)
+    summary = tflite_util.model_summary(paths["int8"], with_violations=True)
     kinds = [d["dtype"] for d in summary["tensors"]]
     # Besides int8 activations and weights: int32 biases, shapes and ids;
     # float only on the attention mask before it is quantized.
@@ -318,7 +321,7 @@ def test_int8_model_has_int8_tensors_and_outputs(exported):
     assert [d["dtype"] for d in summary["outputs"]] == ["int8", "int8"]
     assert [d["dtype"] for d in summary["inputs"]] == ["int32"] * 3
     features = random_features(4, seed=2)
-    lite = export_util.run_tflite(paths["int8"], features)  # Dequantized.
+    lite = tflite_util.run_tflite(paths["int8"], features)  # Dequantized.
     expected = estimator_predictions(estimator, features)
     assert lite["pooled"].dtype == np.float32
     np.testing.assert_allclose(lite["pooled"], expected["pooled"], atol=0.15)
@@ -326,7 +329,7 @@ def test_int8_model_has_int8_tensors_and_outputs(exported):
 
 def test_float_model_is_not_integer(exported):
     _, paths = exported
-    summary = export_util.model_summary(paths["float"], with_violations=True)
+    summary = tflite_util.model_summary(paths["float"], with_violations=True)
     assert summary["violations"]
 
 
@@ -341,7 +344,7 @@ def test_bad_representative_set_is_named(exported, tmp_path, features,
                                          message):
     _, paths = exported
     with pytest.raises(ValueError, match=message):
-        export_util.convert_to_tflite(paths["saved_model"],
+        tflite_util.convert_to_tflite(paths["saved_model"],
                                       str(tmp_path / "m.tflite"), "int8",
                                       representative_features=features)
 
@@ -349,5 +352,5 @@ def test_bad_representative_set_is_named(exported, tmp_path, features,
 def test_unknown_quantization_is_named(exported, tmp_path):
     _, paths = exported
     with pytest.raises(ValueError, match="quantization must be one of"):
-        export_util.convert_to_tflite(paths["saved_model"],
+        tflite_util.convert_to_tflite(paths["saved_model"],
                                       str(tmp_path / "m.tflite"), "int4")

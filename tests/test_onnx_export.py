@@ -13,6 +13,7 @@ import tensorflow.compat.v1 as tf
 from finetune import bf16_serving
 from finetune import export_util
 from finetune import onnx_export
+from finetune import tflite_util
 # The tiny encoder and features of the export tests.
 from test_export_util import SEQ, random_features
 from test_export_util import encoder_model_fn as model_fn
@@ -21,7 +22,7 @@ OUTPUTS = ["first", "pooled"]
 
 pytestmark = [pytest.mark.skipif(
     not (onnx_export.has_onnx_runtime() or
-         os.path.isfile(export_util.DEFAULT_CONVERTER_PYTHON)),
+         os.path.isfile(tflite_util.DEFAULT_CONVERTER_PYTHON)),
     reason="needs tf2onnx and onnxruntime (the modern stack: STACK=tf2 "
     "bash scripts/setup_env.sh)")]
 if not onnx_export.has_onnx_runtime():
@@ -167,7 +168,7 @@ def test_a_file_that_is_not_onnx_is_named(tmp_path):
 def test_export_script_converts_a_saved_model(exported, tmp_path):
     import subprocess
     import sys
-    script = os.path.join(export_util.REPO_ROOT, "scripts", "export_onnx.py")
+    script = os.path.join(tflite_util.REPO_ROOT, "scripts", "export_onnx.py")
     result = subprocess.run(
         [sys.executable, script, "--saved_model_dir",
          exported["saved_model"], "--output_dir", str(tmp_path), "--int8"],

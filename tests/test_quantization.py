@@ -108,7 +108,7 @@ def test_fake_quantization_blocks_do_not_nest():
 
 
 def test_learnt_ranges_are_carried_through_data_movement():
-    from finetune import export_util
+    from finetune import graph_rewrites
     values = np.linspace(-2.0, 2.0, 24).astype(np.float32).reshape(4, 6)
     with tf.Graph().as_default() as graph:
         x = tf.placeholder(tf.float32, [4, 6], name="x")
@@ -120,7 +120,7 @@ def test_learnt_ranges_are_carried_through_data_movement():
         graph_def = graph.as_graph_def()
         with tf.Session() as sess:
             expected = sess.run(outputs, {x: values})
-    rewritten = export_util.keep_learnt_ranges(graph_def)
+    rewritten = graph_rewrites.keep_learnt_ranges(graph_def)
     with tf.Graph().as_default() as graph:
         tf.import_graph_def(rewritten, name="")
         copies = [op for op in graph.get_operations()
@@ -137,8 +137,8 @@ def test_learnt_ranges_are_carried_through_data_movement():
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
     # Applied again it adds nothing; a float graph is left as it is.
-    assert export_util.keep_learnt_ranges(rewritten) == rewritten
+    assert graph_rewrites.keep_learnt_ranges(rewritten) == rewritten
     with tf.Graph().as_default() as graph:
         tf.reshape(tf.placeholder(tf.float32, [4, 6]), [24])
         plain = graph.as_graph_def()
-    assert export_util.keep_learnt_ranges(plain) == plain
+    assert graph_rewrites.keep_learnt_ranges(plain) == plain

@@ -21,6 +21,7 @@ from conftest import DATA_DIR, REPO, VOCAB, data_file, has_data, run_ok
 from finetune import classifier_data
 from finetune import export_util
 from finetune import onnx_export
+from finetune import tflite_util
 from pretrain import tokenization
 
 # Real ChnSentiCorp rows where DATA_DIR has them (it has no licence to be
@@ -444,7 +445,7 @@ def trained(tmp_path_factory):
         "--export_dir=" + str(export_dir), "--use_post_quantization",
         "--export_quantization=int8", "--representative_examples=64",
         "--lite_model_path=" + str(export_dir /
-                                   export_util.TFLITE_NAMES["float"])
+                                   tflite_util.TFLITE_NAMES["float"])
     ]
     result = run_ok(
         ["bash", os.path.join(FINETUNE, "run.chnsenticorp.sh")] + args,
@@ -525,8 +526,8 @@ def test_float_tflite_matches_estimator(trained):
     # The comparison means something only if the model is not constant.
     assert expected[:, 1].std() > 1e-3
     features = classifier_data.read_features(feature_file(base, "test"), SEQ)
-    lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_NAMES["float"]), features)
+    lite = tflite_util.run_tflite(
+        str(base / "export" / tflite_util.TFLITE_NAMES["float"]), features)
     np.testing.assert_allclose(lite["probabilities"], expected, atol=1e-4)
 
 
@@ -548,8 +549,8 @@ def test_quantized_tflite_loads_and_runs(trained):
     base, _ = trained
     features = classifier_data.read_features(feature_file(base, "dev"),
                                              SEQ)[:8]
-    lite = export_util.run_tflite(
-        str(base / "export" / export_util.TFLITE_NAMES["dynamic"]), features)
+    lite = tflite_util.run_tflite(
+        str(base / "export" / tflite_util.TFLITE_NAMES["dynamic"]), features)
     assert lite["probabilities"].shape == (8, 2)
     np.testing.assert_allclose(lite["probabilities"].sum(axis=1), 1.0,
                                atol=1e-4)
@@ -563,8 +564,8 @@ def read_verification(export_dir):
 @pytest.mark.slow
 def test_int8_model_is_integer_and_agrees_with_float(trained):
     base, _ = trained
-    path = str(base / "export" / export_util.TFLITE_NAMES["int8"])
-    summary = export_util.model_summary(path, with_violations=True)
+    path = str(base / "export" / tflite_util.TFLITE_NAMES["int8"])
+    summary = tflite_util.model_summary(path, with_violations=True)
     kinds = {d["name"]: d["dtype"] for d in summary["tensors"]}
     # TFLite names the encoder's weights after their MatMul; the head's keep
     # the variable name. Float only at the mask cast and the output.
@@ -622,8 +623,8 @@ def test_quantization_aware_training_learns_ranges(quantization_aware):
 def test_quantization_aware_int8_export_is_integer_and_scored(
         quantization_aware):
     base, export_dir, _ = quantization_aware
-    path = str(export_dir / export_util.TFLITE_NAMES["int8"])
-    summary = export_util.model_summary(path, with_violations=True)
+    path = str(export_dir / tflite_util.TFLITE_NAMES["int8"])
+    summary = tflite_util.model_summary(path, with_violations=True)
     assert summary["violations"] == []
     kinds = [d["dtype"] for d in summary["tensors"]]
     assert kinds.count("int8") > 100 and kinds.count("float32") <= 2
@@ -655,20 +656,20 @@ def test_lite_model_of_another_task_or_length_is_named(trained):
     from finetune import run_squad
     base, _ = trained
     # The float model: loading it needs no TF 2 subprocess under TF 1.
-    path = str(base / "export" / export_util.TFLITE_NAMES["float"])
+    path = str(base / "export" / tflite_util.TFLITE_NAMES["float"])
     with pytest.raises(ValueError, match="2 classes, the task has 3"):
         run_classifier.lite_probabilities(path, [], 3, SEQ)
     with pytest.raises(ValueError,
                        match="length %d, --max_seq_length is 128" % SEQ):
         run_classifier.lite_probabilities(path, [], 2, 128)
     with pytest.raises(ValueError, match="a model of another task"):
-        export_util.check_lite_model(path, run_squad.LOGIT_NAMES, SEQ,
+        tflite_util.check_lite_model(path, run_squad.LOGIT_NAMES, SEQ,
                                      "--lite_model_path")
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (onnx_export.has_onnx_runtime() or os.path.isfile(
-    export_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
+    tflite_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
     "(tf2onnx, onnxruntime)")
 def test_onnx_export_is_verified_and_scored(trained):
     from finetune import run_classifier

@@ -19,9 +19,9 @@ import tensorflow.compat.v1 as tf
 from seqeval import metrics as seqeval_metrics
 
 from conftest import REPO, TESTDATA, VOCAB
-from finetune import export_util
 from finetune import ner_data
 from finetune import ner_metric
+from finetune import tflite_util
 
 RUN_NER = os.path.join(REPO, "finetune", "run_ner.py")
 RUN_SCRIPT = os.path.join(REPO, "finetune", "run.ner.sh")
@@ -168,7 +168,7 @@ def test_export_tflite_verified_against_saved_model(trained):
     windows = ner_data.sentences_to_windows(sentences[:6], tokenizer, labels,
                                             MAX_SEQ_LENGTH, 24)
     features = ner_data.window_feature_dicts(windows)
-    lite = export_util.run_tflite(
+    lite = tflite_util.run_tflite(
         os.path.join(export_dir, "model_float.tflite"), features)
     saved_model = [os.path.join(export_dir, d) for d in os.listdir(export_dir)
                    if d.isdigit()][0]

@@ -20,6 +20,7 @@ from conftest import REPO, SQUAD_SLICES, VOCAB
 from finetune import cmrc2018_evaluate
 from finetune import export_util
 from finetune import onnx_export
+from finetune import tflite_util
 
 RUN_SQUAD = os.path.join(REPO, "finetune", "run_squad.py")
 SCRIPTS = [
@@ -235,7 +236,7 @@ def test_export_savedmodel_and_tflite_agree(trained):
     single = saved_model_matmuls(
         os.path.join(export_root, "lite", lite_source[0]))
     assert served > 1.5 * single
-    float_path = os.path.join(export_root, export_util.TFLITE_NAMES["float"])
+    float_path = os.path.join(export_root, tflite_util.TFLITE_NAMES["float"])
     assert os.path.getsize(float_path) > 0
     with tf.Graph().as_default(), tf.Session() as sess:
         meta = tf.saved_model.loader.load(
@@ -258,7 +259,7 @@ def test_export_savedmodel_and_tflite_agree(trained):
         start, end = sess.run([signature.outputs["start_logits"].name,
                                signature.outputs["end_logits"].name], feed)
     assert start.shape == end.shape == (1, 128)
-    lite = export_util.run_tflite(float_path, [example])
+    lite = tflite_util.run_tflite(float_path, [example])
     assert np.allclose(lite["start_logits"], start, atol=1e-4)
     assert np.allclose(lite["end_logits"], end, atol=1e-4)
 
@@ -279,14 +280,14 @@ def test_int8_export_scores_with_the_cmrc_metric(trained):
     assert int8["questions"] == report["float"]["questions"] > 0
     assert 0.0 <= int8["answer_agreement_with_float"] <= 1.0
     assert int8["size_bytes"] < report["float"]["size_bytes"]
-    assert export_util.model_summary(
-        os.path.join(trained["export_dir"], export_util.TFLITE_NAMES["int8"]),
+    assert tflite_util.model_summary(
+        os.path.join(trained["export_dir"], tflite_util.TFLITE_NAMES["int8"]),
         with_violations=True)["violations"] == []
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (onnx_export.has_onnx_runtime() or os.path.isfile(
-    export_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
+    tflite_util.DEFAULT_CONVERTER_PYTHON)), reason="needs the modern stack "
     "(tf2onnx, onnxruntime)")
 def test_onnx_export_of_a_row_group_graph_is_verified(files, trained):
     from finetune import run_squad
