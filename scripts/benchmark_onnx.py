@@ -33,6 +33,7 @@ from finetune import bf16_serving
 from finetune import onnx_export
 from scripts import benchmark
 from scripts import benchmark_report
+from scripts import benchmark_serving
 
 CALIBRATION_EXAMPLES = 16
 ORT_THREADS = (1, 2)
@@ -44,13 +45,14 @@ def encoder_onnx(name, work, row_groups=1):
     Returns:
       (model.onnx path, [feature dicts of one example each, [128] arrays]).
     """
-    config = benchmark.load_config(name)
-    graphs, _ = benchmark.export_serving_graphs(
+    config = benchmark_serving.load_config(name)
+    graphs, _ = benchmark_serving.export_serving_graphs(
         config, os.path.join(work, "%s_g%d" % (name, row_groups)),
         row_groups=row_groups)
     path = onnx_export.convert(graphs["frozen"],
                                os.path.join(work, "%s.onnx" % name))
-    inputs = benchmark.serving_inputs(CALIBRATION_EXAMPLES, config.vocab_size)
+    inputs = benchmark_serving.serving_inputs(CALIBRATION_EXAMPLES,
+                                              config.vocab_size)
     examples = [{key: value[i] for key, value in inputs.items()}
                 for i in range(CALIBRATION_EXAMPLES)]
     return path, examples
@@ -71,7 +73,7 @@ def onnx_runner(path, threads, feed, optimization="all"):
 
 def tf_runner(frozen_dir, threads, row_groups, feed, bf16=False):
     """A function running the frozen SavedModel in TF once (remapper off)."""
-    config = benchmark.thread_config(threads, row_groups)
+    config = benchmark_serving.thread_config(threads, row_groups)
     config.graph_options.rewrite_options.remapping = (
         rewriter_config_pb2.RewriterConfig.OFF)
     if bf16:
@@ -118,8 +120,8 @@ def config_runners(name, work):
     frozen = {}
     for label, threads, groups, bf16 in tf_settings():
         if groups not in frozen:
-            frozen[groups] = benchmark.export_serving_graphs(
-                benchmark.load_config(name),
+            frozen[groups] = benchmark_serving.export_serving_graphs(
+                benchmark_serving.load_config(name),
                 os.path.join(work, "%s_tf_g%d" % (name, groups)),
                 row_groups=groups)[0]["frozen"]
         runners[(name, label, threads)] = tf_runner(frozen[groups], threads,
@@ -135,13 +137,13 @@ def onnx_rows(names, iterations):
     is built (the teacher's conversion alone takes several GB).
     """
     cores = os.cpu_count()
-    benchmark.pin_thread_pools(cores, cores)
+    benchmark_serving.pin_thread_pools(cores, cores)
     rows = []
     for name in names:
         work = tempfile.mkdtemp(prefix="benchmark_onnx_")
         try:
             runners, sizes = config_runners(name, work)
-            timed = benchmark.time_round_robin(runners, iterations)
+            timed = benchmark_serving.time_round_robin(runners, iterations)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         del runners
@@ -164,7 +166,7 @@ def main():
     import json  # pylint: disable=import-outside-toplevel
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--configs", default=",".join(
-        benchmark.RATIO_CONFIGS))
+        benchmark_report.RATIO_CONFIGS))
     parser.add_argument("--iterations", type=int, default=25)
     parser.add_argument("--json")
     args = parser.parse_args()

@@ -221,6 +221,8 @@ def ratio_rows(results):
 
 def ratio_table(rows):
     """Ratios side by side with the level aimed at."""
+    if not rows:
+        return []
     lines = ["## Speed ratios", "",
              "| ratio | measured | aim | reached | best settings |",
              "|---|---:|---:|---|---|"]
@@ -438,6 +440,13 @@ def best_latencies(results):
             for config, runtimes in best.items()}
 
 
+def configs_of(best):
+    """The configs of best_latencies in report order: the teacher and the
+    base students first, then any others (e.g. tiny test configs)."""
+    return ([c for c in RATIO_CONFIGS if c in best] +
+            sorted(c for c in best if c not in RATIO_CONFIGS))
+
+
 def headline_table(results):
     """Per config, the best batch-1 latency of each runtime."""
     best = best_latencies(results)
@@ -445,8 +454,8 @@ def headline_table(results):
              SEQ_LENGTH, "",
              "| config | runtime | latency (ms) | setting |",
              "|---|---|---:|---|"]
-    for config in RATIO_CONFIGS:
-        for runtime, milliseconds, label in best.get(config, []):
+    for config in configs_of(best):
+        for runtime, milliseconds, label in best[config]:
             lines.append("| %s | %s | %.1f | %s |" %
                          (config, runtime, milliseconds, label))
     return lines
@@ -464,7 +473,9 @@ def plot_best_latency(results, path):
     from matplotlib import patches
     from matplotlib import pyplot
     best = best_latencies(results)
-    configs = [c for c in RATIO_CONFIGS if c in best]
+    configs = configs_of(best)
+    if not configs:
+        raise ValueError("--plot: the results hold no batch-1 latency")
     runtimes = []
     for config in configs:
         runtimes += [r[0] for r in best[config] if r[0] not in runtimes]
