@@ -12,6 +12,7 @@ the training TPUEstimatorSpec and the training loop.
 
 import collections
 import contextlib
+import functools
 import json
 import os
 
@@ -19,6 +20,7 @@ from absl import flags
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from finetune import export_util
 from pretrain import checkpoints
 from pretrain import estimator_util
 from pretrain import file_io
@@ -178,6 +180,45 @@ def export_model_fns(build, row_groups=1, quantization_aware=False):
         model_fns["int8_model_fn"] = build(graph=one_group,
                                            fake_quantize=True)
     return model_fns
+
+
+def export_newest(build, options, model_dir, max_seq_length, export_dir,
+                  quantizations, representative_features=None,
+                  int8_outputs=False, converter_python=None,
+                  quantization_aware=False, serving_row_groups=1):
+    """SavedModel, frozen copy and TFLite model(s) of the newest checkpoint.
+
+    Args:
+      build: the script's model_fn_builder with the model's arguments
+        bound, all but `options` (and the `graph` and `fake_quantize` that
+        export_model_fns passes).
+      options: estimator_util.RunOptions of the run; the export builds its
+        graphs with export_util.export_run_options of them.
+      model_dir: the folder of the checkpoints (--output_dir).
+      max_seq_length: the serving inputs' length.
+      export_dir: where the models go (--export_dir).
+      quantizations: see export_util.export_models.
+      representative_features: training feature dicts calibrating "int8".
+      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
+      quantization_aware: the checkpoint comes from quantization-aware
+        training: the int8 model is converted from the fake-quantized graph.
+      serving_row_groups: row groups of the SavedModel (see
+        export_model_fns).
+
+    Returns:
+      The paths of export_util.export_newest_checkpoint.
+    """
+    export_options = export_util.export_run_options(options)
+    model_fns = export_model_fns(
+        functools.partial(build, options=export_options),
+        serving_row_groups, quantization_aware)
+    return export_util.export_newest_checkpoint(
+        model_dir=model_dir, options=export_options,
+        max_seq_length=max_seq_length, export_dir=export_dir,
+        quantizations=quantizations,
+        representative_features=representative_features,
+        int8_outputs=int8_outputs, converter_python=converter_python,
+        **model_fns)
 
 
 def representative_sample(features, count, seed):

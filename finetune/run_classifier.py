@@ -286,36 +286,6 @@ def predict(estimator, record_file, num_examples, max_seq_length,
     tf.logging.info("Wrote %d rows of probabilities to %s", written, path)
 
 
-def export(bert_config, num_labels, options, model_dir, max_seq_length,
-           export_dir, quantizations, representative_features=None,
-           int8_outputs=False, converter_python=None,
-           quantization_aware=False, serving_row_groups=1):
-    """SavedModel and TFLite model(s) of the newest checkpoint.
-
-    Args:
-      quantizations: see export_util.export_models.
-      representative_features: training feature dicts calibrating "int8".
-      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
-      quantization_aware: the checkpoint comes from quantization-aware
-        training: the int8 model is converted from the fake-quantized graph.
-      serving_row_groups: row groups of the SavedModel (see
-        finetune_util.export_model_fns).
-    """
-    export_options = export_util.export_run_options(options)
-    model_fns = finetune_util.export_model_fns(
-        functools.partial(model_fn_builder, bert_config, num_labels,
-                          export_options),
-        serving_row_groups, quantization_aware)
-    return export_util.export_newest_checkpoint(
-        model_dir=model_dir, options=export_options,
-        max_seq_length=max_seq_length, export_dir=export_dir,
-        quantizations=quantizations,
-        representative_features=representative_features,
-        int8_outputs=int8_outputs,
-        converter_python=converter_python,
-        **model_fns)
-
-
 def lite_probabilities(lite_model_path, examples, num_labels,
                        max_seq_length, flag="--lite_model_path",
                        run_checked=tflite_util.run_checked):
@@ -556,13 +526,15 @@ def main(_):
                 classifier_data.read_features(split_features("train")[0],
                                               FLAGS.max_seq_length),
                 FLAGS.representative_examples, FLAGS.rand_seed)
-        paths = export(bert_config, num_labels, options, FLAGS.output_dir,
-                       FLAGS.max_seq_length, FLAGS.export_dir, quantizations,
-                       representative_features=representative,
-                       int8_outputs=FLAGS.int8_outputs,
-                       converter_python=FLAGS.int8_converter_python,
-                       quantization_aware=FLAGS.quantization_aware_training,
-                       serving_row_groups=FLAGS.serving_row_groups)
+        paths = finetune_util.export_newest(
+            functools.partial(model_fn_builder, bert_config, num_labels),
+            options, FLAGS.output_dir, FLAGS.max_seq_length,
+            FLAGS.export_dir, quantizations,
+            representative_features=representative,
+            int8_outputs=FLAGS.int8_outputs,
+            converter_python=FLAGS.int8_converter_python,
+            quantization_aware=FLAGS.quantization_aware_training,
+            serving_row_groups=FLAGS.serving_row_groups)
         paths = onnx_flags.export(FLAGS, paths, representative)
         if FLAGS.data_dir:
             verify_exports(paths, split_features("dev")[0], num_labels,

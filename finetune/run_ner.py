@@ -346,26 +346,6 @@ def score_and_write(kind, sentences, tagged, predicted_tags, output_dir):
     return result
 
 
-def export(bert_config, num_labels, options, model_dir, max_seq_length,
-           export_dir, quantizations, representative_features=None,
-           int8_outputs=False, converter_python=None,
-           quantization_aware=False, serving_row_groups=1):
-    """SavedModel, frozen copy and TFLite model(s) of the newest
-    checkpoint; see export_util.export_newest_checkpoint."""
-    export_options = export_util.export_run_options(options)
-    model_fns = finetune_util.export_model_fns(
-        functools.partial(model_fn_builder, bert_config, num_labels,
-                          export_options),
-        serving_row_groups, quantization_aware)
-    return export_util.export_newest_checkpoint(
-        model_dir=model_dir, options=export_options,
-        max_seq_length=max_seq_length, export_dir=export_dir,
-        quantizations=quantizations,
-        representative_features=representative_features,
-        int8_outputs=int8_outputs, converter_python=converter_python,
-        **model_fns)
-
-
 def verify_exports(paths, sentences, tagged, windows, labels,
                    max_seq_length, export_dir):
     """Tags `sentences` with every exported TFLite model.
@@ -551,13 +531,15 @@ def main(_):
                         train_sentences, tokenizer, labels,
                         FLAGS.max_seq_length, FLAGS.doc_stride),
                     FLAGS.representative_examples, FLAGS.rand_seed))
-        paths = export(bert_config, len(labels), options, FLAGS.output_dir,
-                       FLAGS.max_seq_length, FLAGS.export_dir, quantizations,
-                       representative_features=representative,
-                       int8_outputs=FLAGS.int8_outputs,
-                       converter_python=FLAGS.int8_converter_python,
-                       quantization_aware=FLAGS.quantization_aware_training,
-                       serving_row_groups=FLAGS.serving_row_groups)
+        paths = finetune_util.export_newest(
+            functools.partial(model_fn_builder, bert_config, len(labels)),
+            options, FLAGS.output_dir, FLAGS.max_seq_length,
+            FLAGS.export_dir, quantizations,
+            representative_features=representative,
+            int8_outputs=FLAGS.int8_outputs,
+            converter_python=FLAGS.int8_converter_python,
+            quantization_aware=FLAGS.quantization_aware_training,
+            serving_row_groups=FLAGS.serving_row_groups)
         if scored:
             verify_exports(paths, scored[0], scored[1], scored[2], labels,
                            FLAGS.max_seq_length, FLAGS.export_dir)

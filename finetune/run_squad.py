@@ -316,35 +316,6 @@ def score_predictions(predict_file, predictions, output_dir,
     return result
 
 
-def export(bert_config, options, model_dir, max_seq_length, export_dir,
-           quantizations, representative_features=None, int8_outputs=False,
-           converter_python=None, quantization_aware=False,
-           serving_row_groups=1):
-    """SavedModel and TFLite model(s) of the newest checkpoint.
-
-    Args:
-      quantizations: see export_util.export_models.
-      representative_features: training window dicts calibrating "int8".
-      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
-      quantization_aware: the int8 model comes from the fake-quantized
-        graph (the checkpoint of quantization-aware training).
-      serving_row_groups: row groups of the SavedModel (see
-        finetune_util.export_model_fns).
-    """
-    export_options = export_util.export_run_options(options)
-    model_fns = finetune_util.export_model_fns(
-        functools.partial(model_fn_builder, bert_config, export_options),
-        serving_row_groups, quantization_aware)
-    return export_util.export_newest_checkpoint(
-        model_dir=model_dir, options=export_options,
-        max_seq_length=max_seq_length, export_dir=export_dir,
-        quantizations=quantizations,
-        representative_features=representative_features,
-        int8_outputs=int8_outputs,
-        converter_python=converter_python,
-        **model_fns)
-
-
 def window_dicts(features):
     """squad_data.InputFeatures as the input dicts of run_tflite."""
     return [{name: getattr(f, name) for name in
@@ -590,13 +561,15 @@ def main(_):
                 finetune_util.representative_sample(
                     train_features, FLAGS.representative_examples,
                     FLAGS.rand_seed))
-        paths = export(bert_config, options, FLAGS.output_dir,
-                       FLAGS.max_seq_length, FLAGS.export_dir, quantizations,
-                       representative_features=representative,
-                       int8_outputs=FLAGS.int8_outputs,
-                       converter_python=FLAGS.int8_converter_python,
-                       quantization_aware=FLAGS.quantization_aware_training,
-                       serving_row_groups=FLAGS.serving_row_groups)
+        paths = finetune_util.export_newest(
+            functools.partial(model_fn_builder, bert_config), options,
+            FLAGS.output_dir, FLAGS.max_seq_length, FLAGS.export_dir,
+            quantizations,
+            representative_features=representative,
+            int8_outputs=FLAGS.int8_outputs,
+            converter_python=FLAGS.int8_converter_python,
+            quantization_aware=FLAGS.quantization_aware_training,
+            serving_row_groups=FLAGS.serving_row_groups)
         paths = onnx_flags.export(FLAGS, paths, representative)
         if FLAGS.predict_file:
             verify_exports(paths, FLAGS.predict_file, examples, features,
