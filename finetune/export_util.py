@@ -76,6 +76,7 @@ import tensorflow.compat.v1 as tf
 from finetune import graph_rewrites
 from finetune import tflite_util
 from pretrain import estimator_util
+from pretrain import multi_worker
 
 
 DEFAULT_FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids")
@@ -253,8 +254,12 @@ def export_newest_checkpoint(model_fn,
     """
 
     def make(fn):
-        return estimator_util.make_estimator(fn, model_dir, options,
-                                             train_batch_size=1)
+        # An export runs in one process, also on the chief of a
+        # multi-worker run: its RunConfig must not read a cluster from
+        # TF_CONFIG (it would ask for a "chief" task).
+        with multi_worker.without_tf_config():
+            return estimator_util.make_estimator(fn, model_dir, options,
+                                                 train_batch_size=1)
 
     paths = export_models(
         make(model_fn),

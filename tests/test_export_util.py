@@ -1,6 +1,7 @@
 """Tests for finetune/export_util.py, graph_rewrites.py and tflite_util.py:
 SavedModel, frozen copy and TFLite export."""
 import collections
+import json
 import os
 
 import numpy as np
@@ -10,6 +11,7 @@ import tensorflow.compat.v1 as tf
 from finetune import export_util
 from finetune import graph_rewrites
 from finetune import tflite_util
+from pretrain import estimator_util
 from pretrain import modeling
 from pretrain import serving_graph
 
@@ -75,6 +77,23 @@ def exported(tmp_path_factory):
         representative_features=random_features(32, seed=5),
         int8_outputs=True)
     return estimator, paths
+
+
+def test_export_on_a_multi_worker_chief_ignores_the_cluster(
+        exported, tmp_path, monkeypatch):
+    """The chief of a multi-worker run exports with TF_CONFIG still set."""
+    estimator, _ = exported
+    monkeypatch.setenv("TF_CONFIG", json.dumps({
+        "cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+        "task": {"type": "worker", "index": 0}}))
+    options = export_util.export_run_options(
+        estimator_util.single_device_options(
+            distribution_strategy="multi_worker"))
+    paths = export_util.export_newest_checkpoint(
+        encoder_model_fn, estimator.model_dir, options, SEQ,
+        str(tmp_path / "export"), quantizations=())
+    assert os.path.isdir(paths["saved_model_frozen"])
+    assert os.environ["TF_CONFIG"]
 
 
 def estimator_predictions(estimator, features):
