@@ -12,7 +12,8 @@ mapping (transformers_format.py). The input is a `save_pretrained` folder:
 
     config.json     model_type "bert" (BERT, RoBERTa-wwm, MacBERT: the
                     Bert... classes) or "mobilebert"
-    weights         model.safetensors (read without torch) or
+    weights         model.safetensors (read without torch, by the
+                    `safetensors` library's NumPy API) or
                     pytorch_model.bin (read with torch: here when it is
                     importable, otherwise by --torch_python, the modern
                     stack's .venv-tf2), or their sharded *.index.json forms

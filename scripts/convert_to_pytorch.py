@@ -33,9 +33,9 @@ classes for a teacher). Fine-tuned heads become `...ForSequenceClassification`
 `id2label` from --label_names or the folder's `label_list.txt`).
 
 Conversion runs in the project's TensorFlow environment and needs no
-PyTorch: the safetensors file is written by transformers_format.py, which
-also holds the name and config mapping that convert_from_pytorch.py uses
-the other way.
+PyTorch: transformers_format.py writes the safetensors file with the
+`safetensors` library's NumPy API, and also holds the name and config
+mapping that convert_from_pytorch.py uses the other way.
 
 `--reference_npz PATH` also runs the TensorFlow model on fixed inputs and
 saves inputs and outputs (every hidden state, pooled output, MLM logits,

@@ -13,9 +13,9 @@ convert_from_pytorch.py: transformers -> ours) lives here once:
     configs  hf_config (our config -> config.json) and config_from_hf
              (config.json -> our config); what one side cannot express is
              refused by field name.
-    weights  safetensors files written and read without torch (8-byte
-             little-endian header length, a JSON header of dtype, shape and
-             byte offsets, then the raw little-endian tensor bytes).
+    weights  safetensors files written and read with the `safetensors`
+             library's NumPy API (no torch), tensor by tensor when read;
+             bfloat16 tensors, which NumPy lacks, come back as float32.
     outputs  tf_outputs: our graph's hidden states and logits on given
              inputs, named as scripts/verify_pytorch.py names transformers'.
 """
@@ -24,28 +24,27 @@ import collections
 import collections.abc
 import json
 import math
+import os
 import re
 import struct
+import tempfile
 
 import numpy as np
+import safetensors
+from safetensors import numpy as safetensors_numpy
 import tensorflow.compat.v1 as tf
 
 from pretrain import modeling
 
 WEIGHTS_FILE = "model.safetensors"
+# The metadata transformers checks in the safetensors files it loads.
+SAFETENSORS_METADATA = {"format": "pt"}
 # Our activation names -> transformers' ACT2FN names with the same math.
 HF_ACTIVATIONS = {
     "gelu": "gelu_new",
     "relu": "relu",
     "tanh": "tanh",
     "linear": "linear",
-}
-SAFETENSORS_DTYPES = {
-    np.dtype("float32"): "F32",
-    np.dtype("float16"): "F16",
-    np.dtype("float64"): "F64",
-    np.dtype("int32"): "I32",
-    np.dtype("int64"): "I64",
 }
 # Checkpoint names with a fixed transformers name: (name, transpose).
 FIXED_NAMES = {
@@ -76,11 +75,6 @@ OUR_ACTIVATIONS = dict((hf, ours) for ours, hf in HF_ACTIVATIONS.items())
 OUR_ACTIVATIONS["gelu_pytorch_tanh"] = "gelu"
 OUR_ACTIVATIONS["gelu_fast"] = "gelu"  # the same tanh form, refactored
 ERF_GELU = "gelu"
-SAFETENSORS_READ_DTYPES = {
-    "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
-    "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "?",
-}
-SAFETENSORS_MAX_HEADER = 100 * 1000 * 1000
 # Config fields of every model, and those only MobileBERT has.
 BERT_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers",
                "num_attention_heads", "intermediate_size", "hidden_act",
@@ -297,51 +291,60 @@ def hf_tensor_shapes(tf_shapes, bert_config, kind):
     return mapped
 
 
-def safetensors_header(tensors):
-    """The JSON header of a safetensors file, padded to 8 bytes.
+def is_local(path):
+    """True for a path of the local file system (no `scheme://` prefix)."""
+    return "://" not in path
+
+
+def checked_arrays(tensors, read_tensor):
+    """The arrays to write, each checked against its planned shape.
 
     Args:
-      tensors: list of (name, shape, numpy dtype) in file order.
+      tensors: list of (name, shape, numpy dtype).
+      read_tensor: function name -> numpy array of that shape and dtype.
 
     Returns:
-      bytes of the header (without the 8-byte length).
+      OrderedDict {name: C-contiguous array of the planned dtype}.
+
+    Raises:
+      ValueError: naming a tensor whose shape is not the planned one.
     """
-    header = collections.OrderedDict()
-    header["__metadata__"] = {"format": "pt"}
-    offset = 0
+    arrays = collections.OrderedDict()
     for name, shape, dtype in tensors:
-        if dtype not in SAFETENSORS_DTYPES:
-            raise ValueError("%s: dtype %s cannot be written" % (name, dtype))
-        size = int(np.prod(shape)) * dtype.itemsize
-        header[name] = {
-            "dtype": SAFETENSORS_DTYPES[dtype],
-            "shape": [int(d) for d in shape],
-            "data_offsets": [offset, offset + size],
-        }
-        offset += size
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    return text + b" " * (-len(text) % 8)
+        array = np.ascontiguousarray(read_tensor(name), dtype=dtype)
+        if list(array.shape) != list(shape):
+            raise ValueError("%s: expected shape %s, got %s" %
+                             (name, list(shape), list(array.shape)))
+        arrays[name] = array
+    return arrays
 
 
 def write_safetensors(path, tensors, read_tensor):
-    """Writes a safetensors file, one tensor in memory at a time.
+    """Writes a safetensors file with `safetensors.numpy.save_file`.
+
+    Every tensor is in memory while the file is written (the largest
+    model, a teacher, is about 400 MB in float32). The metadata is
+    SAFETENSORS_METADATA. A path that is not local (gs://...) is written
+    as a temporary local file first and copied there with tf.io.gfile.
 
     Args:
       path: output file.
-      tensors: list of (name, shape, numpy dtype) in file order.
+      tensors: list of (name, shape, numpy dtype).
       read_tensor: function name -> numpy array of that shape and dtype.
+
+    Raises:
+      ValueError: naming a tensor whose shape is not the planned one.
     """
-    header = safetensors_header(tensors)
-    with tf.io.gfile.GFile(path, "wb") as writer:
-        writer.write(struct.pack("<Q", len(header)))
-        writer.write(header)
-        for name, shape, dtype in tensors:
-            array = np.ascontiguousarray(read_tensor(name),
-                                         dtype=dtype.newbyteorder("<"))
-            if list(array.shape) != list(shape):
-                raise ValueError("%s: expected shape %s, got %s" %
-                                 (name, shape, list(array.shape)))
-            writer.write(array.tobytes())
+    arrays = checked_arrays(tensors, read_tensor)
+    if is_local(path):
+        safetensors_numpy.save_file(arrays, path,
+                                    metadata=SAFETENSORS_METADATA)
+        return
+    with tempfile.TemporaryDirectory(prefix="safetensors_") as work_dir:
+        local = os.path.join(work_dir, os.path.basename(path))
+        safetensors_numpy.save_file(arrays, local,
+                                    metadata=SAFETENSORS_METADATA)
+        tf.io.gfile.copy(local, path, overwrite=True)
 
 
 def unloadable_bottleneck(use_bottleneck, use_bottleneck_attention,
@@ -465,67 +468,103 @@ def mobilebert_fields(fields, ours, refuse):
     return warnings
 
 
+def local_copy(path):
+    """A local file to open for `path`.
+
+    Returns:
+      (local path, tempfile.TemporaryDirectory holding it, or None): a
+      path that is not local (gs://...) is copied with tf.io.gfile into a
+      temporary folder, removed when that object is garbage-collected.
+    """
+    if is_local(path):
+        return path, None
+    work_dir = tempfile.TemporaryDirectory(prefix="safetensors_")
+    local = os.path.join(work_dir.name, os.path.basename(path))
+    tf.io.gfile.copy(path, local, overwrite=True)
+    return local, work_dir
+
+
+def bf16_locations(path, dtypes):
+    """Where the bfloat16 tensors of a safetensors file are.
+
+    The `safetensors` library validates the header but does not tell
+    where a tensor's bytes are, so the header's JSON is read here: 8 bytes
+    of little-endian length, the JSON, then the data, at `data_offsets`
+    from the data's start.
+
+    Args:
+      path: a local safetensors file, already opened by the library.
+      dtypes: {name: safetensors dtype} of its tensors.
+
+    Returns:
+      {name: (file offset, shape)} of its BF16 tensors; {} when none.
+    """
+    if "BF16" not in dtypes.values():
+        return {}
+    with open(path, "rb") as reader:
+        (length,) = struct.unpack("<Q", reader.read(8))
+        header = json.loads(reader.read(length).decode("utf-8"))
+    return {name: (8 + length + header[name]["data_offsets"][0],
+                   header[name]["shape"])
+            for name, dtype in dtypes.items() if dtype == "BF16"}
+
+
 class SafetensorsFile(collections.abc.Mapping):
     """The tensors of a safetensors file, each read when asked for.
 
-    A read-only mapping {name: numpy array}; BF16 tensors come back as
-    float32 (exactly: bfloat16 is the top half of a float32).
+    A read-only mapping {name: numpy array} over the `safetensors`
+    library's `safe_open(path, framework="numpy")`, which reads one tensor
+    at a time. A path that is not local (gs://...) is first copied to a
+    temporary local file (see local_copy).
+
+    BF16 tensors come back as float32, exactly (bfloat16 is the top half
+    of a float32). NumPy has no bfloat16 and the library's NumPy framework
+    refuses it (`data type "bfloat16" not understood`, safetensors 0.4.5
+    and 0.6.2), so their raw bytes are read here (bf16_locations).
     """
 
     def __init__(self, path):
-        """Reads and checks the header of `path`.
+        """Opens `path` with the library, which checks its header.
 
         Raises:
           ValueError: naming the file, when it is not a safetensors file.
         """
         self.path = path
-        with tf.io.gfile.GFile(path, "rb") as reader:
-            head = reader.read(8)
-            if len(head) < 8:
-                raise ValueError("%s: not a safetensors file (%d bytes)" %
-                                 (path, len(head)))
-            (length,) = struct.unpack("<Q", head)
-            if length > SAFETENSORS_MAX_HEADER:
-                raise ValueError("%s: not a safetensors file (header length "
-                                 "%d)" % (path, length))
-            try:
-                header = json.loads(reader.read(length).decode("utf-8"))
-            except ValueError as e:
-                raise ValueError("%s: unreadable safetensors header (%s)" %
-                                 (path, e))
-        header.pop("__metadata__", None)
-        for name, entry in header.items():
-            if (entry.get("dtype") not in SAFETENSORS_READ_DTYPES and
-                    entry.get("dtype") != "BF16"):
-                raise ValueError("%s: tensor %s has dtype %r, which cannot "
-                                 "be read" % (path, name, entry.get("dtype")))
-        self._entries = header
-        self._data_start = 8 + length
+        self._local, self._work_dir = local_copy(path)
+        try:
+            with safetensors.safe_open(self._local, framework="numpy") as f:
+                self._dtypes = collections.OrderedDict(
+                    (name, f.get_slice(name).get_dtype())
+                    for name in f.keys())
+        except safetensors.SafetensorError as e:
+            raise ValueError("%s: not a safetensors file (%s)" % (path, e))
+        self._bf16 = bf16_locations(self._local, self._dtypes)
 
     def __getitem__(self, name):
-        entry = self._entries[name]
-        begin, end = entry["data_offsets"]
-        with tf.io.gfile.GFile(self.path, "rb") as reader:
-            reader.seek(self._data_start + begin)
-            data = reader.read(end - begin)
-        if entry["dtype"] == "BF16":
-            bits = np.frombuffer(data, "<u2").astype(np.uint32) << 16
-            array = bits.view(np.float32)
-        else:
-            array = np.frombuffer(data,
-                                  SAFETENSORS_READ_DTYPES[entry["dtype"]])
-        expected = int(np.prod(entry["shape"]))
-        if array.size != expected:
-            raise ValueError("%s: tensor %s holds %d values, its shape %s "
-                             "needs %d" % (self.path, name, array.size,
-                                           entry["shape"], expected))
-        return array.reshape(entry["shape"])
+        if self._dtypes[name] == "BF16":
+            return self._read_bf16(name)
+        with safetensors.safe_open(self._local, framework="numpy") as f:
+            try:
+                return f.get_tensor(name)
+            except TypeError as e:  # a dtype NumPy lacks, e.g. F8_E4M3
+                raise ValueError("%s: tensor %s has dtype %s, which cannot "
+                                 "be read (%s)" % (self.path, name,
+                                                   self._dtypes[name], e))
+
+    def _read_bf16(self, name):
+        """A BF16 tensor as float32: its 16 bits become the top half."""
+        offset, shape = self._bf16[name]
+        with open(self._local, "rb") as reader:
+            reader.seek(offset)
+            data = reader.read(2 * int(np.prod(shape)))
+        bits = np.frombuffer(data, "<u2").astype(np.uint32) << 16
+        return bits.view(np.float32).reshape(shape)
 
     def __iter__(self):
-        return iter(self._entries)
+        return iter(self._dtypes)
 
     def __len__(self):
-        return len(self._entries)
+        return len(self._dtypes)
 
 
 # ---------------------------------------------------------------------------
