@@ -85,10 +85,15 @@ def write_defaults(root):
 
 
 def write_bf16(root):
-    """A bfloat16 tensor in a safetensors file, and its float32 values."""
+    """A bfloat16 tensor in a safetensors file, and its float32 values.
+
+    A float32 tensor comes first in the file (wider dtypes first), so the
+    bfloat16 one starts at a data offset other than 0.
+    """
     value = torch.randn([3, 5], generator=torch.Generator().manual_seed(7))
     value = value.to(torch.bfloat16)
-    save_file({"x": value}, os.path.join(root, "bf16.safetensors"))
+    save_file({"x": value, "y": torch.ones([3])},
+              os.path.join(root, "bf16.safetensors"))
     np.save(os.path.join(root, "bf16.npy"), value.float().numpy())
 
 

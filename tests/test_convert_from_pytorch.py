@@ -188,6 +188,7 @@ def test_bfloat16_tensors_read_exactly(hf_root):
     assert value.dtype == np.float32
     np.testing.assert_array_equal(value,
                                   np.load(os.path.join(hf_root, "bf16.npy")))
+    np.testing.assert_array_equal(tensors["y"], np.ones([3], np.float32))
 
 
 @pytest.mark.slow
@@ -436,3 +437,40 @@ def test_unexpected_missing_and_untied_tensors_are_errors(hf_root):
         ["embeddings.LayerNorm.gamma", "cls.predictions.bias"], "bert")
     assert list(renamed) == ["bert.embeddings.LayerNorm.weight",
                              "cls.predictions.bias"]
+
+
+def test_safetensors_round_trip_and_errors_name_the_culprit(tmp_path):
+    path = str(tmp_path / "model.safetensors")
+    values = {"w": np.arange(6, dtype=np.float32).reshape(2, 3),
+              "ids": np.array([7, 8], np.int64)}
+    plan = [("w", [2, 3], np.dtype("float32")),
+            ("ids", [2], np.dtype("int64"))]
+    transformers_format.write_safetensors(path, plan, values.get)
+    tensors = transformers_format.SafetensorsFile(path)
+    assert sorted(tensors) == ["ids", "w"]
+    for name, value in values.items():
+        assert tensors[name].dtype == value.dtype
+        np.testing.assert_array_equal(tensors[name], value)
+    with pytest.raises(ValueError, match=r"w: expected shape \[3, 2\]"):
+        transformers_format.write_safetensors(
+            path, [("w", [3, 2], np.dtype("float32"))], values.get)
+    junk = str(tmp_path / "junk.safetensors")
+    with open(junk, "wb") as f:
+        f.write(b"<html>not weights</html>")
+    with pytest.raises(ValueError, match=re.escape(junk) +
+                       ": not a safetensors file"):
+        transformers_format.SafetensorsFile(junk)
+
+
+def test_safetensors_paths_that_are_not_local_are_copied():
+    path = "ram://safetensors_test/model.safetensors"
+    try:
+        tf.io.gfile.makedirs(os.path.dirname(path))
+    except tf.errors.OpError:  # TF 1.15 has no ram:// file system
+        pytest.skip("no ram:// file system in TensorFlow %s" %
+                    tf.__version__)
+    value = np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(2, 4)
+    transformers_format.write_safetensors(
+        path, [("x", [2, 4], np.dtype("float32"))], {"x": value}.get)
+    np.testing.assert_array_equal(
+        transformers_format.SafetensorsFile(path)["x"], value)

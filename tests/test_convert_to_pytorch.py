@@ -304,7 +304,10 @@ def test_config_json_fields(converted):
 
 
 def read_safetensors(path):
-    """(header dict, data bytes) of a safetensors file, parsed by hand."""
+    """(header dict, data bytes) of a safetensors file, parsed by hand.
+
+    An oracle independent of the safetensors library that wrote the file.
+    """
     with open(path, "rb") as f:
         (length,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(length).decode("utf-8"))
