@@ -254,25 +254,8 @@ def check_onnx_model(model_path, output_names, max_seq_length, flag,
         summary = describe(model_path)
     except ValueError as error:
         raise ValueError("%s %s: %s" % (flag, model_path, error))
-    outputs = {d["name"]: d["shape"] for d in summary["outputs"]}
-    missing = [name for name in output_names if name not in outputs]
-    if missing:
-        raise ValueError(
-            "%s %s: a model of another task: it has the outputs %s, this "
-            "task needs %s" % (flag, model_path, ", ".join(sorted(outputs)),
-                               ", ".join(output_names)))
-    for detail in summary["inputs"]:
-        if feature_names is not None and detail["name"] not in feature_names:
-            raise ValueError(
-                "%s %s: the model has an input %r the task's features lack "
-                "(features: %s)" % (flag, model_path, detail["name"],
-                                    ", ".join(sorted(feature_names))))
-        if detail["shape"][-1] != max_seq_length:
-            raise ValueError(
-                "%s %s: input %s has length %d, --max_seq_length is %d" %
-                (flag, model_path, detail["name"], detail["shape"][-1],
-                 max_seq_length))
-    return outputs
+    return tflite_util.check_summary(summary, model_path, output_names,
+                                     max_seq_length, flag, feature_names)
 
 
 def run_onnx(model_path, feature_dicts, threads=None,

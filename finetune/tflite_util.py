@@ -536,6 +536,29 @@ def check_lite_model(model_path, output_names, max_seq_length, flag):
         summary = model_summary(model_path)
     except ValueError as error:
         raise ValueError("%s %s: %s" % (flag, model_path, error))
+    return check_summary(summary, model_path, output_names, max_seq_length,
+                         flag)
+
+
+def check_summary(summary, model_path, output_names, max_seq_length, flag,
+                  feature_names=None):
+    """Checks a model's inputs and outputs against the task's (TFLite and
+    ONNX alike).
+
+    Args:
+      summary: {"inputs": [{"name", "shape"}], "outputs": [...]}.
+      model_path, flag: the file and the flag that named it, for messages.
+      output_names: outputs the task's models have.
+      max_seq_length: the task's sequence length.
+      feature_names: the task's feature names (None: not checked).
+
+    Returns:
+      {output name: output shape} of the model.
+
+    Raises:
+      ValueError: outputs of another task, another sequence length, or an
+        input the features lack.
+    """
     outputs = {d["name"]: d["shape"] for d in summary["outputs"]}
     missing = [name for name in output_names if name not in outputs]
     if missing:
@@ -544,6 +567,11 @@ def check_lite_model(model_path, output_names, max_seq_length, flag):
             "task needs %s" % (flag, model_path, ", ".join(sorted(outputs)),
                                ", ".join(output_names)))
     for detail in summary["inputs"]:
+        if feature_names is not None and detail["name"] not in feature_names:
+            raise ValueError(
+                "%s %s: the model has an input %r the task's features lack "
+                "(features: %s)" % (flag, model_path, detail["name"],
+                                    ", ".join(sorted(feature_names))))
         if detail["shape"][-1] != max_seq_length:
             raise ValueError(
                 "%s %s: input %s has length %d, --max_seq_length is %d" %
