@@ -17,9 +17,12 @@ Shared by `run_classifier.py`, `run_squad.py` (--export_onnx,
       Runtime in that environment) the conversion runs in the TF 2
       environment on the same SavedModel (tflite_util.run_in_tf2).
   quantize(float_path, output_path, method, calibration_features=None,
-           per_channel=..., exclude_nodes=(), op_types=...)
+           per_channel=None, exclude_nodes=(), op_types=..., rewrite=True)
       "dynamic" (int8 weights, activations quantized per call) or "static"
-      (QDQ, activation ranges calibrated on `calibration_features`).
+      (QDQ, activation ranges calibrated on `calibration_features`), of
+      the float model rewritten for ONNX Runtime (runtime_graph_copy:
+      self-attention fused into MultiHeadAttention, NoNorms folded into
+      kernels; checked against the float model to FLOAT_TOLERANCE first).
   run_onnx(model_path, feature_dicts, threads=None) -> {output: array}
   run_checked(model_path, feature_dicts, output_names, max_seq_length,
               flag, python=None) -> (shapes, outputs)
@@ -43,6 +46,7 @@ import tensorflow.compat.v1 as tf
 
 from finetune import export_util
 from finetune import graph_rewrites
+from finetune import onnx_fusion
 from finetune import tflite_util
 
 ONNX_NAMES = {"onnx_float": "model.onnx", "onnx_int8": "model_int8.onnx"}
@@ -58,6 +62,8 @@ DEFAULT_INT8_METHOD = "dynamic"
 # tables, a quarter of the size).
 DEFAULT_OP_TYPES = ("MatMul", "Gather")
 EVAL_BATCH = 64
+# Sequence length of the rewrite's check inputs when the model's is free.
+EVAL_SEQ_LENGTH = 128
 MODULE = "finetune.onnx_export"
 
 
@@ -131,8 +137,9 @@ class FeatureReader(object):
 
 
 def quantize(float_path, output_path, method=DEFAULT_INT8_METHOD,
-             calibration_features=None, per_channel=False,
-             exclude_nodes=(), op_types=DEFAULT_OP_TYPES):
+             calibration_features=None, per_channel=None,
+             exclude_nodes=(), op_types=DEFAULT_OP_TYPES,
+             rewrite=True):
     """ONNX Runtime int8 quantization of a float ONNX model.
 
     Args:
@@ -143,39 +150,116 @@ def quantize(float_path, output_path, method=DEFAULT_INT8_METHOD,
         `calibration_features`, MinMax; uint8 activations, int8 weights,
         the U8S8 form ONNX Runtime's x86 kernels run).
       calibration_features: feature dicts (training examples) for "static".
-      per_channel: one weight scale per output channel.
+      per_channel: one weight scale per output channel (None: where the
+        rewrite folded a NoNorm into a kernel, else one per tensor).
       exclude_nodes: ONNX node names to keep in float.
       op_types: op types to quantize.
+      rewrite: quantize the float model as runtime_graph_copy rewrites it
+        (fused self-attention, NoNorms folded into kernels; the int8 model
+        then needs ONNX Runtime, which its integer ops do anyway).
 
     Returns:
       output_path.
 
     Raises:
-      ValueError: an unknown method, or "static" without features.
+      ValueError: an unknown method, "static" without features, or a
+        fused model that differs from the float one.
     """
-    # pylint: disable=import-outside-toplevel
-    from onnxruntime import quantization as q
     if method not in INT8_METHODS:
         raise ValueError("ONNX int8 method must be one of %s, got %r" %
                          (", ".join(INT8_METHODS), method))
-    common = dict(per_channel=per_channel, weight_type=q.QuantType.QInt8,
-                  op_types_to_quantize=list(op_types),
-                  nodes_to_exclude=list(exclude_nodes))
-    if method == "dynamic":
-        q.quantize_dynamic(float_path, output_path, **common)
-    else:
-        if not calibration_features:
-            raise ValueError("static ONNX quantization needs calibration "
-                             "features (the task's training examples)")
-        q.quantize_static(
-            float_path, output_path,
-            FeatureReader(calibration_features, input_names(float_path)),
-            quant_format=q.QuantFormat.QDQ,
-            activation_type=q.QuantType.QUInt8,
-            calibrate_method=q.CalibrationMethod.MinMax, **common)
+    if method == "static" and not calibration_features:
+        raise ValueError("static ONNX quantization needs calibration "
+                         "features (the task's training examples)")
+    with tempfile.TemporaryDirectory(prefix="onnx_quantize_") as work:
+        source, folded = float_path, 0
+        if rewrite:
+            source, folded = runtime_graph_copy(
+                float_path, os.path.join(work, "rewritten.onnx"))
+        if per_channel is None:
+            per_channel = folded > 0
+        quantize_model(source, output_path, method, calibration_features,
+                       dict(per_channel=per_channel,
+                            op_types_to_quantize=list(op_types),
+                            nodes_to_exclude=list(exclude_nodes)))
     tf.logging.info("ONNX model (int8, %s) written to %s (%d bytes)", method,
                     output_path, os.path.getsize(output_path))
     return output_path
+
+
+def quantize_model(source, output_path, method, calibration_features,
+                   options):
+    """ONNX Runtime's quantize_dynamic or quantize_static (QDQ) of
+    `source`; `options` holds per_channel and the op and node lists."""
+    # pylint: disable=import-outside-toplevel
+    import onnx
+    from onnxruntime import quantization as q
+    # Shape inference stops at contrib ops (MultiHeadAttention): the
+    # tensors after them are float32.
+    options.update(weight_type=q.QuantType.QInt8, extra_options={
+        "DefaultTensorType": onnx.TensorProto.FLOAT})
+    if method == "dynamic":
+        q.quantize_dynamic(source, output_path, **options)
+    else:
+        q.quantize_static(
+            source, output_path,
+            FeatureReader(calibration_features, input_names(source)),
+            quant_format=q.QuantFormat.QDQ,
+            activation_type=q.QuantType.QUInt8,
+            calibrate_method=q.CalibrationMethod.MinMax, **options)
+
+
+def runtime_graph_copy(float_path, output_path):
+    """The float model as ONNX Runtime runs it fastest, checked.
+
+    Self-attention fused into MultiHeadAttention and NoNorms folded into
+    the kernels before them (finetune.onnx_fusion).
+
+    Returns:
+      (output_path, or float_path where nothing matched; NoNorms folded).
+
+    Raises:
+      ValueError: the rewritten model's outputs differ from the float
+        model's by more than FLOAT_TOLERANCE on padded random inputs.
+    """
+    import onnx  # pylint: disable=import-outside-toplevel
+    model = onnx.load(float_path)
+    seq_length = onnx_fusion.sequence_length(model)
+    fused = (onnx_fusion.fuse_attention(model, seq_length)
+             if seq_length else 0)
+    folded = onnx_fusion.fold_no_norm(model)
+    if not fused and not folded:
+        tf.logging.info("%s: nothing to rewrite for ONNX Runtime",
+                        float_path)
+        return float_path, 0
+    onnx.save(model, output_path)
+    del model
+    features = padded_features(seq_length or EVAL_SEQ_LENGTH)
+    difference = export_util.max_abs_difference(
+        run_onnx(float_path, features), run_onnx(output_path, features))
+    if difference > FLOAT_TOLERANCE:
+        raise ValueError("%s: the model rewritten for ONNX Runtime (fused "
+                         "attention, folded NoNorm) differs from it by %g "
+                         "(more than %g)" % (float_path, difference,
+                                             FLOAT_TOLERANCE))
+    tf.logging.info("%s: %d self-attention layers fused, %d NoNorms folded "
+                    "(outputs equal to %g)", float_path, fused, folded,
+                    difference)
+    return output_path, folded
+
+
+def padded_features(seq_length, count=4, max_id=20, seed=0):
+    """Random features with padding of different lengths (ids below
+    `max_id`, within any vocabulary)."""
+    rng = np.random.RandomState(seed)
+    rows = []
+    for i in range(count):
+        length = max(1, seq_length - i * seq_length // count)
+        mask = (np.arange(seq_length) < length).astype(np.int32)
+        rows.append({"input_ids": rng.randint(0, max_id, seq_length) * mask,
+                     "input_mask": mask,
+                     "segment_ids": np.zeros(seq_length, np.int32)})
+    return rows
 
 
 def input_names(model_path):

@@ -5,7 +5,8 @@
 
 Every variant (dynamic or static QDQ quantization, per-tensor or
 per-channel weights, which ops are quantized, what stays in float, ONNX
-Runtime's graph optimization level and its transformer optimizer) is
+Runtime's graph optimization level and its transformer optimizer, the
+export's own rewrite: fused attention, folded NoNorm) is
   * scored on a fine-tuned classifier's dev set (accuracy, label agreement
     with the float ONNX model, size), the static ones calibrated on
     --calibration_examples of its training features, and
@@ -55,6 +56,11 @@ VARIANTS = (
                                                "per_channel": True}),
     ("static QDQ, per-channel, all ops (softmax/adds too)",
      {"method": "static", "per_channel": True, "op_types": ()}),
+    # The export's graph rewrite (onnx_export.runtime_graph_copy).
+    ("dynamic, fused attention and folded NoNorm, per-tensor",
+     {"method": "dynamic", "rewrite": True}),
+    ("dynamic, fused attention and folded NoNorm, per-channel (default)",
+     {"method": "dynamic", "rewrite": True, "per_channel": True}),
 )
 
 
@@ -91,7 +97,8 @@ def build_variant(float_path, options, output_path, calibration):
                     "Transpose", "Reshape")
     onnx_export.quantize(float_path, output_path, options.pop("method"),
                          calibration, options.pop("per_channel", False),
-                         exclude, op_types)
+                         exclude, op_types,
+                         rewrite=options.pop("rewrite", False))
     return output_path, optimization
 
 

@@ -4,6 +4,7 @@ Under TF 1.15 the conversion and ONNX Runtime run in the modern stack's
 environment (.venv-tf2), as the int8 TFLite export does; those tests skip
 where that environment is missing.
 """
+import collections
 import os
 
 import numpy as np
@@ -13,9 +14,11 @@ import tensorflow.compat.v1 as tf
 from finetune import bf16_serving
 from finetune import export_util
 from finetune import onnx_export
+from finetune import onnx_fusion
 from finetune import tflite_util
+from pretrain import serving_graph
 # The tiny encoder and features of the export tests.
-from test_export_util import SEQ, random_features
+from test_export_util import SEQ, TINY, random_features
 from test_export_util import encoder_model_fn as model_fn
 
 OUTPUTS = ["first", "pooled"]
@@ -122,6 +125,116 @@ def test_int8_model_has_integer_matmuls(exported):
     assert "MatMulInteger" not in float_ops
 
 
+def op_counts(path):
+    import onnx
+    return collections.Counter(
+        n.op_type for n in onnx.load(path).graph.node)
+
+
+@in_modern_stack
+def test_int8_model_runs_fused_attention_and_float_stays_portable(exported):
+    int8_ops, float_ops = (op_counts(exported["onnx_int8"]),
+                           op_counts(exported["onnx_float"]))
+    layers = TINY["num_hidden_layers"]
+    assert int8_ops["MultiHeadAttention"] == layers == float_ops["Softmax"]
+    assert int8_ops["Softmax"] == 0
+    assert float_ops["MultiHeadAttention"] == 0
+
+
+@in_modern_stack
+def test_fused_attention_equals_the_float_model(exported, tmp_path):
+    import onnx
+    from onnx import helper
+    model = onnx.load(exported["onnx_float"])
+    assert onnx_fusion.sequence_length(model) == SEQ
+    assert onnx_fusion.fuse_attention(model, SEQ) == TINY["num_hidden_layers"]
+    (node,) = [n for n in model.graph.node
+               if n.op_type == "MultiHeadAttention"]
+    attributes = {a.name: helper.get_attribute_value(a)
+                  for a in node.attribute}
+    assert attributes["num_heads"] == TINY["num_attention_heads"]
+    assert attributes["mask_filter_value"] == serving_graph.SERVING_MASK_ADDER
+    path = str(tmp_path / "fused.onnx")
+    onnx.save(model, path)
+    # Lengths 3..SEQ: every row but the longest has padding keys.
+    features = random_features(12, seed=4)
+    assert len({int(f["input_mask"].sum()) for f in features}) > 3
+    difference = export_util.max_abs_difference(
+        onnx_export.run_onnx(exported["onnx_float"], features),
+        onnx_export.run_onnx(path, features))
+    assert difference <= 1e-5
+
+
+@in_modern_stack
+def test_attention_masked_by_another_input_is_left_alone(exported):
+    import onnx
+    model = onnx.load(exported["onnx_float"])
+    before = [n.name for n in model.graph.node]
+    assert onnx_fusion.fuse_attention(model, SEQ, "segment_ids") == 0
+    assert [n.name for n in model.graph.node] == before
+
+
+@in_modern_stack
+def test_a_fusion_that_changes_the_outputs_is_refused(exported, tmp_path,
+                                                      monkeypatch):
+    # Padding keys left unmasked: the check on padded inputs must see it.
+    monkeypatch.setattr(onnx_fusion, "mask_value",
+                        lambda graph, name, mask_input: 0.0)
+    with pytest.raises(ValueError, match="fused attention, folded NoNorm"):
+        onnx_export.quantize(exported["onnx_float"],
+                             str(tmp_path / "q.onnx"))
+
+
+@pytest.fixture(scope="module")
+def student_onnx(tmp_path_factory):
+    """The tiny MobileBERT student (NoNorm, bottlenecks, two FFNs) with
+    random weights as float ONNX, and its layer count."""
+    from scripts import benchmark_onnx
+    from scripts import benchmark_serving
+    work = str(tmp_path_factory.mktemp("student_onnx"))
+    path, _ = benchmark_onnx.encoder_onnx("tiny_student_f2", work)
+    config = benchmark_serving.load_config("tiny_student_f2")
+    return path, config
+
+
+@in_modern_stack
+def test_no_norm_folds_into_the_kernels_before_it(student_onnx, tmp_path):
+    import onnx
+    path, config = student_onnx
+    model = onnx.load(path)
+    # Per layer: the input bottleneck's (no residual), then the residual
+    # sums of attention, every FFN and the output bottleneck.
+    expected = config.num_hidden_layers * (
+        3 + config.num_feedforward_networks)
+    assert onnx_fusion.fold_no_norm(model) == expected
+    folded = str(tmp_path / "folded.onnx")
+    onnx.save(model, folded)
+    features = onnx_export.padded_features(128, count=6)
+    float_outputs = onnx_export.run_onnx(path, features)
+    assert export_util.max_abs_difference(
+        float_outputs, onnx_export.run_onnx(folded, features)) <= 1e-5
+    before, after = op_counts(path), op_counts(folded)
+    # A residual form keeps one Mul (residual * gamma), the other none.
+    assert before["Mul"] - after["Mul"] == config.num_hidden_layers
+    assert before["Add"] - after["Add"] == expected
+
+
+@in_modern_stack
+def test_folded_int8_student_stays_close_to_float(student_onnx, tmp_path):
+    path, _ = student_onnx
+    features = onnx_export.padded_features(128, count=6, seed=3)
+    float_outputs = onnx_export.run_onnx(path, features)
+    rewritten = onnx_export.quantize(path, str(tmp_path / "a.onnx"))
+    plain = onnx_export.quantize(path, str(tmp_path / "b.onnx"),
+                                 rewrite=False, per_channel=True)
+    error = export_util.max_abs_difference(
+        float_outputs, onnx_export.run_onnx(rewritten, features))
+    reference_error = export_util.max_abs_difference(
+        float_outputs, onnx_export.run_onnx(plain, features))
+    assert 0 < error <= 1.5 * reference_error
+    assert op_counts(rewritten)["MultiHeadAttention"] > 0
+
+
 @in_modern_stack
 def test_static_int8_needs_calibration_and_runs_with_it(exported, tmp_path):
     with pytest.raises(ValueError, match="needs calibration features"):
@@ -137,6 +250,17 @@ def test_static_int8_needs_calibration_and_runs_with_it(exported, tmp_path):
     outputs = onnx_export.run_onnx(path, features)
     reference = onnx_export.run_onnx(exported["onnx_float"], features)
     assert export_util.max_abs_difference(reference, outputs) < 0.2
+    # Shape inference reaches past the fused attention: the layer's
+    # projections after it are quantized too.
+    import onnx
+    graph = onnx.load(path).graph
+    producers = {out: n.op_type for n in graph.node for out in n.output}
+    matmuls = [n for n in graph.node if n.op_type == "MatMul"]
+    assert op_counts(path)["MultiHeadAttention"] == TINY["num_hidden_layers"]
+    assert len(matmuls) >= 4
+    for node in matmuls:
+        assert [producers.get(name) for name in node.input] == [
+            "DequantizeLinear"] * 2, node.name
 
 
 def test_another_task_length_or_input_set_is_named(exported):
