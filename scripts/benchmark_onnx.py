@@ -8,8 +8,11 @@ serving SavedModel in TF at its best batch-1 setting (as many row groups as
 cores, one intra-op thread per op, grappler's remapper off), the same with
 oneDNN's bfloat16 rewrite where the CPU has it, and the frozen graph
 converted to ONNX (finetune.onnx_export) run by ONNX Runtime in float32 and
-int8 (DEFAULT_INT8_METHOD) on 1 and 2 threads; all timed round-robin in one
-process at batch 1 x 128, minimum and median of the calls. Needs the
+int8 (DEFAULT_INT8_METHOD, the export's rewritten graph) on 1 and 2
+threads; all timed in one process at batch 1 x 128, in turns of ten calls
+after an untimed one (benchmark_serving.time_in_blocks: called back to
+back, one runtime's spinning threads slowed the next one down), minimum
+and median of the calls. Needs the
 modern stack (tf2onnx, ONNX Runtime); scripts/benchmark.py --sections onnx
 runs it there.
 """
@@ -132,7 +135,7 @@ def config_runners(name, work):
 def onnx_rows(names, iterations):
     """Batch-1 latency rows of every config and runtime, one run.
 
-    The runtimes of one config are timed side by side (round-robin); the
+    The runtimes of one config are timed side by side (in turns); the
     configs one after the other, each one's models freed before the next
     is built (the teacher's conversion alone takes several GB).
     """
@@ -143,7 +146,7 @@ def onnx_rows(names, iterations):
         work = tempfile.mkdtemp(prefix="benchmark_onnx_")
         try:
             runners, sizes = config_runners(name, work)
-            timed = benchmark_serving.time_round_robin(runners, iterations)
+            timed = benchmark_serving.time_in_blocks(runners, iterations)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         del runners

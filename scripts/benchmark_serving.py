@@ -208,6 +208,29 @@ def time_round_robin(runners, iterations):
             for key, t in times.items()}
 
 
+def time_in_blocks(runners, iterations, block=10):
+    """Times each callable `iterations` times, in turns of `block` calls.
+
+    Like time_round_robin, but each turn first makes one untimed call, so
+    that the thread pools of the runner before (ONNX Runtime's workers spin
+    after a call) are idle by the time a runner's calls are timed.
+
+    Returns:
+      {key: {"median_ms", "min_ms"}} of the wall-clock times.
+    """
+    times = {key: [] for key in runners}
+    while any(len(t) < iterations for t in times.values()):
+        for key, run in runners.items():
+            run()
+            for _ in range(min(block, iterations - len(times[key]))):
+                start = time.time()
+                run()
+                times[key].append(time.time() - start)
+    return {key: {"median_ms": 1000.0 * float(np.median(t)),
+                  "min_ms": 1000.0 * float(np.min(t))}
+            for key, t in times.items()}
+
+
 def timed_batches(iterations, throughput_batch):
     """(batch, runs) pairs: batch 1, then the throughput batch if any.
 

@@ -11,7 +11,7 @@ export's own rewrite: fused attention, folded NoNorm) is
     with the float ONNX model, size), the static ones calibrated on
     --calibration_examples of its training features, and
   * timed on an encoder config with random weights (batch 1 x 128, the
-    minimum of --iterations calls taken round-robin, 1 and 2 threads).
+    minimum of --iterations calls taken in turns, 1 and 2 threads).
 
 Usage (modern stack; a classifier fine-tuned and exported with
 run_classifier.py --export_dir, its output dir holding train/dev.tf_record):
@@ -163,7 +163,8 @@ def latency_rows(args, work):
             runners[(name, threads)] = benchmark_onnx.onnx_runner(
                 path, threads, benchmark_onnx.batch_of_one(calibration[0]),
                 optimization)
-    timed = benchmark_onnx.benchmark.time_round_robin(runners, args.iterations)
+    timed = benchmark_onnx.benchmark_serving.time_in_blocks(
+        runners, args.iterations)
     rows = [{"variant": name, "threads": threads,
              "config": args.latency_config, **stats}
             for (name, threads), stats in timed.items()]
