@@ -265,9 +265,23 @@ def attention_nodes(graph, match, prefix, seq_length):
     return nodes
 
 
+def joined_parts(graph, name):
+    """The inputs of the Concat (on the last axis of [B*S, width])
+    producing `name`, or None."""
+    concat = graph.source(name, "Concat")
+    if concat is None or attribute(concat, "axis") not in (1, -1):
+        return None
+    return list(concat.input)
+
+
 def projection_width(graph, name):
     """The width of a projection output [B*S, width]: the length of its
-    bias (Add) or, without one, its kernel's columns (MatMul)."""
+    bias (Add) or, without one, its kernel's columns (MatMul); the sum of
+    those of the projections a Concat joins."""
+    parts = joined_parts(graph, name)
+    if parts:
+        widths = [projection_width(graph, part) for part in parts]
+        return None if None in widths else sum(widths)
     node = graph.producer.get(name)
     if node is None or node.op_type not in ("Add", "MatMul"):
         return None
@@ -282,8 +296,18 @@ def projection_width(graph, name):
 def split_projection(nodes, graph, prefix, projection, seq_length, width,
                      parts):
     """Appends Reshape [B, S, parts * width] (and Split) nodes; returns the
-    names of the `parts` tensors [B, S, width]."""
+    names of the `parts` tensors [B, S, width]. Projections joined by a
+    Concat (too wide to share a kernel) are reshaped one by one."""
     from onnx import helper  # pylint: disable=import-outside-toplevel
+    joined = joined_parts(graph, projection)
+    if joined and len(joined) == parts and parts > 1:
+        shape = add_constant(graph, prefix + "/shape",
+                             [-1, seq_length, width])
+        outputs = ["%s/part_%d" % (prefix, i) for i in range(parts)]
+        for i, (part, output) in enumerate(zip(joined, outputs)):
+            nodes.append(helper.make_node("Reshape", [part, shape], [output],
+                                          "%s/Reshape_%d" % (prefix, i)))
+        return outputs
     shape = add_constant(graph, prefix + "/shape",
                          [-1, seq_length, parts * width])
     nodes.append(helper.make_node("Reshape", [projection, shape],

@@ -127,8 +127,11 @@ def test_int8_model_has_integer_matmuls(exported):
 
 def op_counts(path):
     import onnx
-    return collections.Counter(
-        n.op_type for n in onnx.load(path).graph.node)
+    return op_counts_of(onnx.load(path))
+
+
+def op_counts_of(model):
+    return collections.Counter(n.op_type for n in model.graph.node)
 
 
 @in_modern_stack
@@ -163,6 +166,30 @@ def test_fused_attention_equals_the_float_model(exported, tmp_path):
         onnx_export.run_onnx(exported["onnx_float"], features),
         onnx_export.run_onnx(path, features))
     assert difference <= 1e-5
+
+
+@in_modern_stack
+def test_separate_query_key_value_projections_fuse_too(tmp_path,
+                                                        monkeypatch):
+    # The teacher's projections are too wide to share a kernel
+    # (serving_graph): three MatMuls joined by a Concat before the heads
+    # are split.
+    import onnx
+    from scripts import benchmark_onnx
+    from scripts import benchmark_serving
+    monkeypatch.setattr(serving_graph, "_MAX_JOINT_KERNEL", 0)
+    path, _ = benchmark_onnx.encoder_onnx("tiny_teacher", str(tmp_path))
+    config = benchmark_serving.load_config("tiny_teacher")
+    model = onnx.load(path)
+    assert op_counts(path)["Concat"] >= config.num_hidden_layers
+    assert onnx_fusion.fuse_attention(model, 128) == config.num_hidden_layers
+    assert op_counts_of(model)["Split"] == 0
+    fused = str(tmp_path / "fused.onnx")
+    onnx.save(model, fused)
+    features = onnx_export.padded_features(128, count=4)
+    assert export_util.max_abs_difference(
+        onnx_export.run_onnx(path, features),
+        onnx_export.run_onnx(fused, features)) <= 1e-5
 
 
 @in_modern_stack
