@@ -203,6 +203,11 @@ def time_round_robin(runners, iterations):
             start = time.time()
             run()
             times[key].append(time.time() - start)
+    return latency_stats(times)
+
+
+def latency_stats(times):
+    """{key: [seconds]} to {key: {"median_ms", "min_ms"}}."""
     return {key: {"median_ms": 1000.0 * float(np.median(t)),
                   "min_ms": 1000.0 * float(np.min(t))}
             for key, t in times.items()}
@@ -226,9 +231,7 @@ def time_in_blocks(runners, iterations, block=10):
                 start = time.time()
                 run()
                 times[key].append(time.time() - start)
-    return {key: {"median_ms": 1000.0 * float(np.median(t)),
-                  "min_ms": 1000.0 * float(np.min(t))}
-            for key, t in times.items()}
+    return latency_stats(times)
 
 
 def timed_batches(iterations, throughput_batch):
