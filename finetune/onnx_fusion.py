@@ -1,14 +1,17 @@
 # coding=utf-8
 # Copyright 2026 The Chinese MobileBERT authors.
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
-"""Self-attention of a converted serving graph as one ONNX Runtime op.
+"""A converted serving graph rewritten for ONNX Runtime's CPU kernels.
+
+Two rewrites, each exact up to float rounding: fuse_attention and
+fold_no_norm.
 
 tf2onnx writes each layer's self-attention the way the TensorFlow graph
 computes it, eleven ops of which only two do arithmetic worth the name
 (W: all heads' width, N heads of H, S the sequence length):
 
     qkv [B*S, 3W] -Reshape-> [B, S, 3N, H] -Transpose(0,2,1,3)-> -Split->
-    q, k, v [B, N, S, H]       (or one Reshape/Transpose chain each)
+    q, k, v [B, N, S, H]       (qkv: one MatMul, or three joined by Concat)
     scores = MatMul(q, Transpose(k)) * scale + adder          [B, N, S, S]
     context = MatMul(Softmax(scores), v)                       [B, N, S, H]
     -Transpose(0,2,1,3)-> -Reshape-> [B*S, W]
@@ -30,8 +33,9 @@ into the dense layer before it, where that is exact algebra:
     NoNorm(x W + b)      = x (W gamma) + (b gamma + beta)
     NoNorm(x W + b + r)  = x (W gamma) + (b gamma + beta) + r * gamma
 
-(the first after a bottleneck, the second after a residual sum), so two
-elementwise ops (three for the second form) become none (one). Scaling a
+(the first after a bottleneck, the second after a residual sum; the bias
+add runs inside ONNX Runtime's MatMul kernels either way), so two
+elementwise ops become none, or three become two. Scaling a
 kernel's columns changes how a per-tensor int8 scale fits them, so the
 exports quantize a folded model per channel: each column then gets the same
 int8 values it had before the fold.
