@@ -55,12 +55,10 @@ def random_features(count, seed=0):
     return result
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """A one-step-trained tiny estimator and its exports."""
-    base = tmp_path_factory.mktemp("export")
+def trained_encoder(model_dir):
+    """The tiny encoder as an estimator trained for one step."""
     estimator = tf.estimator.Estimator(
-        encoder_model_fn, model_dir=str(base / "model"),
+        encoder_model_fn, model_dir=model_dir,
         config=tf.estimator.RunConfig(tf_random_seed=3))
 
     def train_input_fn():
@@ -69,6 +67,14 @@ def exported(tmp_path_factory):
         return tf.data.Dataset.from_tensors(batch).repeat()
 
     estimator.train(train_input_fn, max_steps=1)
+    return estimator
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A one-step-trained tiny estimator and its exports."""
+    base = tmp_path_factory.mktemp("export")
+    estimator = trained_encoder(str(base / "model"))
     paths = export_util.export_models(
         estimator,
         export_util.serving_input_receiver_fn_builder(SEQ),

@@ -18,8 +18,7 @@ from finetune import onnx_fusion
 from finetune import tflite_util
 from pretrain import serving_graph
 # The tiny encoder and features of the export tests.
-from test_export_util import SEQ, TINY, random_features
-from test_export_util import encoder_model_fn as model_fn
+from test_export_util import SEQ, TINY, random_features, trained_encoder
 
 OUTPUTS = ["first", "pooled"]
 
@@ -40,16 +39,7 @@ in_modern_stack = pytest.mark.skipif(
 def exported(tmp_path_factory):
     """A tiny SavedModel, its frozen copy and their ONNX models."""
     base = tmp_path_factory.mktemp("onnx")
-    estimator = tf.estimator.Estimator(
-        model_fn, model_dir=str(base / "model"),
-        config=tf.estimator.RunConfig(tf_random_seed=3))
-
-    def train_input_fn():
-        batch = {k: np.stack([f[k] for f in random_features(2)])
-                 for k in export_util.DEFAULT_FEATURE_NAMES}
-        return tf.data.Dataset.from_tensors(batch).repeat()
-
-    estimator.train(train_input_fn, max_steps=1)
+    estimator = trained_encoder(str(base / "model"))
     paths = export_util.export_models(
         estimator, export_util.serving_input_receiver_fn_builder(SEQ),
         str(base / "export"), quantizations=())
