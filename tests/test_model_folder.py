@@ -14,27 +14,11 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, VOCAB, run_ok
+from conftest import REPO, VOCAB, run_ok, save_random_bert
 from pretrain import model_folder
-from pretrain import modeling
 import test_run_classifier
 import test_run_pretraining
 
-
-
-def save_random_model(config_dict, prefix):
-    """Saves a randomly initialised BertModel + MLM head at `prefix`."""
-    config = modeling.BertConfig.from_dict(config_dict)
-    with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        model = modeling.BertModel(config, False, ids, scope="bert")
-        modeling.masked_lm_logits(config, model.get_sequence_output(),
-                                  model.get_embedding_table(),
-                                  tf.zeros([1, 2], tf.int32))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            tf.train.Saver().save(sess, prefix, write_meta_graph=False,
-                                  write_state=False)
 
 
 def published_folder(path, config_dict, config_name, checkpoint_name,
@@ -44,7 +28,8 @@ def published_folder(path, config_dict, config_name, checkpoint_name,
     with open(str(path / config_name), "w") as writer:
         json.dump(config_dict, writer)
     shutil.copy(vocab, str(path / "vocab.txt"))
-    save_random_model(config_dict, str(path / checkpoint_name))
+    save_random_bert(config_dict, str(path / checkpoint_name),
+                     state_file=False)
     assert not os.path.exists(str(path / "checkpoint"))
     return path
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from conftest import REPO, SQUAD_SLICES, VOCAB
+from conftest import REPO, SQUAD_SLICES, VOCAB, save_random_bert
 from pretrain import modeling
 from pretrain import multi_worker
 
@@ -308,16 +308,7 @@ def write_pretraining_inputs(root):
                    attention_probs_dropout_prob=0.0)
     for name, config in (("teacher", teacher), ("student", STUDENT)):
         (root / ("%s.json" % name)).write_text(json.dumps(config))
-    with tf.Graph().as_default():
-        config = modeling.BertConfig.from_dict(teacher)
-        ids = tf.zeros([1, 8], tf.int32)
-        model = modeling.BertModel(config, False, ids, scope="bert")
-        modeling.masked_lm_logits(config, model.get_sequence_output(),
-                                  model.get_embedding_table(),
-                                  tf.zeros([1, 2], tf.int32))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            tf.train.Saver().save(sess, str(root / "teacher.ckpt"))
+    save_random_bert(teacher, str(root / "teacher.ckpt"))
 
 
 @pytest.mark.slow
