@@ -182,10 +182,8 @@ def export_model_fns(build, row_groups=1, quantization_aware=False):
     return model_fns
 
 
-def export_newest(build, options, model_dir, max_seq_length, export_dir,
-                  quantizations, representative_features=None,
-                  int8_outputs=False, converter_python=None,
-                  quantization_aware=False, serving_row_groups=1):
+def export_newest(build, options, flag_values, quantizations,
+                  representative_features=None):
     """SavedModel, frozen copy and TFLite model(s) of the newest checkpoint.
 
     Args:
@@ -194,16 +192,13 @@ def export_newest(build, options, model_dir, max_seq_length, export_dir,
         export_model_fns passes).
       options: estimator_util.RunOptions of the run; the export builds its
         graphs with export_util.export_run_options of them.
-      model_dir: the folder of the checkpoints (--output_dir).
-      max_seq_length: the serving inputs' length.
-      export_dir: where the models go (--export_dir).
-      quantizations: see export_util.export_models.
+      flag_values: the script's flags: the checkpoints of --output_dir go
+        to --export_dir at --max_seq_length, with the export flags of
+        define_export_flags (--int8_outputs, --int8_converter_python,
+        --quantization_aware_training: the int8 model is converted from the
+        fake-quantized graph, --serving_row_groups: see export_model_fns).
+      quantizations: export_quantizations(flag_values).
       representative_features: training feature dicts calibrating "int8".
-      int8_outputs, converter_python: see tflite_util.convert_to_tflite.
-      quantization_aware: the checkpoint comes from quantization-aware
-        training: the int8 model is converted from the fake-quantized graph.
-      serving_row_groups: row groups of the SavedModel (see
-        export_model_fns).
 
     Returns:
       The paths of export_util.export_newest_checkpoint.
@@ -211,14 +206,15 @@ def export_newest(build, options, model_dir, max_seq_length, export_dir,
     export_options = export_util.export_run_options(options)
     model_fns = export_model_fns(
         functools.partial(build, options=export_options),
-        serving_row_groups, quantization_aware)
+        flag_values.serving_row_groups,
+        flag_values.quantization_aware_training)
     return export_util.export_newest_checkpoint(
-        model_dir=model_dir, options=export_options,
-        max_seq_length=max_seq_length, export_dir=export_dir,
-        quantizations=quantizations,
+        model_dir=flag_values.output_dir, options=export_options,
+        max_seq_length=flag_values.max_seq_length,
+        export_dir=flag_values.export_dir, quantizations=quantizations,
         representative_features=representative_features,
-        int8_outputs=int8_outputs, converter_python=converter_python,
-        **model_fns)
+        int8_outputs=flag_values.int8_outputs,
+        converter_python=flag_values.int8_converter_python, **model_fns)
 
 
 def representative_sample(features, count, seed):

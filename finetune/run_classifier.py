@@ -528,13 +528,7 @@ def main(_):
                 FLAGS.representative_examples, FLAGS.rand_seed)
         paths = finetune_util.export_newest(
             functools.partial(model_fn_builder, bert_config, num_labels),
-            options, FLAGS.output_dir, FLAGS.max_seq_length,
-            FLAGS.export_dir, quantizations,
-            representative_features=representative,
-            int8_outputs=FLAGS.int8_outputs,
-            converter_python=FLAGS.int8_converter_python,
-            quantization_aware=FLAGS.quantization_aware_training,
-            serving_row_groups=FLAGS.serving_row_groups)
+            options, FLAGS, quantizations, representative)
         paths = onnx_flags.export(FLAGS, paths, representative)
         if FLAGS.data_dir:
             verify_exports(paths, split_features("dev")[0], num_labels,
