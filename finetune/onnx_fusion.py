@@ -222,11 +222,7 @@ def fuse_attention(model, seq_length, mask_input="input_mask"):
         fused += 1
     if not fused:
         return 0
-    kept = [node for node in model.graph.node if id(node) not in removed]
-    ordered = topological_order(kept + added, model.graph)
-    del model.graph.node[:]
-    model.graph.node.extend(ordered)
-    prune(model.graph)
+    replace_nodes(model.graph, removed, added)
     if not any(o.domain == CONTRIB_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(CONTRIB_DOMAIN, 1))
     return fused
@@ -237,23 +233,25 @@ def attention_nodes(graph, match, prefix, seq_length):
     # pylint: disable=import-outside-toplevel
     from onnx import TensorProto
     from onnx import helper
-    nodes, inputs, widths = [], [], set()
-    split_outputs = {}
-    for projection, part, parts in match.sources:
-        bias = projection_width(graph, projection)
-        if bias is None or bias % parts:
+    widths = set()
+    for projection, _, parts in match.sources:
+        total = projection_width(graph, projection)
+        if total is None or total % parts:
             return None
-        width = bias // parts
-        widths.add(width)
+        widths.add(total // parts)
+    head_size = int(round(match.scale ** -2))
+    if len(widths) != 1 or not head_size:
+        return None
+    (width,) = widths
+    if width % head_size:
+        return None
+    nodes, inputs, split_outputs = [], [], {}
+    for projection, part, parts in match.sources:
         if projection not in split_outputs:
             split_outputs[projection] = split_projection(
                 nodes, graph, prefix + "/%d" % len(split_outputs),
                 projection, seq_length, width, parts)
         inputs.append(split_outputs[projection][part])
-    (width,) = widths if len(widths) == 1 else (None,)
-    head_size = int(round(match.scale ** -2))
-    if width is None or not head_size or width % head_size:
-        return None
     nodes.append(helper.make_node(
         "MultiHeadAttention", inputs + ["", match.mask_input],
         [prefix + "/context"], prefix, domain=CONTRIB_DOMAIN,
@@ -325,12 +323,22 @@ def split_projection(nodes, graph, prefix, projection, seq_length, width,
     return outputs
 
 
-def add_constant(graph, name, values):
-    """Adds an int64 initializer; returns its name."""
+def add_constant(graph, name, values, dtype=np.int64):
+    """Adds an initializer (int64: a shape or sizes); returns its name."""
     from onnx import numpy_helper  # pylint: disable=import-outside-toplevel
     graph.graph.initializer.append(
-        numpy_helper.from_array(np.asarray(values, np.int64), name))
+        numpy_helper.from_array(np.asarray(values, dtype), name))
     return name
+
+
+def replace_nodes(graph, removed, added):
+    """Drops the nodes whose id() is in `removed`, adds `added`, puts the
+    nodes in topological order and prunes what no output needs."""
+    kept = [node for node in graph.node if id(node) not in removed]
+    ordered = topological_order(kept + added, graph)
+    del graph.node[:]
+    graph.node.extend(ordered)
+    prune(graph)
 
 
 def topological_order(nodes, graph):
@@ -393,11 +401,13 @@ def fold_no_norm(model):
             continue
         dense, bias, residual_add, scale, shift = match
         gamma = graph.const(scale.input[1])
-        dense.input[1] = add_array(graph, dense.name + "/folded_kernel",
-                                   graph.const(dense.input[1]) * gamma)
-        bias.input[1] = add_array(
+        dense.input[1] = add_constant(
+            graph, dense.name + "/folded_kernel",
+            graph.const(dense.input[1]) * gamma, np.float32)
+        bias.input[1] = add_constant(
             graph, dense.name + "/folded_bias",
-            graph.const(bias.input[1]) * gamma + graph.const(shift.input[1]))
+            graph.const(bias.input[1]) * gamma + graph.const(shift.input[1]),
+            np.float32)
         if residual_add is None:
             bias.output[0] = shift.output[0]
         else:
@@ -406,11 +416,7 @@ def fold_no_norm(model):
         removed.update((id(scale), id(shift)))
         folded += 1
     if folded:
-        kept = [n for n in model.graph.node if id(n) not in removed]
-        ordered = topological_order(kept + added, model.graph)
-        del model.graph.node[:]
-        model.graph.node.extend(ordered)
-        prune(model.graph)
+        replace_nodes(model.graph, removed, added)
     return folded
 
 
@@ -457,11 +463,3 @@ def scaled_residual(residual_add, bias, scale):
     residual_add.input[:] = [bias.output[0], scaled]
     return helper.make_node("Mul", [residual, scale.input[1]], [scaled],
                             scaled)
-
-
-def add_array(graph, name, value):
-    """Adds a float32 initializer; returns its name."""
-    from onnx import numpy_helper  # pylint: disable=import-outside-toplevel
-    graph.graph.initializer.append(
-        numpy_helper.from_array(np.asarray(value, np.float32), name))
-    return name
