@@ -277,12 +277,19 @@ def input_names(model_path):
 def session(model_path, threads=None, optimization="all"):
     """An ONNX Runtime CPU session.
 
+    Subnormal floats are flushed to zero, as TensorFlow does on its CPU
+    threads: on padded inputs, the softmax over masked positions otherwise
+    runs into subnormal values and becomes the slowest op of the model
+    (base-f2 int8, 64 of 128 tokens real: 24 ms against 8.4 ms). Outputs
+    are unchanged within the export's 1e-4 check.
+
     Args:
       threads: intra-op threads (None: ONNX Runtime's default, every core).
       optimization: "basic", "extended" or "all" graph optimizations.
     """
     import onnxruntime as ort  # pylint: disable=import-outside-toplevel
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
     options.graph_optimization_level = {
         "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
         "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
