@@ -9,12 +9,12 @@ cores, one intra-op thread per op, grappler's remapper off), the same with
 oneDNN's bfloat16 rewrite where the CPU has it, and the frozen graph
 converted to ONNX (finetune.onnx_export) run by ONNX Runtime in float32 and
 int8 (DEFAULT_INT8_METHOD, the export's rewritten graph) on 1 and 2
-threads; all timed in one process at batch 1 x 128, in turns of ten calls
-after an untimed one (benchmark_serving.time_in_blocks: called back to
-back, one runtime's spinning threads slowed the next one down), minimum
-and median of the calls. Needs the
-modern stack (tf2onnx, ONNX Runtime); scripts/benchmark.py --sections onnx
-runs it there.
+threads; all timed in one process at batch 1 x 128 (the float32 runtimes
+and ONNX Runtime int8 also with half of the tokens padding), in turns of ten
+calls after an untimed one (benchmark_serving.time_in_blocks: called back
+to back, one runtime's spinning threads slowed the next one down), minimum
+and median of the calls. Needs the modern stack (tf2onnx, ONNX Runtime);
+scripts/benchmark.py --sections onnx runs it there.
 """
 
 import gc
@@ -40,6 +40,8 @@ from scripts import benchmark_serving
 
 CALIBRATION_EXAMPLES = 16
 ORT_THREADS = (1, 2)
+SEQ_LENGTH = benchmark_report.SEQ_LENGTH
+PADDED_TOKENS = SEQ_LENGTH // 2
 
 
 def encoder_onnx(name, work, row_groups=1):
@@ -64,6 +66,15 @@ def encoder_onnx(name, work, row_groups=1):
 def batch_of_one(example):
     """{input: [128]} to the feed of a batch of one, {input: [1, 128]}."""
     return {key: value[None] for key, value in example.items()}
+
+
+def padded_feed(feed, real_tokens):
+    """`feed` ({input: [1, 128]}) with only its first `real_tokens` tokens
+    real, the rest padding (id 0, mask 0), as a short text is served."""
+    padded = {key: value.copy() for key, value in feed.items()}
+    for key in ("input_ids", "input_mask", "segment_ids"):
+        padded[key][:, real_tokens:] = 0
+    return padded
 
 
 def onnx_runner(path, threads, feed, optimization="all"):
@@ -107,19 +118,26 @@ def tf_settings():
 
 
 def config_runners(name, work):
-    """{(config, runtime label, threads): runner} and model sizes of one
-    config."""
+    """{(config, runtime label, threads, real tokens): runner} and model
+    sizes of one config.
+
+    Every runtime is timed on a full sequence; the float32 ones and ONNX
+    Runtime int8 also on one half padding (PADDED_TOKENS real tokens).
+    """
     runners, sizes = {}, {}
     float_path, examples = encoder_onnx(name, work)
     int8_path = onnx_export.quantize(
         float_path, float_path.replace(".onnx", "_int8.onnx"),
         onnx_export.DEFAULT_INT8_METHOD, examples)
-    feed = batch_of_one(examples[0])
+    full = batch_of_one(examples[0])
+    feeds = {SEQ_LENGTH: full,
+             PADDED_TOKENS: padded_feed(full, PADDED_TOKENS)}
     for label, path in (("ORT fp32", float_path), ("ORT int8", int8_path)):
         sizes[(name, label)] = os.path.getsize(path)
         for threads in ORT_THREADS:
-            runners[(name, label, threads)] = onnx_runner(path, threads,
-                                                          feed)
+            for tokens, feed in feeds.items():
+                runners[(name, label, threads, tokens)] = onnx_runner(
+                    path, threads, feed)
     frozen = {}
     for label, threads, groups, bf16 in tf_settings():
         if groups not in frozen:
@@ -127,8 +145,10 @@ def config_runners(name, work):
                 benchmark_serving.load_config(name),
                 os.path.join(work, "%s_tf_g%d" % (name, groups)),
                 row_groups=groups)[0]["frozen"]
-        runners[(name, label, threads)] = tf_runner(frozen[groups], threads,
-                                                    groups, feed, bf16)
+        for tokens, feed in feeds.items():
+            if tokens == SEQ_LENGTH or not bf16:
+                runners[(name, label, threads, tokens)] = tf_runner(
+                    frozen[groups], threads, groups, feed, bf16)
     return runners, sizes
 
 
@@ -151,9 +171,11 @@ def onnx_rows(names, iterations):
             shutil.rmtree(work, ignore_errors=True)
         del runners
         gc.collect()
-        for (config, label, threads), stats in sorted(timed.items()):
+        for (config, label, threads, tokens), stats in sorted(
+                timed.items()):
             row = {"config": config, "runtime": label, "threads": threads,
-                   "batch": 1, "iterations": iterations,
+                   "batch": 1, "real_tokens": tokens,
+                   "iterations": iterations,
                    "int8_method": onnx_export.DEFAULT_INT8_METHOD}
             if (config, label) in sizes:
                 row["size_mb"] = sizes[(config, label)] / 1e6

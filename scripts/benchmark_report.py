@@ -169,8 +169,14 @@ def best_tf_ms(onnx_rows, name):
     """The best TF float32 frozen latency of `name` in the ONNX section
     (None when the section did not time it)."""
     times = [r["min_ms"] for r in onnx_rows if r["config"] == name and
-             r["runtime"].startswith("TF frozen fp32")]
+             r["runtime"].startswith("TF frozen fp32") and unpadded(r)]
     return min(times) if times else None
+
+
+def unpadded(row):
+    """Whether an ONNX-section row was timed on a full sequence (rows
+    before the padded timings have no `real_tokens`)."""
+    return row.get("real_tokens", SEQ_LENGTH) == SEQ_LENGTH
 
 
 def onnx_ratio_rows(onnx_rows):
@@ -179,7 +185,8 @@ def onnx_ratio_rows(onnx_rows):
     for name in RATIO_CONFIGS:
         tf_ms = best_tf_ms(onnx_rows, name)
         int8 = [r for r in onnx_rows
-                if r["config"] == name and r["runtime"] == "ORT int8"]
+                if r["config"] == name and r["runtime"] == "ORT int8" and
+                unpadded(r)]
         if tf_ms and int8:
             best = min(int8, key=lambda r: r["min_ms"])
             rows.append(ratio_row(
@@ -308,14 +315,15 @@ def onnx_table(rows):
         return []
     lines = ["## ONNX Runtime and bfloat16 beside TF float32 (batch 1 x %d)"
              % SEQ_LENGTH, "",
-             "| config | runtime | threads | min / median (ms) | "
-             "x best TF float32 |",
-             "|---|---|---:|---:|---:|"]
+             "| config | runtime | threads | real tokens | "
+             "min / median (ms) | x best TF float32 |",
+             "|---|---|---:|---:|---:|---:|"]
     for r in rows:
         best = best_tf_ms(rows, r["config"])
-        lines.append("| %s | %s | %d | %.1f / %.1f | %s |" % (
-            r["config"], r["runtime"], r["threads"], r["min_ms"],
-            r["median_ms"], "%.2f" % (r["min_ms"] / best) if best else "-"))
+        lines.append("| %s | %s | %d | %d | %.1f / %.1f | %s |" % (
+            r["config"], r["runtime"], r["threads"],
+            r.get("real_tokens", SEQ_LENGTH), r["min_ms"], r["median_ms"],
+            "%.2f" % (r["min_ms"] / best) if best else "-"))
     return lines
 
 
@@ -430,7 +438,8 @@ def best_latencies(results):
             offer(r["config"], "PyTorch (Hugging Face)", r["min_ms"],
                   threads_label(r["threads"]))
     for r in results.get("onnx", []):
-        if r.get("batch", 1) == 1 and r["runtime"].startswith("ORT"):
+        if (r.get("batch", 1) == 1 and r["runtime"].startswith("ORT") and
+                unpadded(r)):
             offer(r["config"], "ONNX Runtime", r["min_ms"],
                   "%s, %s" % (r["runtime"], threads_label(r["threads"])))
     order = ("TF 1.15", "TF 2.15", "TFLite float", "PyTorch (Hugging Face)",

@@ -32,3 +32,27 @@ def test_round_robin_alternates_single_calls_after_one_warm_up_each():
                "b": counting_runner(calls, "b")}
     benchmark_serving.time_round_robin(runners, iterations=3)
     assert calls == ["a", "b"] * 4
+
+
+def onnx_row(runtime, min_ms, real_tokens=None):
+    row = {"config": "student_base_f2", "runtime": runtime, "threads": 2,
+           "batch": 1, "min_ms": min_ms, "median_ms": min_ms + 1}
+    if real_tokens is not None:
+        row["real_tokens"] = real_tokens
+    return row
+
+
+def test_padded_rows_are_shown_but_not_compared_with_full_ones():
+    from scripts import benchmark_report
+    rows = [onnx_row("TF frozen fp32, 2 row groups", 12.0),
+            onnx_row("TF frozen fp32, 2 row groups", 11.0, 64),
+            onnx_row("ORT int8", 8.0, 128),
+            onnx_row("ORT int8", 3.0, 64)]
+    # The padded TF row is faster, but the ratio compares full sequences.
+    assert benchmark_report.best_tf_ms(rows, "student_base_f2") == 12.0
+    ratio = benchmark_report.onnx_ratio_rows(rows)
+    assert len(ratio) == 1 and ratio[0]["value"] == 1.5
+    table = benchmark_report.onnx_table(rows)
+    assert "| real tokens |" in table[2]
+    assert any("| 64 | 3.0 / 4.0 | 0.25 |" in line for line in table)
+    assert any("| 128 | 12.0 / 13.0 | 1.00 |" in line for line in table)
