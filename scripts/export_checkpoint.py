@@ -74,6 +74,19 @@ Selection = collections.namedtuple("Selection",
                                    ["kept", "dropped", "heads"])
 
 
+def build_model_graph(bert_config):
+    """Builds, in the current graph, what a release folder holds: the
+    encoder and the masked-LM head of `bert_config` (a
+    modeling.BertConfig)."""
+    input_ids = tf.placeholder(tf.int32, [1, 2])  # [B, S]
+    positions = tf.placeholder(tf.int32, [1, 1])  # [B, P]
+    model = modeling.BertModel(bert_config,
+                               is_training=False,
+                               input_ids=input_ids)
+    modeling.masked_lm_logits(bert_config, model.get_sequence_output(),
+                              model.get_embedding_table(), positions)
+
+
 def model_variable_shapes(bert_config):
     """Names and shapes of the variables the config's graph creates.
 
@@ -87,16 +100,29 @@ def model_variable_shapes(bert_config):
       OrderedDict {variable name: shape list}.
     """
     with tf.Graph().as_default():
-        input_ids = tf.placeholder(tf.int32, [1, 2])  # [B, S]
-        positions = tf.placeholder(tf.int32, [1, 1])  # [B, P]
-        model = modeling.BertModel(bert_config,
-                                   is_training=False,
-                                   input_ids=input_ids)
-        modeling.masked_lm_logits(bert_config, model.get_sequence_output(),
-                                  model.get_embedding_table(), positions)
+        build_model_graph(bert_config)
         return collections.OrderedDict(
             (modeling.variable_name(v), v.shape.as_list())
             for v in tf.global_variables())
+
+
+def save_random_model(bert_config, prefix, state_file=True):
+    """Saves a randomly initialised encoder and masked-LM head at `prefix`
+    (a stand-in for released weights where none can be downloaded).
+
+    Args:
+      bert_config: modeling.BertConfig.
+      prefix: checkpoint prefix to write.
+      state_file: also write the `checkpoint` state file and the meta
+        graph, as a training run does (False: only the variables, as a
+        published model folder holds them).
+    """
+    with tf.Graph().as_default():
+        build_model_graph(bert_config)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.train.Saver().save(sess, prefix, write_meta_graph=state_file,
+                                  write_state=state_file)
 
 
 def task_head_shapes(ckpt_shapes, hidden_size):

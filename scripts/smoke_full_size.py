@@ -62,22 +62,14 @@ def log(message):
 
 def write_teacher(folder):
     """A random RoBERTa-wwm-ext-sized teacher in the released layout."""
-    import tensorflow.compat.v1 as tf
     from pretrain import modeling
+    from scripts import export_checkpoint
     os.makedirs(folder, exist_ok=True)
     shutil.copy(TEACHER_CONFIG, os.path.join(folder, "bert_config.json"))
     shutil.copy(VOCAB, os.path.join(folder, "vocab.txt"))
-    config = modeling.BertConfig.from_json_file(TEACHER_CONFIG)
-    with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        model = modeling.BertModel(config, False, ids, scope="bert")
-        modeling.masked_lm_logits(config, model.get_sequence_output(),
-                                  model.get_embedding_table(),
-                                  tf.zeros([1, 2], tf.int32))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            tf.train.Saver().save(sess, os.path.join(folder,
-                                                     "bert_model.ckpt"))
+    export_checkpoint.save_random_model(
+        modeling.BertConfig.from_json_file(TEACHER_CONFIG),
+        os.path.join(folder, "bert_model.ckpt"))
 
 
 def seconds_per_step(log_text):

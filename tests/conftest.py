@@ -104,19 +104,10 @@ def save_random_bert(config_dict, prefix, state_file=True):
         graph, as a training run does (False: only the variables, as a
         published model folder holds them).
     """
-    import tensorflow.compat.v1 as tf
     from pretrain import modeling
-    config = modeling.BertConfig.from_dict(config_dict)
-    with tf.Graph().as_default():
-        ids = tf.zeros([1, 8], tf.int32)
-        model = modeling.BertModel(config, False, ids, scope="bert")
-        modeling.masked_lm_logits(config, model.get_sequence_output(),
-                                  model.get_embedding_table(),
-                                  tf.zeros([1, 2], tf.int32))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            tf.train.Saver().save(sess, prefix, write_meta_graph=state_file,
-                                  write_state=state_file)
+    from scripts import export_checkpoint
+    export_checkpoint.save_random_model(
+        modeling.BertConfig.from_dict(config_dict), prefix, state_file)
 
 
 def run_ok(command, merge_stderr=False, **kwargs):
