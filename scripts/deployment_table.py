@@ -171,9 +171,9 @@ def latency_ms(model_path, iterations):
 
 def onnx_latency_ms(model_path, iterations):
     """Median batch-1 latency (ms), ONNX Runtime with one thread."""
-    feed = latency_feed([(value.name, value.shape[-1]) for value in
-                         onnx_export.session(model_path, 1).get_inputs()])
     sess = onnx_export.session(model_path, 1)
+    feed = latency_feed([(value.name, value.shape[-1])
+                         for value in sess.get_inputs()])
     return median_ms(lambda: sess.run(None, feed), iterations)
 
 
